@@ -1,0 +1,155 @@
+"""Kindred's app factory.
+
+`create_app()` builds the Flask app from the environment; `create_app({...})` overrides any
+setting (tests do). Feature packages are wired by name (config FEATURES) through their
+`init_app(app)`, so this package never imports a feature.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+
+from app import config as config_module
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    instance_path = os.environ.get("KINDRED_INSTANCE_PATH") or (config or {}).get("INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(config_module.from_environment(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_features(app)
+    register_commands(app)
+    register_template_context(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import api, database, i18n, media, security, uow
+    from app.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        render_as_batch=True, compare_type=True,
+    )
+    uow.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    media.init_app(app)
+    _init_login(app)
+    api.init_app(app)
+
+    @app.before_request
+    def _csrf_unless_token() -> None:
+        # A bearer token is never sent by a browser on its own, so token-authenticated API
+        # calls cannot be forged cross-site; everything else needs the CSRF token.
+        if request.method in uow.SAFE_METHODS or g.get("api_token_user"):
+            return
+        view = app.view_functions.get(request.endpoint or "")
+        if getattr(view, "_kindred_csrf_exempt", False):
+            return
+        csrf.protect()
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext
+
+    from app.accounts import services as accounts
+    from app.api import bearer_token, unauthorized
+    from app.extensions import login_manager
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Please log in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(accounts.load_session_user)
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():  # type: ignore[no-untyped-def]
+        from flask import flash, redirect, url_for
+
+        if request.path.startswith("/api/"):
+            return unauthorized()
+        flash(str(login_manager.login_message), "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    @app.before_request
+    def _token_auth():  # type: ignore[no-untyped-def]
+        if not request.path.startswith("/api/"):
+            return None
+        secret = bearer_token()
+        if secret is None:
+            return None
+        user = accounts.user_for_token(secret)
+        if user is None:
+            return unauthorized()
+        # Flask-Login keeps the request's user in g._login_user; a token request uses the
+        # token's user and never touches the session cookie.
+        g._login_user = user
+        g.api_token_user = user
+        return None
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts import api as accounts_api
+    from app.accounts import views as accounts_views
+    from app.views import blueprint as core_views
+
+    app.register_blueprint(core_views)
+    app.register_blueprint(accounts_views.auth)
+    app.register_blueprint(accounts_views.account)
+    app.register_blueprint(accounts_views.profiles)
+    accounts_api.register()
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app import errors
+
+    errors.init_app(app)
+
+
+def register_features(app: Flask) -> None:
+    for name in app.config["FEATURES"]:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        init = getattr(module, "init_app", None)
+        if init is not None:
+            init(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app import commands
+    from app.accounts.seed import seed_people
+    from app.hooks import add_seeder
+
+    commands.init_app(app)
+    add_seeder(app, 10, "people", seed_people)
+
+
+def register_template_context(app: Flask) -> None:
+    from app.navigation import init_app as init_navigation
+
+    init_navigation(app)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, HANDLE_MAX
+from app.accounts.passwords import PASSWORD_MAX
+
+
+class SignupForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    handle = StringField(
+        _l("Handle"),
+        validators=[DataRequired(), Length(max=HANDLE_MAX)],
+        description=_l("Your address on Kindred: letters, digits and underscores."),
+    )
+    display_name = StringField(
+        _l("Name"), validators=[Optional(), Length(max=DISPLAY_NAME_MAX)]
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired()],
+        description=_l("At least 8 characters."),
+    )
+
+
+class LoginForm(FlaskForm):
+    login = StringField(_l("Email or handle"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+    remember = BooleanField(_l("Keep me logged in"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired()], description=_l("At least 8 characters.")
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(
+        _l("New password"), validators=[DataRequired()], description=_l("At least 8 characters.")
+    )
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(_l("Name"), validators=[Optional(), Length(max=DISPLAY_NAME_MAX)])
+    bio = TextAreaField(
+        _l("Bio"),
+        validators=[Optional(), Length(max=BIO_MAX)],
+        description=_l("A few words about you and your taste (%(max)d characters at most).", max=BIO_MAX),
+    )
+    avatar = FileField(_l("Avatar"), description=_l("A JPEG, PNG or WebP image, up to 10 MB."))
+    remove_avatar = BooleanField(_l("Remove my avatar"))
+    locale = SelectField(
+        _l("Language"),
+        choices=[
+            SelectChoice("", _l("Same as my browser")),
+            SelectChoice("en", "English"),
+            SelectChoice("fr", "Français"),
+        ],
+        validators=[Optional()],
+    )
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        _l("Token name"),
+        validators=[DataRequired(), Length(max=80)],
+        description=_l("For example: my shop's stock script."),
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token, for buttons that change state."""

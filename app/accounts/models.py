@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models import utcnow
+
+HANDLE_MAX = 30
+EMAIL_MAX = 254
+DISPLAY_NAME_MAX = 80
+BIO_MAX = 500
+
+
+def new_session_nonce() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Email and handle are stored lower-cased, so uniqueness is case-insensitive everywhere.
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
+    handle: Mapped[str] = mapped_column(String(HANDLE_MAX), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    avatar_key: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    # Part of the login session's identity: changing it signs every session of this user out.
+    session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
+    created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
+    last_login_at: Mapped[datetime | None]
+
+    tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id.desc()"
+    )
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_nonce}"
+
+    @property
+    def name(self) -> str:
+        """What the site calls this person: the display name, or the handle."""
+        return self.display_name or self.handle
+
+    def __repr__(self) -> str:
+        return f"<User @{self.handle}>"
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+    """A personal access token for the JSON API. Only a hash of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # The first characters of the secret, shown so a person can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,316 @@
+"""The account use cases. They add and flush; the caller's unit of work commits."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from app.accounts.models import (
+    BIO_MAX,
+    DISPLAY_NAME_MAX,
+    EMAIL_MAX,
+    HANDLE_MAX,
+    ApiToken,
+    User,
+    new_session_nonce,
+)
+from app.accounts.passwords import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from app.database import write_intent
+from app.extensions import db
+from app.models import utcnow
+from app.rules import Conflict, NotFound, RuleViolation
+
+HANDLE_RE = re.compile(r"^[a-z0-9_]{3,%d}$" % HANDLE_MAX)
+# Handles that would shadow a page of the site or mislead people.
+RESERVED_HANDLES = frozenset(
+    {"admin", "api", "account", "login", "logout", "signup", "support", "kindred", "root",
+     "staff", "help", "shop", "shops", "static", "media", "settings", "about", "system"}
+)
+TOKEN_PREFIX = "kdr_"
+RESET_SALT = "password-reset"
+
+
+# --- input rules ---------------------------------------------------------------------------
+
+def normalise_email(raw: str) -> str:
+    raw = (raw or "").strip()
+    if not raw:
+        raise RuleViolation(_("Enter your email address."), field="email")
+    if len(raw) > EMAIL_MAX:
+        raise RuleViolation(_("That email address is too long."), field="email")
+    try:
+        checked = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError:
+        raise RuleViolation(_("Enter a valid email address."), field="email") from None
+    return checked.normalized.lower()
+
+
+def normalise_handle(raw: str) -> str:
+    handle = (raw or "").strip().lstrip("@").lower()
+    if not HANDLE_RE.match(handle):
+        raise RuleViolation(
+            _(
+                "A handle has 3 to %(max)d characters: letters, digits and underscores.",
+                max=HANDLE_MAX,
+            ),
+            field="handle",
+        )
+    if handle in RESERVED_HANDLES:
+        raise RuleViolation(_("That handle is reserved. Please choose another."), field="handle")
+    return handle
+
+
+def check_password_strength(password: str, *, field: str = "password") -> None:
+    if len(password or "") < PASSWORD_MIN:
+        raise RuleViolation(
+            _("Use at least %(min)d characters for your password.", min=PASSWORD_MIN),
+            field=field,
+        )
+    if len(password) > PASSWORD_MAX:
+        raise RuleViolation(
+            _("Use at most %(max)d characters for your password.", max=PASSWORD_MAX),
+            field=field,
+        )
+    if password.strip() == "" or len(set(password)) < 3:
+        raise RuleViolation(_("That password is too easy to guess."), field=field)
+
+
+def current_person() -> User:
+    """The logged-in user as a real object (not Flask-Login's proxy, which must never be
+    stored or passed to login_user: it would resolve to itself)."""
+    from flask_login import current_user
+
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if not isinstance(user, User):
+        raise RuntimeError("no one is logged in")
+    return user
+
+
+# --- sign-up and log-in --------------------------------------------------------------------
+
+def email_taken(email: str) -> bool:
+    return db.session.scalar(select(User.id).where(User.email == email)) is not None
+
+
+def handle_taken(handle: str) -> bool:
+    return db.session.scalar(select(User.id).where(User.handle == handle)) is not None
+
+
+def register(email: str, handle: str, password: str, display_name: str = "") -> User:
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, str] = {}
+    for name, check, value in (
+        ("email", normalise_email, email),
+        ("handle", normalise_handle, handle),
+    ):
+        try:
+            clean[name] = check(value)
+        except RuleViolation as exc:
+            errors.update(exc.errors)
+    try:
+        check_password_strength(password)
+    except RuleViolation as exc:
+        errors.update(exc.errors)
+    if "email" in clean and email_taken(clean["email"]):
+        errors["email"] = [_("An account with this email already exists. Try logging in.")]
+    if "handle" in clean and handle_taken(clean["handle"]):
+        errors["handle"] = [_("That handle is taken. Please choose another.")]
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise RuleViolation(first, errors=errors)
+    user = User(
+        email=clean["email"],
+        handle=clean["handle"],
+        display_name=(display_name or "").strip()[:DISPLAY_NAME_MAX],
+        password_hash=hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(login: str, password: str) -> User | None:
+    """The user for an email or handle and password, or None. Same cost either way."""
+    key = (login or "").strip().lower().lstrip("@")
+    column = User.email if "@" in key else User.handle
+    user = db.session.scalar(select(User).where(column == key))
+    if not verify_password(user.password_hash if user else None, password or ""):
+        return None
+    assert user is not None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def sign_out_everywhere(user: User) -> None:
+    user.session_nonce = new_session_nonce()
+
+
+def load_session_user(session_id: str) -> User | None:
+    user_id, _sep, nonce = session_id.partition(":")
+    if not user_id.isdigit() or not nonce:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not hmac.compare_digest(user.session_nonce, nonce):
+        return None
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current or ""):
+        raise RuleViolation(_("Your current password is not right."), field="current_password")
+    check_password_strength(new, field="new_password")
+    user.password_hash = hash_password(new)
+    sign_out_everywhere(user)
+
+
+# --- password reset ------------------------------------------------------------------------
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    # Changes whenever the password does, so a link works once and no longer after a reset.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def find_user_by_email(email: str) -> User | None:
+    try:
+        key = normalise_email(email)
+    except RuleViolation:
+        return None
+    return db.session.scalar(select(User).where(User.email == key))
+
+
+def make_reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"u": user.id, "p": _password_fingerprint(user)})
+
+
+def user_for_reset_token(token: str) -> User:
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    try:
+        data = _reset_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise RuleViolation(
+            _("This reset link has expired. Please ask for a new one."), status=400
+        ) from None
+    except BadSignature:
+        raise RuleViolation(_("This reset link is not valid."), status=400) from None
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or not hmac.compare_digest(_password_fingerprint(user), str(data.get("p"))):
+        raise RuleViolation(
+            _("This reset link has already been used. Please ask for a new one."), status=400
+        )
+    return user
+
+
+def reset_password(token: str, new: str) -> User:
+    user = user_for_reset_token(token)
+    check_password_strength(new)
+    user.password_hash = hash_password(new)
+    sign_out_everywhere(user)
+    return user
+
+
+# --- profile -------------------------------------------------------------------------------
+
+@dataclass
+class ProfileChanges:
+    display_name: str
+    bio: str
+    locale: str | None = None
+
+
+def update_profile(user: User, changes: ProfileChanges) -> User:
+    display_name = (changes.display_name or "").strip()
+    bio = (changes.bio or "").strip()
+    if len(display_name) > DISPLAY_NAME_MAX:
+        raise RuleViolation(
+            _("Use at most %(max)d characters.", max=DISPLAY_NAME_MAX), field="display_name"
+        )
+    if len(bio) > BIO_MAX:
+        raise RuleViolation(_("Use at most %(max)d characters.", max=BIO_MAX), field="bio")
+    languages = current_app.config["LANGUAGES"]
+    if changes.locale not in (None, "", *languages):
+        raise RuleViolation(_("Choose one of the offered languages."), field="locale")
+    user.display_name = display_name
+    user.bio = bio
+    user.locale = changes.locale or None
+    return user
+
+
+def user_by_handle(handle: str) -> User:
+    user = db.session.scalar(select(User).where(User.handle == (handle or "").lower()))
+    if user is None:
+        raise NotFound(_("No one here goes by that name."))
+    return user
+
+
+# --- personal access tokens ----------------------------------------------------------------
+
+def _hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token; returns it with the secret, which is shown once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise RuleViolation(_("Give the token a name, so you know what uses it."), field="name")
+    if len(name) > 80:
+        raise RuleViolation(_("Use at most %(max)d characters.", max=80), field="name")
+    active = db.session.scalar(
+        select(func.count(ApiToken.id)).where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)
+        )
+    )
+    if (active or 0) >= 20:
+        raise Conflict(_("You have 20 active tokens. Revoke one before creating another."))
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id, name=name, prefix=secret[:10], token_hash=_hash_token(secret)
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def revoke_token(user: User, token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(_("No such token."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+def user_for_token(secret: str) -> User | None:
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
+    if token is None or token.revoked_at is not None:
+        return None
+    now = utcnow()
+    # Recording use on a read would turn every API read into a write (and, on SQLite, take the
+    # write lock); writes record it, to a minute's grain.
+    stale = token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60
+    if stale and write_intent.get():
+        token.last_used_at = now
+    return token.user

@@ -1,0 +1,217 @@
+"""Pages: sign-up, log-in, log-out, password reset, the account settings, public profiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from app import mail, media
+from app.accounts import services
+from app.accounts.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    ResetPasswordForm,
+    SignupForm,
+    TokenForm,
+)
+from app.accounts.models import User
+from app.extensions import limiter
+from app.forms import apply_violation, render_form
+from app.hooks import hooks
+from app.rules import RuleViolation
+from app.security import safe_next
+
+auth = Blueprint("auth", __name__)
+account = Blueprint("account", __name__, url_prefix="/account")
+profiles = Blueprint("profiles", __name__)
+
+
+def _limit(name: str):  # type: ignore[no-untyped-def]
+    return limiter.limit(lambda: current_app.config[name], methods=["POST"])
+
+
+def start_session(user: User, remember: bool = False) -> None:
+    """Log in with a fresh session, so an identifier planted before login is worthless."""
+    kept = {key: session[key] for key in ("guest_cart",) if key in session}
+    session.clear()
+    session.update(kept)
+    login_user(user, remember=remember)
+    session.permanent = True
+    from app.accounts import signals
+
+    signals.logged_in.send(current_app._get_current_object(), user=user, kept=kept)  # type: ignore[attr-defined]
+
+
+@auth.route("/signup", methods=["GET", "POST"])
+@_limit("RATELIMIT_SIGNUP")
+def signup() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register(
+                form.email.data or "", form.handle.data or "", form.password.data or "",
+                form.display_name.data or "",
+            )
+        except RuleViolation as violation:
+            apply_violation(form, violation)
+        else:
+            mail.send(user.email, _("Welcome to Kindred"), "welcome", user=user)
+            start_session(user)
+            flash(_("Welcome to Kindred, %(name)s!", name=user.name), "success")
+            return redirect(safe_next(request.args.get("next"), url_for("profiles.show", handle=user.handle)))
+    return render_form("auth/signup.html", form)
+
+
+@auth.route("/login", methods=["GET", "POST"])
+@_limit("RATELIMIT_LOGIN")
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next"), url_for("core.home")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.login.data or "", form.password.data or "")
+        if user is None:
+            form.form_errors.append(_("That email or handle and password do not match."))
+        else:
+            start_session(user, remember=bool(form.remember.data))
+            flash(_("Welcome back, %(name)s.", name=user.name), "success")
+            return redirect(safe_next(request.args.get("next"), url_for("core.home")))
+    return render_form("auth/login.html", form)
+
+
+@auth.post("/logout")
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("You are logged out. See you soon."), "info")
+    return redirect(url_for("core.home"))
+
+
+@auth.route("/password/forgot", methods=["GET", "POST"])
+@_limit("RATELIMIT_RESET")
+def forgot_password() -> Any:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = services.find_user_by_email(form.email.data or "")
+        if user is not None:
+            token = services.make_reset_token(user)
+            link = current_app.config["BASE_URL"] + url_for("auth.reset_password", token=token)
+            minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+            mail.send(user.email, _("Reset your Kindred password"), "password_reset",
+                      user=user, link=link, minutes=minutes)
+        # The same answer whether or not the address has an account: no one can probe for them.
+        flash(_("If an account uses that address, we have sent it a link to choose a new password."), "info")
+        return redirect(url_for("auth.login"))
+    return render_form("auth/forgot.html", form)
+
+
+@auth.route("/password/reset/<token>", methods=["GET", "POST"])
+@_limit("RATELIMIT_RESET")
+def reset_password(token: str) -> Any:
+    try:
+        services.user_for_reset_token(token)
+    except RuleViolation as violation:
+        return render_template("auth/reset_invalid.html", message=violation.message), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = services.reset_password(token, form.password.data or "")
+        except RuleViolation as violation:
+            apply_violation(form, violation)
+        else:
+            mail.send(user.email, _("Your Kindred password was changed"), "password_changed", user=user)
+            flash(_("Your password is changed. Please log in with it."), "success")
+            logout_user()
+            session.clear()
+            return redirect(url_for("auth.login"))
+    return render_form("auth/reset.html", form)
+
+
+@account.route("/", methods=["GET", "POST"])
+@login_required
+def profile() -> Any:
+    user = services.current_person()
+    form = ProfileForm(obj=user) if request.method == "GET" else ProfileForm()
+    if request.method == "GET":
+        form.locale.data = user.locale or ""
+    if form.validate_on_submit():
+        try:
+            services.update_profile(
+                user,
+                services.ProfileChanges(form.display_name.data or "", form.bio.data or "", form.locale.data or None),
+            )
+            upload = form.avatar.data
+            if form.remove_avatar.data:
+                user.avatar_key = None
+            elif upload and getattr(upload, "filename", ""):
+                data = media.read_upload(upload.stream, field_name="avatar")
+                stored = media.store_image(data, thumbnail_sizes=(256, 64), square=True, field_name="avatar")
+                user.avatar_key = stored.thumbnails[256]
+        except RuleViolation as violation:
+            apply_violation(form, violation)
+        else:
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("account.profile"))
+    return render_form("account/profile.html", form, user=user)
+
+
+@account.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> Any:
+    user = services.current_person()
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(user, form.current_password.data or "", form.new_password.data or "")
+        except RuleViolation as violation:
+            apply_violation(form, violation)
+        else:
+            # The nonce changed, which signed out every other session; keep this one.
+            start_session(user)
+            mail.send(user.email, _("Your Kindred password was changed"), "password_changed", user=user)
+            flash(_("Your password is changed. Other devices have been logged out."), "success")
+            return redirect(url_for("account.profile"))
+    return render_form("account/password.html", form)
+
+
+@account.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens() -> Any:
+    user = services.current_person()
+    form = TokenForm()
+    new_secret = None
+    if form.validate_on_submit():
+        try:
+            _token, new_secret = services.create_token(user, form.name.data or "")
+        except RuleViolation as violation:
+            apply_violation(form, violation)
+        else:
+            form = TokenForm(formdata=None)
+    return render_form("account/tokens.html", form, tokens=user.tokens, new_secret=new_secret, revoke_form=ConfirmForm())
+
+
+@account.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> Response:
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        token = services.revoke_token(services.current_person(), token_id)
+        flash(_("The token “%(name)s” is revoked; programs using it can no longer sign in.", name=token.name), "success")
+    return redirect(url_for("account.tokens"))
+
+
+@profiles.get("/@<handle>")
+def show(handle: str) -> Any:
+    user = services.user_by_handle(handle)
+    sections = [Markup(section(user)) for section in hooks().profile_sections]
+    return render_template("profiles/show.html", person=user, sections=[s for s in sections if s])

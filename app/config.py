@@ -1,0 +1,101 @@
+"""Configuration, read once from the environment (and `.env`).
+
+The defaults give the embedded mode: SQLite in the instance folder, jobs inline, Stripe
+emulated, mail written to a local outbox. Production sets DATABASE_URL, REDIS_URL and the
+Stripe keys; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value not in (None, "") else default
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """Return the secret key kept in the instance folder, creating it on first use.
+
+    A generated key survives restarts (sessions and reset links stay valid) and, living in
+    the instance folder, is never committed.
+    """
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def from_environment(instance_path: Path) -> dict[str, Any]:
+    """Build the configuration mapping from environment variables."""
+    load_dotenv(override=False)
+    env = os.environ.get
+    database_url = env("DATABASE_URL") or f"sqlite:///{instance_path / 'kindred.sqlite3'}"
+    # Heroku-style URLs name the driver "postgres"; we always use psycopg 3.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    redis_url = env("REDIS_URL") or ""
+    return {
+        "SECRET_KEY": env("SECRET_KEY") or instance_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "SITE_NAME": env("SITE_NAME") or "Kindred",
+        "BASE_URL": (env("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "CURRENCY": (env("CURRENCY") or "eur").lower(),
+        # Mail: with MAIL_SERVER set, mail goes out by SMTP; otherwise to the instance outbox.
+        "MAIL_SERVER": env("MAIL_SERVER") or "",
+        "MAIL_PORT": _int(env("MAIL_PORT"), 587),
+        "MAIL_USERNAME": env("MAIL_USERNAME") or "",
+        "MAIL_PASSWORD": env("MAIL_PASSWORD") or "",
+        "MAIL_USE_TLS": _bool(env("MAIL_USE_TLS"), True),
+        "MAIL_FROM": env("MAIL_FROM") or "Kindred <hello@kindred.localhost>",
+        "OUTBOX_DIR": env("OUTBOX_DIR") or str(instance_path / "outbox"),
+        "UPLOAD_DIR": env("UPLOAD_DIR") or str(instance_path / "uploads"),
+        # Rate limits (Flask-Limiter syntax); Redis when REDIS_URL is set.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_LOGIN": env("RATELIMIT_LOGIN") or "10 per minute;50 per hour",
+        "RATELIMIT_SIGNUP": env("RATELIMIT_SIGNUP") or "5 per minute;20 per hour",
+        "RATELIMIT_RESET": env("RATELIMIT_RESET") or "5 per minute;20 per hour",
+        "PASSWORD_RESET_MAX_AGE": _int(env("PASSWORD_RESET_MAX_AGE"), 3600),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": _int(env("MAX_CONTENT_LENGTH"), 64 * 1024 * 1024),
+        "WTF_CSRF_TIME_LIMIT": None,
+        # CSRF is checked by our own before_request hook so that API calls authenticated by a
+        # bearer token (which a browser never sends on its own) can be exempted.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": ["en", "fr"],
+        "JOBS_INLINE": not redis_url or _bool(env("JOBS_INLINE"), False),
+        "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY") or "",
+        "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET") or "",
+        "FEATURES": ["marketplace", "social", "payouts"],
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Kindred API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "v1/openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": None,  # we serve our own docs page (CSP, no CDN)
+    }

@@ -1,0 +1,44 @@
+"""Extension points that feature packages fill at start-up.
+
+The app knows no feature's rules; features announce what they add (navigation links,
+sections of a profile page, banners, demo data) by registering here in their `init_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+
+
+@dataclass(order=True)
+class NavLink:
+    order: int
+    endpoint: str = field(compare=False)
+    label: Any = field(compare=False)  # a lazy_gettext string
+    # Shown only when this returns true (e.g. only for people who have a shop).
+    visible: Callable[[], bool] = field(compare=False, default=lambda: True)
+    badge: Callable[[], int] | None = field(compare=False, default=None)
+
+
+@dataclass
+class Hooks:
+    nav: list[NavLink] = field(default_factory=list)
+    account_nav: list[NavLink] = field(default_factory=list)
+    # Each returns the HTML (already rendered, Markup) of one section of a profile page.
+    profile_sections: list[Callable[[Any], Any]] = field(default_factory=list)
+    banners: list[Callable[[], Any]] = field(default_factory=list)
+    # Seeders run in order by `flask seed`; each gets a progress reporter.
+    seeders: list[tuple[int, str, Callable[..., None]]] = field(default_factory=list)
+
+
+def hooks(app: Flask | None = None) -> Hooks:
+    app = app or current_app
+    return app.extensions.setdefault("kindred_hooks", Hooks())  # type: ignore[no-any-return]
+
+
+def add_seeder(app: Flask, order: int, name: str, seeder: Callable[..., None]) -> None:
+    hooks(app).seeders.append((order, name, seeder))
+    hooks(app).seeders.sort(key=lambda entry: entry[0])

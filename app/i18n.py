@@ -1,0 +1,87 @@
+"""Languages (English and French), and money and dates formatted for the locale."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+from flask import Flask, current_app, request
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+# Currencies whose minor unit is not 1/100 (ISO 4217); the rest use two decimals.
+_MINOR_UNIT_EXPONENT = {"jpy": 0, "krw": 0, "clp": 0, "vnd": 0, "isk": 0, "bhd": 3, "kwd": 3}
+
+
+def minor_unit_exponent(currency: str) -> int:
+    return _MINOR_UNIT_EXPONENT.get(currency.lower(), 2)
+
+
+def select_locale() -> str | None:
+    languages = current_app.config["LANGUAGES"]
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    if user_locale in languages:
+        return str(user_locale)
+    if request:
+        return request.accept_languages.best_match(languages) or languages[0]
+    return None
+
+
+def money(amount_minor: int | None, currency: str | None = None) -> str:
+    """Format an integer amount in minor units for the current locale (e.g. 1234 -> €12.34)."""
+    if amount_minor is None:
+        return ""
+    cur = (currency or current_app.config["CURRENCY"]).upper()
+    exponent = minor_unit_exponent(cur)
+    from decimal import Decimal
+
+    value = Decimal(amount_minor).scaleb(-exponent)
+    return format_currency(value, cur, locale=str(get_locale() or "en"))
+
+
+def date(value: datetime | None, style: str = "medium") -> str:
+    return format_date(value, style) if value else ""
+
+
+def datetime_(value: datetime | None, style: str = "medium") -> str:
+    return format_datetime(value, style) if value else ""
+
+
+def compile_catalogs(force: bool = False) -> int:
+    """Compile each .po catalogue to .mo when it is newer; returns how many were written.
+
+    The .mo files are build products and not committed; `make install` and the test suite
+    compile them, and so does the app factory when one is missing.
+    """
+    written = 0
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if not force and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parts[-3])
+        tmp = mo_path.with_suffix(".mo.part")
+        with tmp.open("wb") as mo_file:
+            write_mo(mo_file, catalog, use_fuzzy=False)
+        tmp.replace(mo_path)
+        written += 1
+    return written
+
+
+def init_app(app: Flask) -> None:
+    from app.extensions import babel
+
+    compile_catalogs()
+    # Feature packages keep their own catalogues beside their templates.
+    dirs = [str(TRANSLATIONS)]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["date"] = date
+    app.jinja_env.filters["datetime"] = datetime_
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")

@@ -1,0 +1,144 @@
+"""Uploaded images: checked by decoding, re-encoded, stored with thumbnails.
+
+A file is accepted only when Pillow decodes it as JPEG, PNG or WebP, whatever its name or
+declared type says. It is re-encoded from its pixels (so nothing hidden in the file survives:
+no EXIF location, no appended payload), turned upright by its EXIF orientation first, and
+refused when its pixel count would make decoding a memory bomb. Stored files are named by the
+hash of their content under the upload folder and served at /media/<key>.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from flask import Blueprint, Flask, abort, current_app, send_from_directory, url_for
+from flask_babel import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.rules import RuleViolation
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # e.g. 8000 × 5000; beyond that decoding is refused outright
+MAX_SIDE = 2400  # stored originals are scaled down to fit this box
+WEBP_QUALITY = 85
+
+
+@dataclass
+class StoredImage:
+    key: str
+    width: int
+    height: int
+    thumbnails: dict[int, str] = field(default_factory=dict)
+
+
+def _upload_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def _store(data: bytes, suffix: str) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"{digest[:2]}/{digest}{suffix}"
+    path = _upload_dir() / key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return key
+
+
+def _encode(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+    return out.getvalue()
+
+
+def read_upload(stream: IO[bytes], *, field_name: str = "image") -> bytes:
+    data = stream.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise RuleViolation(
+            _("That image is larger than %(mb)d MB.", mb=MAX_UPLOAD_BYTES // (1024 * 1024)),
+            field=field_name,
+            status=413,
+        )
+    if not data:
+        raise RuleViolation(_("That file is empty."), field=field_name)
+    return data
+
+
+def decode_image(data: bytes, *, field_name: str = "image") -> Image.Image:
+    """Decode untrusted bytes into an upright RGB(A) image, or refuse them."""
+    not_an_image = RuleViolation(
+        _("That file is not a JPEG, PNG or WebP image."), field=field_name
+    )
+    too_big = RuleViolation(_("That image has too many pixels."), field=field_name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            probe = Image.open(io.BytesIO(data))
+            if probe.format not in ACCEPTED_FORMATS:
+                raise not_an_image
+            width, height = probe.size
+            if width * height > MAX_PIXELS or width < 1 or height < 1:
+                raise too_big
+            probe.verify()  # structural check; the object is unusable afterwards
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+            raise too_big from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise not_an_image from None
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+    image = ImageOps.exif_transpose(image) or image
+    has_alpha = image.mode in ("RGBA", "LA") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def store_image(
+    data: bytes,
+    *,
+    thumbnail_sizes: tuple[int, ...] = (),
+    square: bool = False,
+    field_name: str = "image",
+) -> StoredImage:
+    image = decode_image(data, field_name=field_name)
+    if square:
+        side = min(image.size)
+        image = ImageOps.fit(image, (side, side))
+    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    stored = StoredImage(key=_store(_encode(image), ".webp"), width=image.width, height=image.height)
+    for size in thumbnail_sizes:
+        thumb = ImageOps.fit(image, (size, size)) if square else image.copy()
+        thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
+        stored.thumbnails[size] = _store(_encode(thumb), ".webp")
+    return stored
+
+
+def media_url(key: str | None) -> str | None:
+    return url_for("media.file", key=key) if key else None
+
+
+blueprint = Blueprint("media", __name__)
+
+
+@blueprint.get("/media/<path:key>")
+def file(key: str):  # type: ignore[no-untyped-def]
+    if ".." in key or key.startswith("/"):
+        abort(404)
+    response = send_from_directory(_upload_dir(), key, max_age=31536000)
+    response.headers["Content-Type"] = "image/webp"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(blueprint)
+    app.jinja_env.globals["media_url"] = media_url

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.extensions import db
+from tests.conftest import login
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+
+def signup(client, **overrides):
+    data = {"email": "Mia@Example.com", "handle": "Mia_Rose", "display_name": "Mia", "password": "a good long password"}
+    data.update(overrides)
+    return client.post_form("/signup", data)
+
+
+def test_signup_creates_account_logs_in_and_welcomes(client, outbox):
+    response = signup(client)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/@mia_rose")
+    user = db.session.scalar(select(User))
+    assert user.email == "mia@example.com" and user.handle == "mia_rose"
+    assert user.password_hash.startswith("$argon2id$")
+    assert client.get("/account/").status_code == 200
+    messages = outbox()
+    assert [m["To"] for m in messages] == ["mia@example.com"]
+    assert "/@mia_rose" in messages[0].get_content()
+
+
+def test_signup_refuses_duplicates_case_insensitively(client):
+    UserFactory(email="mia@example.com", handle="mia_rose")
+    response = signup(client, email="MIA@example.COM", handle="MIA_ROSE")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "An account with this email already exists" in page
+    assert "That handle is taken" in page
+    assert db.session.scalar(select(db.func.count(User.id))) == 1
+
+
+def test_signup_bad_inputs(client):
+    cases = [
+        ({"email": "not-an-email"}, "Enter a valid email address"),
+        ({"handle": "a b"}, "A handle has 3 to 30 characters"),
+        ({"handle": "admin"}, "reserved"),
+        ({"password": "short"}, "at least 8 characters"),
+        ({"password": "x" * 129}, "at most 128 characters"),
+        ({"password": "aaaaaaaaaa"}, "too easy to guess"),
+    ]
+    for overrides, message in cases:
+        response = signup(client, **overrides)
+        assert response.status_code == 422, overrides
+        assert message in response.get_data(as_text=True), overrides
+    assert db.session.scalar(select(db.func.count(User.id))) == 0
+
+
+def test_password_of_128_characters_is_accepted(client):
+    assert signup(client, password="kindred!" * 16).status_code == 302
+
+
+def test_login_with_email_or_handle_and_logout(client):
+    user = UserFactory(handle="ana", email="ana@example.com")
+    response = client.post_form("/login", {"login": "ANA", "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/account/").status_code == 200
+    assert client.post_form("/logout").status_code == 302
+    assert client.get("/account/").status_code == 302  # back to the login page
+    assert login(client, user).status_code == 302
+
+
+def test_login_wrong_password_says_so_without_saying_which(client):
+    UserFactory(handle="ana", email="ana@example.com")
+    for login_name in ("ana@example.com", "nobody@example.com"):
+        response = client.post_form("/login", {"login": login_name, "password": "wrong password"})
+        assert response.status_code == 422
+        assert "do not match" in response.get_data(as_text=True)
+
+
+def test_session_rotates_at_login(client):
+    user = UserFactory()
+    client.get("/login")
+    with client.session_transaction() as session:
+        session["planted"] = "by-attacker"
+    login(client, user)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+
+
+def test_logout_needs_post_with_csrf(client):
+    user = UserFactory()
+    login(client, user)
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400  # no CSRF token
+    assert client.get("/account/").status_code == 200  # still logged in
+
+
+def test_login_redirects_only_within_the_site(client):
+    user = UserFactory()
+    for target, expected in [
+        ("/account/tokens", "/account/tokens"),
+        ("https://evil.example/phish", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ]:
+        client.post_form("/logout")
+        response = client.post_form(f"/login?next={target}", {"login": user.email, "password": DEFAULT_PASSWORD})
+        assert response.status_code == 302
+        location = response.headers["Location"]
+        assert location.replace("http://kindred.test", "") == expected, target
+
+
+def test_protected_page_sends_to_login_with_next(client):
+    response = client.get("/account/tokens")
+    assert response.status_code == 302
+    assert "/login?next=" in response.headers["Location"]
+
+
+def test_csrf_is_required_on_forms(client):
+    response = client.post("/signup", data={"email": "x@example.com", "handle": "xavier", "password": "long enough pw"})
+    assert response.status_code == 400
+    assert "form expired" in response.get_data(as_text=True)
+    assert db.session.scalar(select(db.func.count(User.id))) == 0
+
+
+def test_password_change_signs_out_other_sessions(app, client):
+    user = UserFactory()
+    other = app.test_client()
+    login(client, user)
+    login(other, user)
+    response = client.post_form("/account/password", {"current_password": DEFAULT_PASSWORD, "new_password": "a brand new secret"})
+    assert response.status_code == 302
+    assert client.get("/account/").status_code == 200
+    assert other.get("/account/").status_code == 302
+
+
+def test_password_change_needs_current_password(client):
+    user = UserFactory()
+    login(client, user)
+    response = client.post_form("/account/password", {"current_password": "wrong one!", "new_password": "a brand new secret"})
+    assert response.status_code == 422
+    assert "current password is not right" in response.get_data(as_text=True)

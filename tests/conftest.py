@@ -1,0 +1,171 @@
+"""Test fixtures shared by every package's tests.
+
+The schema is built once per run by running the Alembic migrations (so a missing migration
+fails here), on SQLite by default or on the PostgreSQL database named by TEST_DATABASE_URL.
+Between tests every table is emptied. Each test gets a fresh app, so settings can differ.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from app import create_app
+from app.accounts.passwords import use_fast_hashing_for_tests
+from app.extensions import db, limiter
+from app.i18n import compile_catalogs
+
+use_fast_hashing_for_tests()
+compile_catalogs()
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def _database_url(tmp_root: Path) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    return f"sqlite:///{tmp_root / 'test.sqlite3'}"
+
+
+def is_postgres(app: Flask) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    root = tmp_path_factory.mktemp("db")
+    url = _database_url(root)
+    app = create_app(_base_config(url, root))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _base_config(url: str, root: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH": str(root / "instance"),
+        "OUTBOX_DIR": str(root / "outbox"),
+        "UPLOAD_DIR": str(root / "uploads"),
+        "SERVER_NAME": "kindred.test",
+        "BASE_URL": "http://kindred.test",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        # Generous limits for the suite; the rate-limit tests set tight ones.
+        "RATELIMIT_LOGIN": "1000 per minute",
+        "RATELIMIT_SIGNUP": "1000 per minute",
+        "RATELIMIT_RESET": "1000 per minute",
+    }
+
+
+class KindredClient(FlaskClient):
+    """A test client that behaves like a browser with forms: it sends the CSRF token.
+
+    Each request runs in a fresh context, as in production: the test's own app context
+    (pushed by the `app` fixture) would otherwise be reused, and with it `g` (the logged-in
+    user, the CSRF token, after-commit hooks) across requests. The test's session is
+    committed around each request, so the test reads what the request wrote.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if not has_app_context():  # a redirect being followed, already inside a fresh context
+            return super().open(*args, **kwargs)
+        db.session.commit()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            db.session.commit()
+
+    def csrf_token(self) -> str:
+        page = self.get("/password/forgot")
+        match = CSRF_RE.search(page.get_data(as_text=True))
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def post_form(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kwargs)
+
+    def api(self, method: str, url: str, **kwargs: Any) -> Any:
+        """An API call authenticated by the session, with the CSRF header a page would send."""
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+        return self.open(url, method=method.upper(), headers=headers, **kwargs)
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
+    """Override in a test module (or update in a test) to change settings."""
+    config = _base_config(database_url, tmp_path)
+    return config
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(app_config)
+    app.test_client_class = KindredClient
+    limiter.reset()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            if names:
+                connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+            connection.exec_driver_sql("DELETE FROM sqlite_sequence") if _has_sqlite_sequence(connection) else None
+
+
+def _has_sqlite_sequence(connection: Any) -> bool:
+    return bool(connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").first())
+
+
+@pytest.fixture
+def client(app: Flask) -> KindredClient:
+    return app.test_client()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def outbox(app: Flask) -> Any:
+    """The mail sent so far, as parsed messages, oldest first."""
+    from app.mail import outbox_messages
+
+    def read() -> list[Any]:
+        return [message for _name, message in reversed(outbox_messages(500))]
+
+    return read
+
+
+@pytest.fixture
+def postgres_only(app: Flask) -> None:
+    if not is_postgres(app):
+        pytest.skip("needs PostgreSQL (row locks and real concurrency); runs in the PostgreSQL pass of .ci/run")
+
+
+def login(client: KindredClient, user: Any, password: str = "correct horse battery") -> Any:
+    return client.post_form("/login", {"login": user.email, "password": password})
