@@ -40,14 +40,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from app import api, database, i18n, media, security, uow
-    from app.extensions import csrf, db, limiter, login_manager, migrate
+    from app.extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
     with app.app_context():
         database.configure_engine(db.engine)
     migrate.init_app(
-        app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
-        render_as_batch=True, compare_type=True,
+        app,
+        db,
+        directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
     )
     uow.init_app(app)
     csrf.init_app(app)
@@ -84,7 +87,7 @@ def _init_login(app: Flask) -> None:
     login_manager.user_loader(accounts.load_session_user)
 
     @login_manager.unauthorized_handler
-    def _unauthorized():  # type: ignore[no-untyped-def]
+    def _unauthorized():
         from flask import flash, redirect, url_for
 
         if request.path.startswith("/api/"):
@@ -93,7 +96,7 @@ def _init_login(app: Flask) -> None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     @app.before_request
-    def _token_auth():  # type: ignore[no-untyped-def]
+    def _token_auth():
         if not request.path.startswith("/api/"):
             return None
         secret = bearer_token()

@@ -23,7 +23,7 @@ API_PREFIX = "/api/v1"
 
 
 class KindredApi(Api):
-    def handle_http_exception(self, error: HTTPException) -> Any:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Any:
         return http_error_response(error)
 
 
@@ -39,12 +39,14 @@ def bearer_token() -> str | None:
 
 
 def unauthorized() -> Response:
-    response = problem(401, _("Authentication required"), _("Send a valid personal access token or log in."))
+    response = problem(
+        401, _("Authentication required"), _("Send a valid personal access token or log in.")
+    )
     response.headers["WWW-Authenticate"] = 'Bearer realm="kindred"'
     return response
 
 
-def login_required(view):  # type: ignore[no-untyped-def]
+def login_required(view):
     """API flavour of login_required: 401 problem+json instead of a redirect."""
 
     @wraps(view)

@@ -23,17 +23,17 @@ class Progress:
         if not self.quiet:
             click.echo(f"  • {message}")
 
-    def bar(self, iterable, length: int | None = None, label: str = ""):  # type: ignore[no-untyped-def]
+    def bar(self, iterable, length: int | None = None, label: str = ""):
         if self.quiet:
             return _NullBar(iterable)
         return click.progressbar(iterable, length=length, label=f"  {label}", show_pos=True)
 
 
 class _NullBar:
-    def __init__(self, iterable):  # type: ignore[no-untyped-def]
+    def __init__(self, iterable):
         self.iterable = iterable
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self):
         return self.iterable
 
     def __exit__(self, *exc: object) -> None:

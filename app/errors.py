@@ -57,7 +57,15 @@ def flatten_field_errors(messages: Any) -> dict[str, list[str]]:
         else:
             flat.setdefault(prefix or "_schema", []).append(str(value))
 
-    if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "files", "view_args", "headers", "cookies"}:
+    if isinstance(messages, dict) and set(messages) <= {
+        "json",
+        "query",
+        "form",
+        "files",
+        "view_args",
+        "headers",
+        "cookies",
+    }:
         for inner in messages.values():
             walk("", inner)
     else:
@@ -82,7 +90,7 @@ def http_error_response(error: HTTPException) -> Response | tuple[str, int]:
         elif status not in _titles() and error.description:
             detail = error.description
         response = problem(status, title, detail, **extra)
-        for name, value in (getattr(error, "data", None) or {}).get("headers", {}).items():
+        for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value
         return response
     return render_template("errors/error.html", status=status, title=title, detail=detail), status
@@ -97,14 +105,24 @@ def init_app(app: Flask) -> None:
     def _csrf(error: CSRFError) -> Any:
         if wants_problem_json():
             return problem(400, _("Missing or invalid CSRF token"), error.description)
-        detail = _("Your form expired or was sent from elsewhere. Please go back, reload and try again.")
-        return render_template("errors/error.html", status=400, title=_("Bad request"), detail=detail), 400
+        detail = _(
+            "Your form expired or was sent from elsewhere. Please go back, reload and try again."
+        )
+        return render_template(
+            "errors/error.html", status=400, title=_("Bad request"), detail=detail
+        ), 400
 
     @app.errorhandler(RuleViolation)
     def _rule(error: RuleViolation) -> Any:
         if wants_problem_json():
-            return problem(error.status, error.message, **({"errors": error.errors} if error.errors else {}))
-        return render_template("errors/error.html", status=error.status, title=_titles().get(error.status, (_("Sorry"), ""))[0], detail=error.message), error.status
+            extra: dict[str, Any] = {"errors": error.errors} if error.errors else {}
+            return problem(error.status, error.message, None, **extra)
+        return render_template(
+            "errors/error.html",
+            status=error.status,
+            title=_titles().get(error.status, (_("Sorry"), ""))[0],
+            detail=error.message,
+        ), error.status
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:

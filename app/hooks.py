@@ -36,7 +36,7 @@ class Hooks:
 
 def hooks(app: Flask | None = None) -> Hooks:
     app = app or current_app
-    return app.extensions.setdefault("kindred_hooks", Hooks())  # type: ignore[no-any-return]
+    return app.extensions.setdefault("kindred_hooks", Hooks())
 
 
 def add_seeder(app: Flask, order: int, name: str, seeder: Callable[..., None]) -> None:

@@ -7,19 +7,17 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, current_app, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 
-# Currencies whose minor unit is not 1/100 (ISO 4217); the rest use two decimals.
-_MINOR_UNIT_EXPONENT = {"jpy": 0, "krw": 0, "clp": 0, "vnd": 0, "isk": 0, "bhd": 3, "kwd": 3}
-
 
 def minor_unit_exponent(currency: str) -> int:
-    return _MINOR_UNIT_EXPONENT.get(currency.lower(), 2)
+    """Digits after the decimal point of the currency's minor unit (CLDR via Babel)."""
+    return int(get_currency_precision(currency.upper()))
 
 
 def select_locale() -> str | None:

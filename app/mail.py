@@ -71,4 +71,4 @@ def outbox_messages(limit: int = 50) -> list[tuple[str, EmailMessage]]:
         return []
     files = sorted(outbox.glob("*.eml"), reverse=True)[:limit]
     parser = BytesParser(policy=policy.default)
-    return [(f.name, parser.parsebytes(f.read_bytes())) for f in files]  # type: ignore[misc]
+    return [(f.name, parser.parsebytes(f.read_bytes())) for f in files]

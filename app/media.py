@@ -24,7 +24,7 @@ from app.rules import RuleViolation
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 40_000_000  # e.g. 8000 × 5000; beyond that decoding is refused outright
+MAX_PIXELS = 40_000_000  # e.g. 8000 by 5000; beyond that decoding is refused outright
 MAX_SIDE = 2400  # stored originals are scaled down to fit this box
 WEBP_QUALITY = 85
 
@@ -74,9 +74,7 @@ def read_upload(stream: IO[bytes], *, field_name: str = "image") -> bytes:
 
 def decode_image(data: bytes, *, field_name: str = "image") -> Image.Image:
     """Decode untrusted bytes into an upright RGB(A) image, or refuse them."""
-    not_an_image = RuleViolation(
-        _("That file is not a JPEG, PNG or WebP image."), field=field_name
-    )
+    not_an_image = RuleViolation(_("That file is not a JPEG, PNG or WebP image."), field=field_name)
     too_big = RuleViolation(_("That image has too many pixels."), field=field_name)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -88,18 +86,16 @@ def decode_image(data: bytes, *, field_name: str = "image") -> Image.Image:
             if width * height > MAX_PIXELS or width < 1 or height < 1:
                 raise too_big
             probe.verify()  # structural check; the object is unusable afterwards
-            image = Image.open(io.BytesIO(data))
-            image.load()
+            opened = Image.open(io.BytesIO(data))
+            opened.load()
         except (Image.DecompressionBombWarning, Image.DecompressionBombError):
             raise too_big from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             raise not_an_image from None
-    if getattr(image, "n_frames", 1) > 1:
-        image.seek(0)
-    image = ImageOps.exif_transpose(image) or image
-    has_alpha = image.mode in ("RGBA", "LA") or (
-        image.mode == "P" and "transparency" in image.info
-    )
+    if getattr(opened, "n_frames", 1) > 1:
+        opened.seek(0)
+    image: Image.Image = ImageOps.exif_transpose(opened) or opened
+    has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
     return image.convert("RGBA" if has_alpha else "RGB")
 
 
@@ -115,7 +111,9 @@ def store_image(
         side = min(image.size)
         image = ImageOps.fit(image, (side, side))
     image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    stored = StoredImage(key=_store(_encode(image), ".webp"), width=image.width, height=image.height)
+    stored = StoredImage(
+        key=_store(_encode(image), ".webp"), width=image.width, height=image.height
+    )
     for size in thumbnail_sizes:
         thumb = ImageOps.fit(image, (size, size)) if square else image.copy()
         thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
@@ -131,7 +129,7 @@ blueprint = Blueprint("media", __name__)
 
 
 @blueprint.get("/media/<path:key>")
-def file(key: str):  # type: ignore[no-untyped-def]
+def file(key: str):
     if ".." in key or key.startswith("/"):
         abort(404)
     response = send_from_directory(_upload_dir(), key, max_age=31536000)

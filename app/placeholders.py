@@ -31,7 +31,9 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def placeholder_png(seed: str, text: str, size: tuple[int, int] = (800, 800), shape: str = "blobs") -> bytes:
+def placeholder_png(
+    seed: str, text: str, size: tuple[int, int] = (800, 800), shape: str = "blobs"
+) -> bytes:
     """A pleasant, deterministic picture for `seed`: soft shapes and a short label."""
     strong, soft = _colours(seed)
     width, height = size
@@ -43,7 +45,9 @@ def placeholder_png(seed: str, text: str, size: tuple[int, int] = (800, 800), sh
             x = digest[i * 3] / 255 * width
             y = digest[i * 3 + 1] / 255 * height
             r = (0.15 + digest[i * 3 + 2] / 255 * 0.3) * min(width, height)
-            tint = tuple(int(s + (w - s) * (0.35 + 0.15 * i)) for s, w in zip(strong, soft, strict=True))
+            tint = tuple(
+                int(s + (w - s) * (0.35 + 0.15 * i)) for s, w in zip(strong, soft, strict=True)
+            )
             draw.ellipse((x - r, y - r, x + r, y + r), fill=tint)
     else:
         draw.ellipse((0, 0, width, height), fill=strong)

@@ -64,7 +64,7 @@ def unit_of_work(write: bool = True) -> Iterator[None]:
             raise
 
 
-def writes(view):  # type: ignore[no-untyped-def]
+def writes(view):
     """Mark a GET view that writes (e.g. recording a click) so SQLite takes the write lock."""
     view._kindred_writes = True
     return view

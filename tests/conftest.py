@@ -33,7 +33,11 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 def _database_url(tmp_root: Path) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+        return (
+            url.replace("postgresql://", "postgresql+psycopg://", 1)
+            if url.startswith("postgresql://")
+            else url
+        )
     return f"sqlite:///{tmp_root / 'test.sqlite3'}"
 
 
@@ -138,11 +142,17 @@ def _empty_tables() -> None:
         else:
             for table in tables:
                 connection.execute(table.delete())
-            connection.exec_driver_sql("DELETE FROM sqlite_sequence") if _has_sqlite_sequence(connection) else None
+            connection.exec_driver_sql("DELETE FROM sqlite_sequence") if _has_sqlite_sequence(
+                connection
+            ) else None
 
 
 def _has_sqlite_sequence(connection: Any) -> bool:
-    return bool(connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'").first())
+    return bool(
+        connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'"
+        ).first()
+    )
 
 
 @pytest.fixture
@@ -164,7 +174,10 @@ def outbox(app: Flask) -> Any:
 @pytest.fixture
 def postgres_only(app: Flask) -> None:
     if not is_postgres(app):
-        pytest.skip("needs PostgreSQL (row locks and real concurrency); runs in the PostgreSQL pass of .ci/run")
+        pytest.skip(
+            "needs PostgreSQL (row locks and real concurrency); "
+            "runs in the PostgreSQL pass of .ci/run"
+        )
 
 
 def login(client: KindredClient, user: Any, password: str = "correct horse battery") -> Any:

@@ -83,7 +83,8 @@ class Tokens(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a token. The response holds its secret, once."""
         token, secret = services.create_token(services.current_person(), data["name"])
-        return {**NewTokenSchema().dump(token), "token": secret}
+        fields = ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+        return {**{name: getattr(token, name) for name in fields}, "token": secret}
 
 
 @blueprint.route("/tokens/<int:token_id>")

@@ -18,9 +18,7 @@ class SignupForm(FlaskForm):
         validators=[DataRequired(), Length(max=HANDLE_MAX)],
         description=_l("Your address on Kindred: letters, digits and underscores."),
     )
-    display_name = StringField(
-        _l("Name"), validators=[Optional(), Length(max=DISPLAY_NAME_MAX)]
-    )
+    display_name = StringField(_l("Name"), validators=[Optional(), Length(max=DISPLAY_NAME_MAX)])
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired()],
@@ -56,7 +54,9 @@ class ProfileForm(FlaskForm):
     bio = TextAreaField(
         _l("Bio"),
         validators=[Optional(), Length(max=BIO_MAX)],
-        description=_l("A few words about you and your taste (%(max)d characters at most).", max=BIO_MAX),
+        description=_l(
+            "A few words about you and your taste (%(max)d characters at most).", max=BIO_MAX
+        ),
     )
     avatar = FileField(_l("Avatar"), description=_l("A JPEG, PNG or WebP image, up to 10 MB."))
     remove_avatar = BooleanField(_l("Remove my avatar"))

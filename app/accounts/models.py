@@ -7,7 +7,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models import utcnow
 
 HANDLE_MAX = 30
@@ -20,7 +20,7 @@ def new_session_nonce() -> str:
     return secrets.token_urlsafe(12)
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,7 +54,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return f"<User @{self.handle}>"
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(Model):
     """A personal access token for the JSON API. Only a hash of the secret is stored."""
 
     __tablename__ = "api_tokens"

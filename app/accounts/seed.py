@@ -9,13 +9,28 @@ from app.extensions import db
 from app.media import store_image
 from app.placeholders import placeholder_png
 
-DEMO_PASSWORD = "kindred-demo"
+DEMO_PASSWORD = "kindred-demo"  # noqa: S105 - the published demo password
 
 # handle, name, bio, role in the demo
 DEMO_PEOPLE = [
-    ("ana", "Ana Duarte", "Ceramics from my little studio in Porto. Slow-made cups and bowls.", "seller"),
-    ("bruno", "Bruno Keller", "Vintage denim hunter. Everything checked, washed and mended.", "seller"),
-    ("chloe", "Chloé Martin", "Curator of small, useful, beautiful things. Picks for calm homes.", "curator"),
+    (
+        "ana",
+        "Ana Duarte",
+        "Ceramics from my little studio in Porto. Slow-made cups and bowls.",
+        "seller",
+    ),
+    (
+        "bruno",
+        "Bruno Keller",
+        "Vintage denim hunter. Everything checked, washed and mended.",
+        "seller",
+    ),
+    (
+        "chloe",
+        "Chloé Martin",
+        "Curator of small, useful, beautiful things. Picks for calm homes.",
+        "curator",
+    ),
     ("dev", "Dev Patel", "Outdoor kit that lasts. I only pick what I have used myself.", "curator"),
     ("emma", "Emma Lund", "Knits, dyes and wool from the north.", "seller"),
     ("farid", "Farid Haddad", "Here for the good finds.", "shopper"),

@@ -35,17 +35,36 @@ from app.extensions import db
 from app.models import utcnow
 from app.rules import Conflict, NotFound, RuleViolation
 
-HANDLE_RE = re.compile(r"^[a-z0-9_]{3,%d}$" % HANDLE_MAX)
+HANDLE_RE = re.compile(rf"^[a-z0-9_]{{3,{HANDLE_MAX}}}$")
 # Handles that would shadow a page of the site or mislead people.
 RESERVED_HANDLES = frozenset(
-    {"admin", "api", "account", "login", "logout", "signup", "support", "kindred", "root",
-     "staff", "help", "shop", "shops", "static", "media", "settings", "about", "system"}
+    {
+        "admin",
+        "api",
+        "account",
+        "login",
+        "logout",
+        "signup",
+        "support",
+        "kindred",
+        "root",
+        "staff",
+        "help",
+        "shop",
+        "shops",
+        "static",
+        "media",
+        "settings",
+        "about",
+        "system",
+    }
 )
-TOKEN_PREFIX = "kdr_"
+TOKEN_PREFIX = "kdr_"  # noqa: S105 - a public prefix, not a secret
 RESET_SALT = "password-reset"
 
 
 # --- input rules ---------------------------------------------------------------------------
+
 
 def normalise_email(raw: str) -> str:
     raw = (raw or "").strip()
@@ -95,13 +114,14 @@ def current_person() -> User:
     stored or passed to login_user: it would resolve to itself)."""
     from flask_login import current_user
 
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user._get_current_object()
     if not isinstance(user, User):
         raise RuntimeError("no one is logged in")
     return user
 
 
 # --- sign-up and log-in --------------------------------------------------------------------
+
 
 def email_taken(email: str) -> bool:
     return db.session.scalar(select(User.id).where(User.email == email)) is not None
@@ -182,6 +202,7 @@ def change_password(user: User, current: str, new: str) -> None:
 
 # --- password reset ------------------------------------------------------------------------
 
+
 def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
 
@@ -231,6 +252,7 @@ def reset_password(token: str, new: str) -> User:
 
 # --- profile -------------------------------------------------------------------------------
 
+
 @dataclass
 class ProfileChanges:
     display_name: str
@@ -265,6 +287,7 @@ def user_by_handle(handle: str) -> User:
 
 # --- personal access tokens ----------------------------------------------------------------
 
+
 def _hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -284,9 +307,7 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     if (active or 0) >= 20:
         raise Conflict(_("You have 20 active tokens. Revoke one before creating another."))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(
-        user_id=user.id, name=name, prefix=secret[:10], token_hash=_hash_token(secret)
-    )
+    token = ApiToken(user_id=user.id, name=name, prefix=secret[:10], token_hash=_hash_token(secret))
     db.session.add(token)
     db.session.flush()
     return token, secret

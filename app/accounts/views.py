@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from app import mail, media
@@ -34,7 +42,7 @@ account = Blueprint("account", __name__, url_prefix="/account")
 profiles = Blueprint("profiles", __name__)
 
 
-def _limit(name: str):  # type: ignore[no-untyped-def]
+def _limit(name: str):
     return limiter.limit(lambda: current_app.config[name], methods=["POST"])
 
 
@@ -59,7 +67,9 @@ def signup() -> Any:
     if form.validate_on_submit():
         try:
             user = services.register(
-                form.email.data or "", form.handle.data or "", form.password.data or "",
+                form.email.data or "",
+                form.handle.data or "",
+                form.password.data or "",
                 form.display_name.data or "",
             )
         except RuleViolation as violation:
@@ -68,7 +78,9 @@ def signup() -> Any:
             mail.send(user.email, _("Welcome to Kindred"), "welcome", user=user)
             start_session(user)
             flash(_("Welcome to Kindred, %(name)s!", name=user.name), "success")
-            return redirect(safe_next(request.args.get("next"), url_for("profiles.show", handle=user.handle)))
+            return redirect(
+                safe_next(request.args.get("next"), url_for("profiles.show", handle=user.handle))
+            )
     return render_form("auth/signup.html", form)
 
 
@@ -107,10 +119,19 @@ def forgot_password() -> Any:
             token = services.make_reset_token(user)
             link = current_app.config["BASE_URL"] + url_for("auth.reset_password", token=token)
             minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
-            mail.send(user.email, _("Reset your Kindred password"), "password_reset",
-                      user=user, link=link, minutes=minutes)
+            mail.send(
+                user.email,
+                _("Reset your Kindred password"),
+                "password_reset",
+                user=user,
+                link=link,
+                minutes=minutes,
+            )
         # The same answer whether or not the address has an account: no one can probe for them.
-        flash(_("If an account uses that address, we have sent it a link to choose a new password."), "info")
+        flash(
+            _("If an account uses that address, we have sent it a link to choose a new password."),
+            "info",
+        )
         return redirect(url_for("auth.login"))
     return render_form("auth/forgot.html", form)
 
@@ -129,7 +150,9 @@ def reset_password(token: str) -> Any:
         except RuleViolation as violation:
             apply_violation(form, violation)
         else:
-            mail.send(user.email, _("Your Kindred password was changed"), "password_changed", user=user)
+            mail.send(
+                user.email, _("Your Kindred password was changed"), "password_changed", user=user
+            )
             flash(_("Your password is changed. Please log in with it."), "success")
             logout_user()
             session.clear()
@@ -148,14 +171,18 @@ def profile() -> Any:
         try:
             services.update_profile(
                 user,
-                services.ProfileChanges(form.display_name.data or "", form.bio.data or "", form.locale.data or None),
+                services.ProfileChanges(
+                    form.display_name.data or "", form.bio.data or "", form.locale.data or None
+                ),
             )
             upload = form.avatar.data
             if form.remove_avatar.data:
                 user.avatar_key = None
             elif upload and getattr(upload, "filename", ""):
                 data = media.read_upload(upload.stream, field_name="avatar")
-                stored = media.store_image(data, thumbnail_sizes=(256, 64), square=True, field_name="avatar")
+                stored = media.store_image(
+                    data, thumbnail_sizes=(256, 64), square=True, field_name="avatar"
+                )
                 user.avatar_key = stored.thumbnails[256]
         except RuleViolation as violation:
             apply_violation(form, violation)
@@ -172,13 +199,17 @@ def password() -> Any:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(user, form.current_password.data or "", form.new_password.data or "")
+            services.change_password(
+                user, form.current_password.data or "", form.new_password.data or ""
+            )
         except RuleViolation as violation:
             apply_violation(form, violation)
         else:
             # The nonce changed, which signed out every other session; keep this one.
             start_session(user)
-            mail.send(user.email, _("Your Kindred password was changed"), "password_changed", user=user)
+            mail.send(
+                user.email, _("Your Kindred password was changed"), "password_changed", user=user
+            )
             flash(_("Your password is changed. Other devices have been logged out."), "success")
             return redirect(url_for("account.profile"))
     return render_form("account/password.html", form)
@@ -197,7 +228,13 @@ def tokens() -> Any:
             apply_violation(form, violation)
         else:
             form = TokenForm(formdata=None)
-    return render_form("account/tokens.html", form, tokens=user.tokens, new_secret=new_secret, revoke_form=ConfirmForm())
+    return render_form(
+        "account/tokens.html",
+        form,
+        tokens=user.tokens,
+        new_secret=new_secret,
+        revoke_form=ConfirmForm(),
+    )
 
 
 @account.post("/tokens/<int:token_id>/revoke")
@@ -206,12 +243,19 @@ def revoke_token(token_id: int) -> Response:
     form = ConfirmForm()
     if form.validate_on_submit():
         token = services.revoke_token(services.current_person(), token_id)
-        flash(_("The token “%(name)s” is revoked; programs using it can no longer sign in.", name=token.name), "success")
+        flash(
+            _(
+                "The token “%(name)s” is revoked; programs using it can no longer sign in.",
+                name=token.name,
+            ),
+            "success",
+        )
     return redirect(url_for("account.tokens"))
 
 
 @profiles.get("/@<handle>")
 def show(handle: str) -> Any:
     user = services.user_by_handle(handle)
-    sections = [Markup(section(user)) for section in hooks().profile_sections]
+    # Each section is HTML its feature rendered from its own (escaping) template.
+    sections = [section(user) for section in hooks().profile_sections]
     return render_template("profiles/show.html", person=user, sections=[s for s in sections if s])

@@ -9,7 +9,12 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 
 def signup(client, **overrides):
-    data = {"email": "Mia@Example.com", "handle": "Mia_Rose", "display_name": "Mia", "password": "a good long password"}
+    data = {
+        "email": "Mia@Example.com",
+        "handle": "Mia_Rose",
+        "display_name": "Mia",
+        "password": "a good long password",
+    }
     data.update(overrides)
     return client.post_form("/signup", data)
 
@@ -102,7 +107,9 @@ def test_login_redirects_only_within_the_site(client):
         ("/\\evil.example", "/"),
     ]:
         client.post_form("/logout")
-        response = client.post_form(f"/login?next={target}", {"login": user.email, "password": DEFAULT_PASSWORD})
+        response = client.post_form(
+            f"/login?next={target}", {"login": user.email, "password": DEFAULT_PASSWORD}
+        )
         assert response.status_code == 302
         location = response.headers["Location"]
         assert location.replace("http://kindred.test", "") == expected, target
@@ -115,7 +122,9 @@ def test_protected_page_sends_to_login_with_next(client):
 
 
 def test_csrf_is_required_on_forms(client):
-    response = client.post("/signup", data={"email": "x@example.com", "handle": "xavier", "password": "long enough pw"})
+    response = client.post(
+        "/signup", data={"email": "x@example.com", "handle": "xavier", "password": "long enough pw"}
+    )
     assert response.status_code == 400
     assert "form expired" in response.get_data(as_text=True)
     assert db.session.scalar(select(db.func.count(User.id))) == 0
@@ -126,7 +135,10 @@ def test_password_change_signs_out_other_sessions(app, client):
     other = app.test_client()
     login(client, user)
     login(other, user)
-    response = client.post_form("/account/password", {"current_password": DEFAULT_PASSWORD, "new_password": "a brand new secret"})
+    response = client.post_form(
+        "/account/password",
+        {"current_password": DEFAULT_PASSWORD, "new_password": "a brand new secret"},
+    )
     assert response.status_code == 302
     assert client.get("/account/").status_code == 200
     assert other.get("/account/").status_code == 302
@@ -135,6 +147,9 @@ def test_password_change_signs_out_other_sessions(app, client):
 def test_password_change_needs_current_password(client):
     user = UserFactory()
     login(client, user)
-    response = client.post_form("/account/password", {"current_password": "wrong one!", "new_password": "a brand new secret"})
+    response = client.post_form(
+        "/account/password",
+        {"current_password": "wrong one!", "new_password": "a brand new secret"},
+    )
     assert response.status_code == 422
     assert "current password is not right" in response.get_data(as_text=True)

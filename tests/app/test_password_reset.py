@@ -32,7 +32,9 @@ def test_reset_by_emailed_link(client, outbox):
 
 
 def test_unknown_email_gets_the_same_answer_and_no_mail(client, outbox):
-    response = client.post_form("/password/forgot", {"email": "nobody@example.com"}, follow_redirects=True)
+    response = client.post_form(
+        "/password/forgot", {"email": "nobody@example.com"}, follow_redirects=True
+    )
     assert "If an account uses that address" in response.get_data(as_text=True)
     assert outbox() == []
 
