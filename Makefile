@@ -48,9 +48,17 @@ ci:
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
 
-# Extract the marked strings and merge them into the catalogues; translate the new ones in
-# app/translations/fr/LC_MESSAGES/messages.po (tests fail while one is missing).
+# Extract each package's marked strings into its own catalogue (<package>/translations), then
+# translate the new French ones there (a test fails while one is missing).
 i18n: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+	@for pkg in app marketplace social payouts; do \
+	  [ -d $$pkg/templates ] || [ -f $$pkg/__init__.py ] || continue; \
+	  mkdir -p $$pkg/translations; \
+	  $(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o $$pkg/translations/messages.pot $$pkg || exit 1; \
+	  if [ -f $$pkg/translations/fr/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update -q -i $$pkg/translations/messages.pot -d $$pkg/translations --no-fuzzy-matching; \
+	  else \
+	    $(BIN)/pybabel init -q -i $$pkg/translations/messages.pot -d $$pkg/translations -l fr; \
+	  fi; \
+	done
 	$(BIN)/flask i18n compile

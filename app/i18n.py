@@ -12,7 +12,17 @@ from flask import Flask, current_app, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
-TRANSLATIONS = Path(__file__).parent / "translations"
+ROOT = Path(__file__).resolve().parent.parent
+# Each package keeps its own catalogue in <package>/translations; Flask-Babel merges them.
+CATALOGUE_PACKAGES = ("app", "marketplace", "social", "payouts")
+
+
+def translation_dirs() -> list[Path]:
+    return [
+        ROOT / name / "translations"
+        for name in CATALOGUE_PACKAGES
+        if (ROOT / name / "translations").is_dir()
+    ]
 
 
 def minor_unit_exponent(currency: str) -> int:
@@ -57,7 +67,8 @@ def compile_catalogs(force: bool = False) -> int:
     compile them, and so does the app factory when one is missing.
     """
     written = 0
-    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
+    po_paths = [p for d in translation_dirs() for p in d.glob("*/LC_MESSAGES/*.po")]
+    for po_path in po_paths:
         mo_path = po_path.with_suffix(".mo")
         if not force and mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
@@ -75,9 +86,7 @@ def init_app(app: Flask) -> None:
     from app.extensions import babel
 
     compile_catalogs()
-    # Feature packages keep their own catalogues beside their templates.
-    dirs = [str(TRANSLATIONS)]
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(d) for d in translation_dirs())
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = date
