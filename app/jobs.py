@@ -1,0 +1,53 @@
+"""Background jobs.
+
+A job is a named function registered with `@job("name")`. `enqueue(name, **kwargs)` runs it
+after the current unit of work commits (never if it rolls back), in its own unit of work. In
+the embedded mode (no REDIS_URL) it runs inline in the same process; production hands it to
+the job broker. A job must be idempotent: it can run twice (a retry, two workers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app
+
+from app.uow import after_commit, unit_of_work
+
+JobFunction = Callable[..., None]
+
+
+def _registry(app: Flask | None = None) -> dict[str, JobFunction]:
+    app = app or current_app
+    return app.extensions.setdefault("kindred_jobs", {})  # type: ignore[no-any-return]
+
+
+def register(app: Flask, name: str, function: JobFunction) -> None:
+    _registry(app)[name] = function
+
+
+def run(name: str, **kwargs: Any) -> None:
+    """Run a job now, in its own unit of work."""
+    function = _registry()[name]
+    with unit_of_work():
+        function(**kwargs)
+
+
+def enqueue(name: str, **kwargs: Any) -> None:
+    if name not in _registry():
+        raise KeyError(f"no job named {name!r}")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    dispatcher: Callable[[str, dict[str, Any]], None] = app.extensions.get(
+        "kindred_job_dispatcher", _run_inline
+    )
+    after_commit(lambda: dispatcher(name, kwargs))
+
+
+def _run_inline(name: str, kwargs: dict[str, Any]) -> None:
+    try:
+        run(name, **kwargs)
+    except Exception:
+        # A failed job must not break the request that queued it; jobs record their own
+        # failure state (e.g. a webhook event's attempts) for the retry sweep.
+        current_app.logger.exception("job %s failed", name)
