@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
         directory=str(Path(__file__).resolve().parent.parent / "migrations"),
         render_as_batch=True,
         compare_type=True,
+        include_name=database.include_name,
     )
     uow.init_app(app)
     csrf.init_app(app)

@@ -49,3 +49,15 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic filter: leave alone the tables a feature builds by hand and no model describes
+    (e.g. a full-text index: an FTS5 virtual table and its shadow tables on SQLite), as listed
+    in the metadata's info["unmanaged_tables"]. Used by autogenerate and the schema test."""
+    if type_ != "table" or not name:
+        return True
+    from app.extensions import db
+
+    unmanaged = db.metadata.info.get("unmanaged_tables", ())
+    return not any(name == table or name.startswith(f"{table}_") for table in unmanaged)

@@ -1,0 +1,54 @@
+"""The marketplace: shops, products, variants, stock, images and search (the catalogue).
+
+`init_app` wires it into the app: pages, the JSON API, navigation, a profile section, the
+storefront as the home page, and the demo seeder. Later features extend the catalogue through
+`marketplace.hooks` (product page sections, delete guards, card badges).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, g
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import hooks as app_hooks
+from app.hooks import NavLink
+
+
+def _has_shop() -> bool:
+    # The account menu is drawn on every account page; ask the database once per request.
+    if "has_shop" not in g:
+        from marketplace import shops
+
+        g.has_shop = current_user.is_authenticated and shops.shop_of(current_user) is not None
+    return bool(g.has_shop)
+
+
+def init_app(app: Flask) -> None:
+    from marketplace import api, models, views  # noqa: F401 - models: known to migrations
+    from marketplace.hooks import catalogue_hooks
+    from marketplace.seed import seed_catalogue
+
+    catalogue_hooks(app)
+    app.register_blueprint(views.catalogue)
+    app.register_blueprint(views.seller)
+    api.register()
+    # The storefront (new and trending products) is the home page.
+    app.view_functions["core.home"] = views.storefront
+
+    # (Not `hooks`: importing marketplace.hooks rebinds that name in this package.)
+    registry = app_hooks.hooks(app)
+    registry.nav.extend(
+        [
+            NavLink(10, "catalogue.category_index", _l("Browse")),
+            NavLink(15, "catalogue.search", _l("Search")),
+        ]
+    )
+    registry.account_nav.extend(
+        [
+            NavLink(20, "seller.edit_shop", _l("My shop")),
+            NavLink(25, "seller.dashboard", _l("My products"), visible=_has_shop),
+        ]
+    )
+    registry.profile_sections.append(views.profile_section)
+    app_hooks.add_seeder(app, 20, "shops and products", seed_catalogue)

@@ -28,3 +28,59 @@ class UserFactory(BaseFactory):
     display_name = factory.Faker("name")
     bio = ""
     password_hash = factory.LazyFunction(lambda: hash_password(DEFAULT_PASSWORD))
+
+
+# --- marketplace: shops and products ----------------------------------------------------------
+# Products are made through the catalogue's services, so their derived values (lowest price,
+# total stock, listed flag) and the search index are exactly what real use produces.
+
+from marketplace import products as product_services  # noqa: E402
+from marketplace.models import Product, Shop  # noqa: E402
+
+
+class ShopFactory(BaseFactory):
+    class Meta:
+        model = Shop
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Shop {n}")
+    slug = factory.Sequence(lambda n: f"shop-{n}")
+    description = ""
+    description_html = ""
+    shipping_flat_minor = 500
+    processing_days = 3
+    curator_commission_bps = 1000
+    status = "open"
+
+
+class ProductFactory(factory.Factory):
+    class Meta:
+        model = Product
+
+    shop = factory.SubFactory(ShopFactory)
+    title = factory.Sequence(lambda n: f"Product {n}")
+    description = ""
+    category = "home/ceramics"
+    tags = ""
+    condition = "new"
+    status = "active"
+    price_minor = 2500
+    stock = 3
+    option1_name = ""
+    option2_name = ""
+    # A list of VariantInput; by default one variant with price_minor and stock.
+    variants = None
+
+    @classmethod
+    def _create(cls, model_class, shop, variants=None, price_minor=2500, stock=3, **kwargs):
+        status = kwargs.pop("status")
+        details = product_services.ProductDetails(**kwargs)
+        product = product_services.create_product(
+            shop.owner,
+            shop,
+            details,
+            variants or [product_services.VariantInput(price_minor=price_minor, stock=stock)],
+            status=status,
+        )
+        db.session.commit()
+        return product

@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
 from app.accounts.models import User
+from app.database import include_name
 from app.extensions import db
 from app.uow import unit_of_work
 from tests.conftest import is_postgres
@@ -17,7 +18,9 @@ from tests.factories import UserFactory
 def test_migrations_match_the_models(app):
     """A model change without its migration fails here (the suite's schema comes from them)."""
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models and migrations differ; run `make migrate-new`: {diff}"
 

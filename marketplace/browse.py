@@ -1,0 +1,179 @@
+"""What shoppers browse: the storefront, categories, a shop's products, search results.
+
+Every listing is one query on `products` (its shop joined in), in an order an index serves,
+cut to a page; what each card needs (cover, lowest price, stock) is on the product row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, select
+from sqlalchemy.orm import contains_eager, joinedload
+
+from app.rules import RuleViolation
+from marketplace import categories, search
+from marketplace.models import Condition, Product, Shop
+from marketplace.pagination import Page, paginate_select
+from marketplace.rules import MAX_PRICE_MINOR
+
+SORTS = ("relevance", "newest", "price_asc", "price_desc")
+
+
+def _listed() -> Select[Any]:
+    return select(Product).where(Product.listed.is_(True)).options(joinedload(Product.shop))
+
+
+def _newest(statement: Select[Any]) -> Select[Any]:
+    return statement.order_by(Product.published_at.desc(), Product.id.desc())
+
+
+def newest(page: int = 1, per_page: int = 24) -> Page[Product]:
+    return paginate_select(_newest(_listed()), page, per_page)
+
+
+def trending(page: int = 1, per_page: int = 24) -> Page[Product]:
+    statement = _listed().order_by(
+        Product.popularity.desc(), Product.published_at.desc(), Product.id.desc()
+    )
+    return paginate_select(statement, page, per_page)
+
+
+def in_category(key: str, page: int = 1, per_page: int = 24) -> Page[Product]:
+    category = categories.get(key)
+    if category is None:
+        raise RuleViolation(_("There is no such category."), status=404)
+    column = Product.category_root if category.is_root else Product.category
+    return paginate_select(_newest(_listed().where(column == category.key)), page, per_page)
+
+
+def of_shop(shop: Shop, page: int = 1, per_page: int = 24) -> Page[Product]:
+    statement = (
+        select(Product)
+        .where(Product.shop_id == shop.id, Product.listed.is_(True))
+        .options(joinedload(Product.shop))
+    )
+    return paginate_select(_newest(statement), page, per_page)
+
+
+def shop_dashboard(shop: Shop, page: int = 1, per_page: int = 20, status: str = "") -> Page:
+    """The seller's own list: every status, newest first, with variants for quick edits."""
+    from sqlalchemy.orm import selectinload
+
+    statement = (
+        select(Product)
+        .where(Product.shop_id == shop.id)
+        .options(selectinload(Product.variants))
+        .order_by(Product.created_at.desc(), Product.id.desc())
+    )
+    if status:
+        statement = statement.where(Product.status == status)
+    return paginate_select(statement, page, per_page)
+
+
+@dataclass
+class SearchQuery:
+    text: str = ""
+    category: str = ""
+    min_price: int | None = None
+    max_price: int | None = None
+    condition: str = ""
+    shop: str = ""  # a shop's slug
+    in_stock: bool = False
+    sort: str = ""
+
+    @property
+    def effective_sort(self) -> str:
+        if self.sort in SORTS and (self.sort != "relevance" or search.query_words(self.text)):
+            return self.sort
+        return "relevance" if search.query_words(self.text) else "newest"
+
+
+def check_query(query: SearchQuery) -> None:
+    errors: dict[str, list[str]] = {}
+    if query.category and categories.get(query.category) is None:
+        errors["category"] = [_("There is no such category.")]
+    if query.condition and query.condition not in Condition.ALL:
+        errors["condition"] = [_("Choose the item's condition from the list.")]
+    for name in ("min_price", "max_price"):
+        value = getattr(query, name)
+        if value is not None and not 0 <= value <= MAX_PRICE_MINOR:
+            errors[name] = [_("Enter a price of zero or more.")]
+    if (
+        query.min_price is not None
+        and query.max_price is not None
+        and query.min_price > query.max_price
+    ):
+        errors["max_price"] = [_("The highest price is below the lowest.")]
+    if query.sort and query.sort not in SORTS:
+        errors["sort"] = [_("Choose one of the offered orders.")]
+    if errors:
+        raise RuleViolation(next(iter(errors.values()))[0], errors=errors, status=422)
+
+
+# A text search ranks at most this many matching products: the most recently listed ones
+# that pass the filters. Ranking every match would make a common word's search grow with the
+# catalogue; with the cap its cost stays flat, and a query with fewer matches is exact.
+SEARCH_CANDIDATES = 1000
+
+
+def _filtered(statement: Select[Any], query: SearchQuery) -> Select[Any]:
+    statement = statement.where(Product.listed.is_(True))
+    category = categories.get(query.category)
+    if category is not None:
+        column = Product.category_root if category.is_root else Product.category
+        statement = statement.where(column == category.key)
+    if query.min_price is not None:
+        statement = statement.where(Product.price_minor >= query.min_price)
+    if query.max_price is not None:
+        statement = statement.where(Product.price_minor <= query.max_price)
+    if query.condition:
+        statement = statement.where(Product.condition == query.condition)
+    if query.shop:
+        shop_id = select(Shop.id).where(Shop.slug == query.shop.lower()).scalar_subquery()
+        statement = statement.where(Product.shop_id == shop_id)
+    if query.in_stock:
+        statement = statement.where(Product.stock_total > 0)
+    return statement
+
+
+def run_search(query: SearchQuery, page: int = 1, per_page: int = 24) -> Page[Product]:
+    """Search listed products; the same filters and orders on SQLite and PostgreSQL."""
+    check_query(query)
+    statement = select(Product).join(Shop, Shop.id == Product.shop_id)
+    statement = statement.options(contains_eager(Product.shop))
+    terms = search.query_words(query.text)
+    score = None
+    higher_is_better = False
+    if terms:
+        table, on, rank, higher_is_better, rowid = search.match(terms)
+        # The candidates come from the index in descending id order (newest first), which
+        # both engines can walk without sorting, and the relevance is computed for them only.
+        candidates = (
+            _filtered(select(Product.id.label("id"), rank.label("score")), query)
+            .select_from(table)
+            .join(Product, on)
+            .order_by(rowid.desc())
+            .limit(SEARCH_CANDIDATES)
+            .subquery("candidates")
+        )
+        statement = statement.join(candidates, candidates.c.id == Product.id)
+        score = candidates.c.score
+    else:
+        statement = _filtered(statement, query)
+    sort = query.effective_sort
+    if sort == "relevance" and score is not None:
+        statement = statement.order_by(
+            score.desc() if higher_is_better else score.asc(),
+            Product.published_at.desc(),
+            Product.id.desc(),
+        )
+    elif sort == "price_asc":
+        statement = statement.order_by(Product.price_minor.asc(), Product.id.desc())
+    elif sort == "price_desc":
+        statement = statement.order_by(Product.price_minor.desc(), Product.id.desc())
+    else:
+        statement = _newest(statement)
+    return paginate_select(statement, page, per_page)

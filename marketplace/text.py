@@ -1,0 +1,85 @@
+"""Text helpers: Markdown rendered then sanitised, slugs, tags, money input."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+import nh3
+from flask import current_app
+from markdown_it import MarkdownIt
+
+from app.i18n import minor_unit_exponent
+
+# Raw HTML in the source is not rendered at all; nh3 then removes whatever could still run
+# (event handlers, javascript: links, unknown tags), whatever markdown-it produced.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "ul", "ol", "li", "a", "blockquote", "code", "pre",
+    "h3", "h4", "h5", "h6", "hr",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+
+
+def render_markdown(source: str) -> str:
+    html = _markdown.render(source or "")
+    # Headings are demoted: a description sits under the page's own h1/h2.
+    html = re.sub(r"<(/?)h[12]>", r"<\1h3>", html)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="nofollow noopener ugc",
+    )
+
+
+def fold(text: str) -> str:
+    """Lower-case without accents: "Crème Brûlée" -> "creme brulee"."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    return slug[:max_length].strip("-")
+
+
+def words(text: str) -> list[str]:
+    """The search words of a text: folded, split on anything that is not a letter or digit.
+
+    The same function cuts the indexed documents and the queries on both databases, so
+    SQLite's FTS5 and PostgreSQL's tsvector see exactly the same tokens.
+    """
+    return re.findall(r"[^\W_]+", fold(text))
+
+
+def parse_amount(raw: str | int | None, currency: str | None = None) -> int | None:
+    """ "12.50" or "12,50" in major units -> 1250 minor units; None when blank or malformed."""
+    if raw is None:
+        return None
+    if isinstance(raw, int):
+        return raw
+    text = raw.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    exponent = minor_unit_exponent(currency or current_app.config["CURRENCY"])
+    minor = value.scaleb(exponent)
+    if minor != minor.to_integral_value():
+        return None  # more decimals than the currency has
+    return int(minor)
+
+
+def format_amount(minor: int | None, currency: str | None = None) -> str:
+    """1250 -> "12.50": the value a form field shows back."""
+    if minor is None:
+        return ""
+    exponent = minor_unit_exponent(currency or current_app.config["CURRENCY"])
+    return f"{Decimal(minor).scaleb(-exponent):.{exponent}f}"
