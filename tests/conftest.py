@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from app import create_app
 from app.accounts.passwords import use_fast_hashing_for_tests
+from app.database import write_intent
 from app.extensions import db, limiter
 from app.i18n import compile_catalogs
 
@@ -131,9 +132,13 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(app_config)
     app.test_client_class = KindredClient
     limiter.reset()
+    # The test body reads like a reader: on SQLite it must not hold the write lock while a
+    # live server thread writes (factories still write, upgrading their transaction).
+    token = write_intent.set(False)
     with app.app_context():
         yield app
         db.session.remove()
+        write_intent.reset(token)
         _empty_tables()
         db.engine.dispose()
 
