@@ -1,7 +1,7 @@
 """The split engine: how one order line's money is shared, to the cent.
 
 `split(gross, parties)` is a pure function. Every party but the seller has a rate in basis
-points; the seller gets the rest. Each party's exact share (gross × rate / 10 000, or the rest)
+points; the seller gets the rest. Each party's exact share (gross * rate / 10 000, or the rest)
 is floored, and the cents left over are handed out one at a time by largest remainder, ties
 broken by a fixed party order — so the parts always sum to the gross exactly, each is within
 one cent of its exact value, and none is negative.
