@@ -1,7 +1,7 @@
 """payouts: stripe events
 
 Revision ID: 0003_stripe_events
-Revises: 0001_accounts
+Revises: 0002_catalogue
 Create Date: 2026-11-22 15:32:43.710668
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0003_stripe_events'
-down_revision = '0001_accounts'
+down_revision = '0002_catalogue'
 branch_labels = None
 depends_on = None
 
