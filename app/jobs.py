@@ -20,7 +20,7 @@ JobFunction = Callable[..., None]
 
 def _registry(app: Flask | None = None) -> dict[str, JobFunction]:
     app = app or current_app
-    return app.extensions.setdefault("kindred_jobs", {})  # type: ignore[no-any-return]
+    return app.extensions.setdefault("kindred_jobs", {})
 
 
 def register(app: Flask, name: str, function: JobFunction) -> None:

@@ -39,6 +39,12 @@ def safe_next(target: str | None, fallback: str) -> str:
     return path + (f"?{joined.query}" if joined.query else "")
 
 
+def csrf_exempt(view):
+    """For endpoints that authenticate requests another way (e.g. Stripe's signed webhooks)."""
+    view._kindred_csrf_exempt = True
+    return view
+
+
 def init_app(app: Flask) -> None:
     # Forms may post to Stripe's hosted pages when keys are set (the checkout redirect).
     policy = CONTENT_SECURITY_POLICY.format(form_action=app.config.get("CSP_FORM_ACTION", ""))

@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from app import create_app
 from app.accounts.passwords import use_fast_hashing_for_tests
+from app.database import write_intent
 from app.extensions import db, limiter
 from app.i18n import compile_catalogs
 
@@ -69,6 +70,9 @@ def _base_config(url: str, root: Path) -> dict[str, Any]:
         "SERVER_NAME": "kindred.test",
         "BASE_URL": "http://kindred.test",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Stripe is the emulator, in memory: a fresh one for every test.
+        "STRIPE_SECRET_KEY": "",
+        "STRIPE_EMULATOR_DB": ":memory:",
         # Generous limits for the suite; the rate-limit tests set tight ones.
         "RATELIMIT_LOGIN": "1000 per minute",
         "RATELIMIT_SIGNUP": "1000 per minute",
@@ -86,6 +90,9 @@ class KindredClient(FlaskClient):
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
+        # Read the whole response and close it, as a server does (closing is when work queued
+        # for after the response runs, such as the emulator's webhook deliveries).
+        kwargs.setdefault("buffered", True)
         if not has_app_context():  # a redirect being followed, already inside a fresh context
             return super().open(*args, **kwargs)
         db.session.commit()
@@ -125,9 +132,13 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(app_config)
     app.test_client_class = KindredClient
     limiter.reset()
+    # The test body reads like a reader: on SQLite it must not hold the write lock while a
+    # live server thread writes (factories still write, upgrading their transaction).
+    token = write_intent.set(False)
     with app.app_context():
         yield app
         db.session.remove()
+        write_intent.reset(token)
         _empty_tables()
         db.engine.dispose()
 
@@ -178,6 +189,21 @@ def postgres_only(app: Flask) -> None:
             "needs PostgreSQL (row locks and real concurrency); "
             "runs in the PostgreSQL pass of .ci/run"
         )
+
+
+@pytest.fixture
+def emulator(app: Flask) -> Any:
+    """The app's in-process Stripe emulator."""
+    from payouts.runtime import emulator as get_emulator
+
+    return get_emulator(app)
+
+
+@pytest.fixture
+def gateway(app: Flask) -> Any:
+    from payouts.runtime import gateway as get_gateway
+
+    return get_gateway(app)
 
 
 def login(client: KindredClient, user: Any, password: str = "correct horse battery") -> Any:

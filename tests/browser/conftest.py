@@ -1,0 +1,111 @@
+"""Browser tests: Playwright drives Debian's Chromium against the app served on loopback.
+
+They need /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it). Screenshots
+of the key pages are kept under test-artifacts/screenshots.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 900}
+
+pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not Path(CHROMIUM).exists():
+        reason = "Debian's chromium is not installed (apt-get install -y chromium)"
+        for item in items:
+            if "tests/browser" in str(item.fspath):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def live_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any], live_port: int) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{live_port}"
+    app_config.update(SERVER_NAME=None, BASE_URL=url, PREFERRED_URL_SCHEME="http")
+    return app_config
+
+
+@pytest.fixture
+def live_server(app: Any, live_port: int) -> Iterator[str]:
+    server = make_server("127.0.0.1", live_port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{live_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(params=["phone", "laptop"])
+def viewport(request: pytest.FixtureRequest) -> dict[str, int]:
+    return PHONE if request.param == "phone" else LAPTOP
+
+
+@pytest.fixture
+def page(browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
+    context = browser.new_context(viewport=viewport, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    path = ARTIFACTS / f"{name}-{width}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Wait (bounded) for something the server does after a response, like a webhook delivery."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
