@@ -25,7 +25,7 @@ def _has_shop() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    from marketplace import api, models, views  # noqa: F401 - models: known to migrations
+    from marketplace import api, models, order_models, views  # noqa: F401 - models: known to migrations
     from marketplace.hooks import catalogue_hooks
     from marketplace.seed import seed_catalogue
 
