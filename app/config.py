@@ -90,7 +90,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "JOBS_INLINE": not redis_url or _bool(env("JOBS_INLINE"), False),
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY") or "",
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET") or "",
-        "FEATURES": ["marketplace", "social", "payouts"],
+        # The feature packages to wire, lowest first.
+        "FEATURES": (env("KINDRED_FEATURES") or "marketplace,social,payouts")
+        .replace(" ", "")
+        .split(","),
         # flask-smorest / OpenAPI
         "API_TITLE": "Kindred API",
         "API_VERSION": "v1",

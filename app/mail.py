@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template
 
 from app.models import utcnow
 from app.uow import after_commit
@@ -27,7 +27,13 @@ def build_message(to: str, subject: str, template: str, **context: object) -> Em
     message["Message-ID"] = make_msgid(domain="kindred.localhost")
     message["Date"] = utcnow().strftime("%a, %d %b %Y %H:%M:%S +0000")
     context.setdefault("base_url", current_app.config["BASE_URL"])
-    message.set_content(render_template(f"email/{template}.txt", **context))
+    if has_request_context():
+        body = render_template(f"email/{template}.txt", **context)
+    else:
+        # Jobs and commands send mail too; links are built as if on the public site.
+        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+            body = render_template(f"email/{template}.txt", **context)
+    message.set_content(body)
     return message
 
 

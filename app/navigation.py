@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 
 from app.hooks import NavLink, hooks
@@ -21,6 +21,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _layout() -> dict[str, Any]:
+        # Mail is also rendered by jobs and commands, with no request and no visitor.
+        if not has_request_context():
+            return {"site_name": current_app.config["SITE_NAME"]}
         registry = hooks()
         return {
             "site_name": current_app.config["SITE_NAME"],

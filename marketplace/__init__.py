@@ -25,7 +25,7 @@ def _has_shop() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    from marketplace import api, models, order_models, views  # noqa: F401 - models: known to migrations
+    from marketplace import api, commerce, models, order_models, views  # noqa: F401 - models: known to migrations
     from marketplace.hooks import catalogue_hooks
     from marketplace.seed import seed_catalogue
 
@@ -52,3 +52,4 @@ def init_app(app: Flask) -> None:
     )
     registry.profile_sections.append(views.profile_section)
     app_hooks.add_seeder(app, 20, "shops and products", seed_catalogue)
+    commerce.init_app(app)

@@ -99,12 +99,13 @@ def uploads_from(field: Any) -> list[FileStorage]:
 
 def storefront() -> str:
     size = min(per_page(), 12)
+    newest, popular = browse.newest(1, size), browse.trending(1, size)
     return render_template(
         "marketplace/storefront.html",
-        newest=browse.newest(1, size),
-        trending=browse.trending(1, size),
+        newest=newest,
+        trending=popular,
         tree=categories.TREE,
-        badges={},
+        badges=card_badges([*newest.items, *popular.items]),
     )
 
 

@@ -47,7 +47,15 @@ def is_emulated(app: Flask | None = None) -> bool:
 def deliver_webhooks(app: Flask | None = None) -> int:
     """Deliver the emulator's due webhooks now (a no-op against real Stripe)."""
     emu = emulator(app)
-    return emu.deliver_due_webhooks() if emu is not None else 0
+    if emu is None:
+        return 0
+    from app.extensions import db
+
+    if db.session().in_transaction():
+        # The webhook handlers write through their own session; on SQLite they would wait
+        # for this transaction's lock, in this very thread.
+        raise RuntimeError("commit (uow.checkpoint) before delivering webhooks in-process")
+    return int(emu.deliver_due_webhooks())
 
 
 def init_app(app: Flask) -> None:

@@ -456,3 +456,25 @@ def test_product_sections_extension_point(app, client):
 def test_product_page_of_missing_product_is_404(client):
     assert client.get("/products/999").status_code == 404
     assert client.get("/categories/nope").status_code == 404
+
+
+def test_card_badges_are_computed_once_per_page(app, client):
+    from markupsafe import Markup
+
+    from marketplace.hooks import add_card_badges
+
+    first = ProductFactory(title="First")
+    ProductFactory(title="Second")
+    calls: list[int] = []
+
+    def picked(products):
+        calls.append(len(products))
+        return {
+            p.id: Markup('<span class="tag">Picked</span>') for p in products if p.title == "First"
+        }
+
+    add_card_badges(app, picked)
+    html = client.get("/new").get_data(as_text=True)
+    assert calls == [2]
+    assert html.count('<span class="tag">Picked</span>') == 1
+    assert f"/products/{first.id}/" in html

@@ -1,0 +1,385 @@
+"""The cart: what a shopper means to buy, from any number of shops.
+
+A logged-in shopper's cart belongs to their account; a guest's is found by a token kept in
+their session, and is folded into their account's cart when they log in. The cart never
+reserves stock (the checkout does); it checks quantities against the stock and shows, per
+shop, the lines, the shipping and what changed since a line was added.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from flask import current_app, session
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import User
+from app.extensions import db
+from app.models import utcnow
+from app.rules import NotFound, RuleViolation
+from marketplace import signals
+from marketplace.models import Product, ProductStatus, ProductVariant, Shop
+from marketplace.order_models import Cart, CartLine
+
+GUEST_CART_KEY = "guest_cart"
+MAX_QUANTITY = 99
+
+
+# --- finding the cart ----------------------------------------------------------------------
+
+
+def _user_cart(user: User, create: bool) -> Cart | None:
+    cart = db.session.scalar(select(Cart).where(Cart.user_id == user.id))
+    if cart is None and create:
+        cart = Cart(user_id=user.id)
+        db.session.add(cart)
+        db.session.flush()
+    return cart
+
+
+def _guest_cart(create: bool) -> Cart | None:
+    token = session.get(GUEST_CART_KEY)
+    cart = db.session.scalar(select(Cart).where(Cart.guest_token == token)) if token else None
+    if cart is None and create:
+        token = secrets.token_urlsafe(24)
+        cart = Cart(guest_token=token)
+        db.session.add(cart)
+        db.session.flush()
+        session[GUEST_CART_KEY] = token
+    return cart
+
+
+def cart_for(user: User | None, *, create: bool = False) -> Cart | None:
+    """The shopper's cart (a guest's when `user` is None); None when there is none yet."""
+    return _user_cart(user, create) if user is not None else _guest_cart(create)
+
+
+def _line(cart: Cart, line_id: int) -> CartLine:
+    line = db.session.get(CartLine, line_id)
+    if line is None or line.cart_id != cart.id:
+        raise NotFound(_("That item is not in your cart."))
+    return line
+
+
+def _touch(cart: Cart) -> None:
+    cart.updated_at = utcnow()
+
+
+# --- changing the cart ---------------------------------------------------------------------
+
+
+def _check_quantity(quantity: int) -> None:
+    if quantity < 1:
+        raise RuleViolation(_("Choose a quantity of at least one."), field="quantity")
+    if quantity > MAX_QUANTITY:
+        raise RuleViolation(
+            _("You can buy at most %(n)d of one item at a time.", n=MAX_QUANTITY), field="quantity"
+        )
+
+
+def _sellable(variant_id: int) -> tuple[ProductVariant, Product, Shop]:
+    variant = db.session.get(ProductVariant, variant_id)
+    if variant is None:
+        raise NotFound(_("There is no such item."))
+    product = variant.product
+    shop = product.shop
+    if not shop.is_open:
+        raise RuleViolation(
+            _("%(shop)s is not selling right now.", shop=shop.name), field="variant_id", status=409
+        )
+    if product.status not in (ProductStatus.ACTIVE, ProductStatus.SOLD_OUT) or not product.listed:
+        raise RuleViolation(
+            _("“%(title)s” is not for sale.", title=product.title), field="variant_id", status=409
+        )
+    return variant, product, shop
+
+
+def _stock_error(product: Product, variant: ProductVariant) -> RuleViolation:
+    if variant.stock == 0:
+        return RuleViolation(
+            _("“%(title)s” is sold out.", title=product.title), field="quantity", status=409
+        )
+    return RuleViolation(
+        _("Only %(n)d of “%(title)s” left.", n=variant.stock, title=product.title),
+        field="quantity",
+        status=409,
+    )
+
+
+def add(user: User | None, variant_id: int, quantity: int = 1) -> CartLine:
+    """Put a variant in the shopper's cart (or add to the quantity already there)."""
+    _check_quantity(quantity)
+    variant, product, _shop = _sellable(variant_id)
+    cart = cart_for(user, create=True)
+    assert cart is not None
+    line = db.session.scalar(
+        select(CartLine).where(CartLine.cart_id == cart.id, CartLine.variant_id == variant.id)
+    )
+    wanted = quantity + (line.quantity if line else 0)
+    if wanted > min(variant.stock, MAX_QUANTITY):
+        raise (
+            _stock_error(product, variant)
+            if wanted > variant.stock
+            else RuleViolation(
+                _("You can buy at most %(n)d of one item at a time.", n=MAX_QUANTITY),
+                field="quantity",
+            )
+        )
+    if line is None:
+        line = CartLine(
+            cart_id=cart.id,
+            product_id=product.id,
+            variant_id=variant.id,
+            quantity=quantity,
+            unit_price_seen_minor=variant.price_minor,
+        )
+        db.session.add(line)
+    else:
+        line.quantity = wanted
+        line.updated_at = utcnow()
+    # Adding again from the product page means the shopper saw today's price.
+    line.unit_price_seen_minor = variant.price_minor
+    _touch(cart)
+    db.session.flush()
+    signals.cart_line_added.send(current_app._get_current_object(), line=line, user=user)  # type: ignore[attr-defined]
+    return line
+
+
+def set_quantity(user: User | None, line_id: int, quantity: int) -> CartLine | None:
+    """Change a line's quantity; zero removes it."""
+    cart = cart_for(user)
+    if cart is None:
+        raise NotFound(_("That item is not in your cart."))
+    line = _line(cart, line_id)
+    if quantity == 0:
+        remove(user, line_id)
+        return None
+    _check_quantity(quantity)
+    if quantity > line.variant.stock:
+        raise _stock_error(line.product, line.variant)
+    line.quantity = quantity
+    line.updated_at = utcnow()
+    _touch(cart)
+    return line
+
+
+def remove(user: User | None, line_id: int) -> None:
+    cart = cart_for(user)
+    if cart is None:
+        raise NotFound(_("That item is not in your cart."))
+    line = _line(cart, line_id)
+    cart.lines.remove(line)
+    db.session.delete(line)
+    _touch(cart)
+
+
+def accept_current_prices(user: User | None) -> None:
+    """The shopper has seen the new prices: stop warning about them."""
+    cart = cart_for(user)
+    if cart is None:
+        return
+    for line in cart.lines:
+        line.unit_price_seen_minor = line.variant.price_minor
+
+
+def empty(cart: Cart) -> None:
+    for line in list(cart.lines):
+        db.session.delete(line)
+    cart.lines.clear()
+    _touch(cart)
+
+
+def merge_guest_cart(user: User, guest_token: str | None) -> int:
+    """Fold a guest cart into the user's cart at log-in; returns how many lines moved."""
+    if not guest_token:
+        return 0
+    guest = db.session.scalar(select(Cart).where(Cart.guest_token == guest_token))
+    if guest is None or not guest.lines:
+        if guest is not None:
+            db.session.delete(guest)
+        return 0
+    cart = _user_cart(user, create=True)
+    assert cart is not None
+    existing = {line.variant_id: line for line in cart.lines}
+    moved = 0
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for line in list(guest.lines):
+        target = existing.get(line.variant_id)
+        if target is None:
+            guest.lines.remove(line)
+            line.cart_id = cart.id
+            cart.lines.append(line)
+        else:
+            target.quantity = min(
+                target.quantity + line.quantity, max(line.variant.stock, 1), MAX_QUANTITY
+            )
+            target.unit_price_seen_minor = min(
+                target.unit_price_seen_minor, line.unit_price_seen_minor
+            )
+            db.session.flush()
+            signals.cart_line_merged.send(app, source_line_id=line.id, target_line_id=target.id)
+            guest.lines.remove(line)
+            db.session.delete(line)
+        moved += 1
+    db.session.flush()
+    db.session.delete(guest)
+    _touch(cart)
+    return moved
+
+
+# --- reading the cart ----------------------------------------------------------------------
+
+
+@dataclass
+class LineView:
+    line: CartLine
+    product: Product
+    variant: ProductVariant
+    unit_price_minor: int
+    warnings: list[str] = field(default_factory=list)
+    blocking: bool = False  # the line cannot be bought as it is
+
+    @property
+    def total_minor(self) -> int:
+        return self.unit_price_minor * self.line.quantity
+
+
+@dataclass
+class ShopGroup:
+    shop: Shop
+    lines: list[LineView]
+    subtotal_minor: int
+    shipping_minor: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def total_minor(self) -> int:
+        return self.subtotal_minor + self.shipping_minor
+
+    @property
+    def free_shipping_gap_minor(self) -> int | None:
+        """How much more buys free shipping from this shop (None when it does not apply)."""
+        threshold = self.shop.free_shipping_over_minor
+        if threshold is None or self.shipping_minor == 0:
+            return None
+        return max(threshold - self.subtotal_minor, 0)
+
+
+@dataclass
+class CartView:
+    cart: Cart | None
+    groups: list[ShopGroup]
+    currency: str
+
+    @property
+    def count(self) -> int:
+        return sum(lv.line.quantity for g in self.groups for lv in g.lines)
+
+    @property
+    def subtotal_minor(self) -> int:
+        return sum(g.subtotal_minor for g in self.groups)
+
+    @property
+    def shipping_minor(self) -> int:
+        return sum(g.shipping_minor for g in self.groups)
+
+    @property
+    def total_minor(self) -> int:
+        return self.subtotal_minor + self.shipping_minor
+
+    @property
+    def problems(self) -> list[str]:
+        return [p for g in self.groups for p in g.problems] + [
+            w for g in self.groups for lv in g.lines if lv.blocking for w in lv.warnings
+        ]
+
+    @property
+    def can_check_out(self) -> bool:
+        return bool(self.groups) and not self.problems
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.groups
+
+
+def shipping_for(shop: Shop, subtotal_minor: int) -> int:
+    threshold = shop.free_shipping_over_minor
+    if threshold is not None and subtotal_minor >= threshold:
+        return 0
+    return shop.shipping_flat_minor
+
+
+def view(cart: Cart | None) -> CartView:
+    """The cart grouped by shop with prices, shipping and warnings, in a constant number of
+    queries whatever its size."""
+    currency = current_app.config["CURRENCY"]
+    if cart is None:
+        return CartView(None, [], currency)
+    lines = db.session.scalars(
+        select(CartLine)
+        .where(CartLine.cart_id == cart.id)
+        .options(
+            selectinload(CartLine.variant),
+            selectinload(CartLine.product).selectinload(Product.shop),
+        )
+        .order_by(CartLine.id)
+    ).all()
+    groups: dict[int, ShopGroup] = {}
+    for line in lines:
+        product, variant = line.product, line.variant
+        shop = product.shop
+        group = groups.get(shop.id)
+        if group is None:
+            group = groups[shop.id] = ShopGroup(shop, [], 0, 0)
+            if not shop.is_open:
+                group.problems.append(
+                    _("%(shop)s is paused: remove its items to check out.", shop=shop.name)
+                )
+        item = LineView(line, product, variant, variant.price_minor)
+        if product.status == ProductStatus.ARCHIVED or (not product.listed and shop.is_open):
+            item.warnings.append(_("“%(title)s” is no longer for sale.", title=product.title))
+            item.blocking = True
+        elif variant.stock == 0:
+            item.warnings.append(_("“%(title)s” is sold out.", title=product.title))
+            item.blocking = True
+        elif variant.stock < line.quantity:
+            item.warnings.append(
+                _("Only %(n)d left: lower the quantity to check out.", n=variant.stock)
+            )
+            item.blocking = True
+        if variant.price_minor != line.unit_price_seen_minor:
+            item.warnings.append(_("The price changed since you added it."))
+        group.lines.append(item)
+        group.subtotal_minor += item.total_minor
+    for group in groups.values():
+        group.shipping_minor = shipping_for(group.shop, group.subtotal_minor)
+    return CartView(cart, list(groups.values()), currency)
+
+
+def price_changes(cart_view: CartView) -> list[LineView]:
+    return [
+        lv
+        for g in cart_view.groups
+        for lv in g.lines
+        if lv.unit_price_minor != lv.line.unit_price_seen_minor
+    ]
+
+
+def count_items(user: User | None) -> int:
+    """The number of items in the cart, for the navigation badge (one query)."""
+    from sqlalchemy import func
+
+    if user is not None:
+        condition = Cart.user_id == user.id
+    else:
+        token = session.get(GUEST_CART_KEY)
+        if not token:
+            return 0
+        condition = Cart.guest_token == token
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(CartLine.quantity), 0)).join(Cart).where(condition)
+    )
+    return int(total or 0)

@@ -1,0 +1,143 @@
+"""Wiring of buying and selling: pages, API, navigation, jobs, the product delete guard."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app import hooks as app_hooks
+from app import jobs
+from app.accounts import signals as account_signals
+from app.extensions import db
+from app.hooks import NavLink
+from app.uow import unit_of_work
+from marketplace.hooks import add_delete_guard
+from marketplace.models import Product
+from marketplace.order_models import OrderLine
+
+
+def _cart_count() -> int:
+    from marketplace import cart
+    from marketplace.commerce_views import shopper
+
+    return cart.count_items(shopper())
+
+
+def _was_ordered(product: Product) -> bool:
+    # Ordered products are archived instead of deleted: order history keeps its rows.
+    return (
+        db.session.scalar(select(OrderLine.id).where(OrderLine.product_id == product.id).limit(1))
+        is not None
+    )
+
+
+def _has_shop() -> bool:
+    from marketplace.shops import shop_of
+
+    return bool(current_user.is_authenticated and shop_of(current_user._get_current_object()))
+
+
+def _merge_cart_at_login(_sender: Flask, user, kept, **_extra) -> None:
+    from marketplace import cart
+
+    cart.merge_guest_cart(user, kept.get(cart.GUEST_CART_KEY))
+
+
+def sweep_checkouts() -> int:
+    """Close checkouts whose payment window has passed and give their stock back."""
+    from app import uow
+    from marketplace import checkout
+
+    closed = 0
+    for public_id in checkout.due_for_sweep():
+        found = checkout.find(public_id)
+        if found is None:
+            continue
+        uow.checkpoint()
+        try:
+            unpaid = checkout.close_payment(found)
+        except checkout.PaymentError:
+            continue  # Stripe unreachable: the next sweep tries again
+        if unpaid:
+            checkout.expire(public_id=public_id)
+            closed += 1
+        uow.checkpoint()
+    return closed
+
+
+def retry_refunds() -> int:
+    """Send again, with the same idempotency key, the refunds Stripe did not confirm."""
+    from app import uow
+    from marketplace import orders
+    from marketplace.order_models import Refund
+    from marketplace.payments import PaymentError
+
+    done = 0
+    for refund_id in orders.pending_refunds():
+        uow.checkpoint()
+        refund = db.session.get(Refund, refund_id)
+        if refund is None:
+            continue
+        try:
+            orders.send_refund(refund)
+        except PaymentError:
+            continue
+        done += 1
+    uow.checkpoint()
+    return done
+
+
+def complete_orders() -> int:
+    from marketplace import orders
+
+    return orders.auto_complete_due()
+
+
+def _sweep_job() -> None:
+    sweep_checkouts()
+    retry_refunds()
+
+
+def _complete_job() -> None:
+    complete_orders()
+
+
+def init_app(app: Flask) -> None:
+    from marketplace import commerce_api, commerce_views
+
+    app.register_blueprint(commerce_views.shopping)
+    app.register_blueprint(commerce_views.seller_orders)
+    commerce_api.register()
+    add_delete_guard(app, _was_ordered)
+    account_signals.logged_in.connect(_merge_cart_at_login, app)
+    registry = app_hooks.hooks(app)
+    registry.nav.append(NavLink(60, "shopping.cart", _l("Cart"), badge=_cart_count))
+    registry.account_nav.extend(
+        [
+            NavLink(30, "shopping.my_orders", _l("My orders")),
+            NavLink(27, "seller_orders.list_orders", _l("Shop orders"), visible=_has_shop),
+        ]
+    )
+    jobs.register(app, "marketplace.sweep_checkouts", _sweep_job)
+    jobs.register(app, "marketplace.complete_orders", _complete_job)
+
+    @app.cli.group("orders")
+    def orders_cli() -> None:
+        """Checkouts and orders."""
+
+    @orders_cli.command("sweep")
+    def sweep() -> None:
+        """Expire unpaid checkouts past their window, and auto-complete shipped orders."""
+        with unit_of_work():
+            closed = sweep_checkouts()
+        with unit_of_work():
+            completed = complete_orders()
+        with unit_of_work():
+            refunded = retry_refunds()
+        click.echo(
+            f"Closed {closed} expired checkout(s); completed {completed} order(s); "
+            f"sent {refunded} pending refund(s)."
+        )

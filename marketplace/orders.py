@@ -1,0 +1,413 @@
+"""Orders after payment: who may see them, fulfilment, cancellation, refunds and reviews."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.accounts.models import User
+from app.extensions import db
+from app.models import utcnow
+from app.rules import Conflict, Forbidden, NotFound, RuleViolation
+from marketplace import notifications, signals, stock
+from marketplace.models import Shop
+from marketplace.order_models import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Refund,
+    RefundLine,
+    RefundStatus,
+    Review,
+)
+from marketplace.payments import PaymentError, provider
+
+CARRIER_MAX = 60
+TRACKING_MAX = 100
+REASON_MAX = 500
+REVIEW_MAX = 2000
+DELIVERED_STATES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
+
+
+def _app():
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+def _lock(query):
+    return query.with_for_update() if db.engine.dialect.name == "postgresql" else query
+
+
+def _event(order: Order, kind: str, actor: User | None, **details: object) -> None:
+    order.events.append(
+        OrderEvent(kind=kind, actor_id=actor.id if actor else None, details=details)
+    )
+
+
+# --- who sees what -------------------------------------------------------------------------
+
+
+def _order(order_id: int, *, lock: bool = False) -> Order:
+    query = select(Order).where(Order.id == order_id)
+    order = db.session.scalar(_lock(query) if lock else query)
+    if order is None:
+        raise NotFound(_("There is no such order."))
+    return order
+
+
+def is_seller(user: User, order: Order) -> bool:
+    return order.shop.owner_id == user.id
+
+
+def order_for_buyer(user: User, order_id: int, *, lock: bool = False) -> Order:
+    order = _order(order_id, lock=lock)
+    if order.buyer_id != user.id:
+        raise Forbidden(_("This order is not yours."))
+    return order
+
+
+def order_for_seller(user: User, order_id: int, *, lock: bool = False) -> Order:
+    order = _order(order_id, lock=lock)
+    if not is_seller(user, order):
+        raise Forbidden(_("This order is not for your shop."))
+    return order
+
+
+def order_for_either(user: User, order_id: int) -> Order:
+    order = _order(order_id)
+    if order.buyer_id != user.id and not is_seller(user, order):
+        raise Forbidden(_("This order is not yours."))
+    return order
+
+
+def buyer_orders(user: User):
+    return (
+        select(Order)
+        .where(Order.buyer_id == user.id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+    )
+
+
+def shop_orders(shop: Shop, status: str | None = None):
+    query = select(Order).where(Order.shop_id == shop.id)
+    if status in OrderStatus.ALL:
+        query = query.where(Order.status == status)
+    return query.order_by(Order.created_at.desc(), Order.id.desc())
+
+
+# --- fulfilment ----------------------------------------------------------------------------
+
+
+def auto_complete_days() -> int:
+    return int(current_app.config.get("ORDER_AUTO_COMPLETE_DAYS", 14))
+
+
+def mark_shipped(seller: User, order_id: int, carrier: str, tracking_number: str) -> Order:
+    order = order_for_seller(seller, order_id, lock=True)
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not carrier:
+        errors["carrier"] = [_("Say which carrier has the parcel.")]
+    elif len(carrier) > CARRIER_MAX:
+        errors["carrier"] = [_("Use at most %(max)d characters.", max=CARRIER_MAX)]
+    if len(tracking_number) > TRACKING_MAX:
+        errors["tracking_number"] = [_("Use at most %(max)d characters.", max=TRACKING_MAX)]
+    if errors:
+        raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
+    if order.status != OrderStatus.PAID:
+        raise Conflict(_("Only a paid order that has not shipped can be marked as shipped."))
+    now = utcnow()
+    order.status = OrderStatus.SHIPPED
+    order.carrier, order.tracking_number = carrier, tracking_number
+    order.shipped_at = now
+    order.auto_complete_at = now + timedelta(days=auto_complete_days())
+    _event(order, "shipped", seller, carrier=carrier, tracking_number=tracking_number)
+    notifications.order_shipped(order)
+    return order
+
+
+def _delivered(
+    order: Order, actor: User | None, kind: str, status: str = OrderStatus.DELIVERED
+) -> Order:
+    order.status = status
+    order.delivered_at = order.delivered_at or utcnow()
+    if status == OrderStatus.COMPLETED:
+        order.completed_at = utcnow()
+    _event(order, kind, actor)
+    signals.order_delivered.send(_app(), order=order)
+    notifications.order_delivered(order)
+    return order
+
+
+def mark_delivered(seller: User, order_id: int) -> Order:
+    order = order_for_seller(seller, order_id, lock=True)
+    if order.status != OrderStatus.SHIPPED:
+        raise Conflict(_("Only a shipped order can be marked as delivered."))
+    return _delivered(order, seller, "delivered")
+
+
+def confirm_delivery(buyer: User, order_id: int) -> Order:
+    order = order_for_buyer(buyer, order_id, lock=True)
+    if order.status in DELIVERED_STATES:
+        return order  # confirming twice changes nothing
+    if order.status != OrderStatus.SHIPPED:
+        raise Conflict(_("You can confirm delivery once the order has shipped."))
+    return _delivered(order, buyer, "confirmed")
+
+
+def auto_complete_due(limit: int = 500) -> int:
+    """Complete shipped orders nobody confirmed within the set number of days."""
+    due = db.session.scalars(
+        _lock(
+            select(Order)
+            .where(Order.status == OrderStatus.SHIPPED, Order.auto_complete_at <= utcnow())
+            .order_by(Order.auto_complete_at)
+            .limit(limit)
+        )
+    ).all()
+    for order in due:
+        _delivered(order, None, "auto_completed", OrderStatus.COMPLETED)
+    return len(due)
+
+
+# --- refunds -------------------------------------------------------------------------------
+
+
+@dataclass
+class RefundRequest:
+    # Amount to refund per order line id (minor units), and of the shipping.
+    lines: dict[int, int] = field(default_factory=dict)
+    shipping_minor: int = 0
+    restock: bool = False
+    reason: str = ""
+
+
+def full_refund_request(order: Order, *, restock: bool, reason: str) -> RefundRequest:
+    pending = _pending_by_line(order)
+    return RefundRequest(
+        lines={line.id: line.refundable_minor - pending.get(line.id, 0) for line in order.lines},
+        shipping_minor=order.shipping_minor
+        - order.shipping_refunded_minor
+        - _pending_shipping(order),
+        restock=restock,
+        reason=reason,
+    )
+
+
+def _pending_by_line(order: Order) -> dict[int, int]:
+    pending: dict[int, int] = {}
+    for refund in order.refunds:
+        if refund.status == RefundStatus.PENDING:
+            for line in refund.lines:
+                pending[line.order_line_id] = pending.get(line.order_line_id, 0) + line.amount_minor
+    return pending
+
+
+def _pending_shipping(order: Order) -> int:
+    return sum(r.shipping_minor for r in order.refunds if r.status == RefundStatus.PENDING)
+
+
+def request_refund(seller: User | None, order: Order, request: RefundRequest) -> Refund:
+    """Record a refund (pending) after checking it against what is left to refund.
+
+    The caller commits, then calls `send_refund` (the Stripe call), then commits again.
+    Pending refunds count as spent, so two refunds at once can never exceed what was paid.
+    """
+    reason = (request.reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise RuleViolation(_("Use at most %(max)d characters.", max=REASON_MAX), field="reason")
+    if order.status == OrderStatus.CANCELLED and order.is_fully_refunded:
+        raise Conflict(_("This order is cancelled and fully refunded."))
+    lines_by_id = {line.id: line for line in order.lines}
+    pending = _pending_by_line(order)
+    errors: dict[str, list[str]] = {}
+    refund_lines: list[RefundLine] = []
+    for line_id, amount in request.lines.items():
+        line = lines_by_id.get(line_id)
+        if line is None:
+            raise NotFound(_("That line is not part of this order."))
+        if amount < 0:
+            errors[f"line-{line_id}"] = [_("An amount cannot be negative.")]
+            continue
+        left = line.refundable_minor - pending.get(line_id, 0)
+        if amount > left:
+            errors[f"line-{line_id}"] = [
+                _(
+                    "At most %(left)s can still be refunded on this line.",
+                    left=_money(left, order.currency),
+                )
+            ]
+            continue
+        if amount or (request.restock and line.restocked_quantity < line.quantity):
+            restock_qty = (line.quantity - line.restocked_quantity) if request.restock else 0
+            refund_lines.append(
+                RefundLine(order_line_id=line_id, amount_minor=amount, restock_quantity=restock_qty)
+            )
+    shipping_left = order.shipping_minor - order.shipping_refunded_minor - _pending_shipping(order)
+    if request.shipping_minor < 0 or request.shipping_minor > shipping_left:
+        errors["shipping"] = [
+            _(
+                "At most %(left)s of the shipping can still be refunded.",
+                left=_money(shipping_left, order.currency),
+            )
+        ]
+    if errors:
+        raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
+    total = sum(rl.amount_minor for rl in refund_lines) + request.shipping_minor
+    if total <= 0:
+        raise RuleViolation(_("Choose an amount to refund."), field="amount")
+    if not order.stripe_payment_intent_id:
+        raise Conflict(_("This order has no payment to refund."))
+    refund = Refund(
+        public_id="rf_" + secrets.token_urlsafe(18),
+        order_id=order.id,
+        amount_minor=total,
+        shipping_minor=request.shipping_minor,
+        reason=reason,
+        restock=request.restock,
+        created_by_id=seller.id if seller else None,
+    )
+    refund.lines = [rl for rl in refund_lines if rl.amount_minor or rl.restock_quantity]
+    order.refunds.append(refund)
+    db.session.flush()
+    return refund
+
+
+def send_refund(refund: Refund) -> Refund:
+    """Ask the provider to refund (idempotent by the refund's key), then apply the result."""
+    if refund.status != RefundStatus.PENDING:
+        return refund
+    order = refund.order
+    try:
+        result = provider().refund(order, refund)
+    except PaymentError as error:
+        if error.retryable:
+            raise  # stays pending: the sweep retries with the same key
+        return fail_refund(refund, error.message)
+    refund.stripe_refund_id = result.provider_refund_id
+    if not result.succeeded:
+        return fail_refund(refund, result.failure_message or _("The refund was refused."))
+    return apply_refund(refund)
+
+
+def pending_refunds(older_than: timedelta = timedelta(minutes=2), limit: int = 100) -> list[int]:
+    """Refunds recorded but not confirmed (Stripe did not answer): retried by the sweep."""
+    return list(
+        db.session.scalars(
+            select(Refund.id)
+            .where(
+                Refund.status == RefundStatus.PENDING, Refund.created_at <= utcnow() - older_than
+            )
+            .order_by(Refund.id)
+            .limit(limit)
+        )
+    )
+
+
+def fail_refund(refund: Refund, message: str) -> Refund:
+    refund.status = RefundStatus.FAILED
+    refund.failure_message = message
+    refund.completed_at = utcnow()
+    _event(refund.order, "refund_failed", None, amount=refund.amount_minor, message=message)
+    return refund
+
+
+def apply_refund(refund: Refund) -> Refund:
+    """The provider confirmed the refund: move the totals, restock, tell everyone. Once."""
+    if refund.status == RefundStatus.SUCCEEDED:
+        return refund
+    order = refund.order
+    refund.status = RefundStatus.SUCCEEDED
+    refund.completed_at = utcnow()
+    for refund_line in refund.lines:
+        line = refund_line.order_line
+        line.refunded_minor += refund_line.amount_minor
+        if refund_line.restock_quantity and line.variant_id is not None:
+            stock.return_stock(line.variant_id, refund_line.restock_quantity)
+            line.restocked_quantity += refund_line.restock_quantity
+    order.refunded_minor += refund.amount_minor
+    order.shipping_refunded_minor += refund.shipping_minor
+    _event(order, "refunded", None, amount=refund.amount_minor, reason=refund.reason)
+    db.session.flush()
+    signals.order_refunded.send(_app(), order=order, refund=refund)
+    notifications.order_refunded(order, refund)
+    return refund
+
+
+def cancel(seller: User, order_id: int, reason: str) -> Refund:
+    """Cancel before shipping: refund everything and put the items back in stock."""
+    order = order_for_seller(seller, order_id, lock=True)
+    if order.status != OrderStatus.PAID:
+        raise Conflict(_("Only an order that has not shipped can be cancelled."))
+    refund = request_refund(seller, order, full_refund_request(order, restock=True, reason=reason))
+    order.status = OrderStatus.CANCELLED
+    order.cancelled_at = utcnow()
+    _event(order, "cancelled", seller, reason=(reason or "").strip())
+    notifications.order_cancelled(order, reason)
+    return refund
+
+
+def _money(amount: int, currency: str) -> str:
+    from app.i18n import money
+
+    return money(amount, currency)
+
+
+# --- reviews -------------------------------------------------------------------------------
+
+
+def review(buyer: User, order_line_id: int, rating: int, body: str) -> Review:
+    line = db.session.get(OrderLine, order_line_id)
+    if line is None or line.order.buyer_id != buyer.id:
+        raise NotFound(_("There is no such purchase."))
+    if line.order.status not in DELIVERED_STATES:
+        raise Conflict(_("You can review a purchase once it has been delivered."))
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise RuleViolation(_("Give between 1 and 5 stars."), field="rating")
+    body = (body or "").strip()
+    if len(body) > REVIEW_MAX:
+        raise RuleViolation(_("Use at most %(max)d characters.", max=REVIEW_MAX), field="body")
+    existing = db.session.scalar(select(Review).where(Review.order_line_id == line.id))
+    if existing is not None:
+        existing.rating, existing.body, existing.updated_at = rating, body, utcnow()
+        return existing
+    created = Review(
+        order_line_id=line.id,
+        product_id=line.product_id,
+        shop_id=line.order.shop_id,
+        buyer_id=buyer.id,
+        rating=rating,
+        body=body,
+    )
+    db.session.add(created)
+    db.session.flush()
+    return created
+
+
+@dataclass(frozen=True)
+class Rating:
+    average: float
+    count: int
+
+
+def shop_rating(shop_id: int) -> Rating:
+    average, count = db.session.execute(
+        select(func.avg(Review.rating), func.count(Review.id)).where(Review.shop_id == shop_id)
+    ).one()
+    return Rating(round(float(average or 0), 1), int(count or 0))
+
+
+def shop_reviews(shop_id: int, limit: int = 10) -> list[Review]:
+    return list(
+        db.session.scalars(
+            select(Review)
+            .where(Review.shop_id == shop_id)
+            .order_by(Review.created_at.desc(), Review.id.desc())
+            .limit(limit)
+        )
+    )

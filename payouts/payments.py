@@ -1,0 +1,170 @@
+"""The marketplace's payment port, implemented with Stripe, and the webhooks that drive it.
+
+Payment pages are Stripe Checkout Sessions, one per checkout, with the checkout's public id as
+transfer group, client reference and idempotency key. Stripe's webhooks are the truth: a
+completed session becomes orders, an expired one gives the stock back. The charge behind a
+payment is fetched afterwards by a job, outside any database transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import jobs, uow
+from app.extensions import db
+from marketplace import checkout as checkouts
+from marketplace.order_models import Checkout, Order, Refund
+from marketplace.payments import (
+    AlreadyPaid,
+    PaymentError,
+    PaymentPage,
+    RefundResult,
+    register_provider,
+)
+from payouts import webhooks
+from payouts.gateway import CheckoutLine, GatewayError, GatewayRejected, GatewayUnavailable
+from payouts.runtime import gateway
+
+
+def _payment_error(error: GatewayError) -> PaymentError:
+    return PaymentError(error.message, retryable=isinstance(error, GatewayUnavailable))
+
+
+class StripePayments:
+    def open_payment_page(
+        self, checkout: Checkout, *, success_url: str, cancel_url: str
+    ) -> PaymentPage:
+        lines = [
+            CheckoutLine(
+                f"{line.title} — {line.variant_label}" if line.variant_label else line.title,
+                line.unit_price_minor,
+                line.quantity,
+            )
+            for line in checkout.lines
+        ]
+        shops = {line.shop_id: line.shop for line in checkout.lines}
+        for shop_id, amount in sorted(checkout.shipping_by_shop.items()):
+            if int(amount) > 0:
+                lines.append(
+                    CheckoutLine(
+                        _("Shipping from %(shop)s", shop=shops[int(shop_id)].name), int(amount), 1
+                    )
+                )
+        try:
+            session = gateway().create_checkout_session(
+                lines=lines,
+                currency=checkout.currency,
+                transfer_group=checkout.public_id,
+                success_url=success_url,
+                cancel_url=cancel_url,
+                expires_at=int(checkout.expires_at.timestamp()),
+                idempotency_key=f"checkout:{checkout.public_id}:session",
+                customer_email=checkout.buyer.email,
+                metadata={"checkout": checkout.public_id},
+            )
+        except GatewayError as error:
+            raise _payment_error(error) from error
+        return PaymentPage(session_id=session.id, url=session.url or "")
+
+    def close_payment_page(self, checkout: Checkout) -> None:
+        assert checkout.stripe_session_id
+        try:
+            gateway().expire_checkout_session(
+                checkout.stripe_session_id, idempotency_key=f"checkout:{checkout.public_id}:expire"
+            )
+        except GatewayRejected as error:
+            # Stripe refuses to expire a session that is complete (or already expired).
+            try:
+                session = gateway().retrieve_checkout_session(checkout.stripe_session_id)
+            except GatewayError as inner:
+                raise _payment_error(inner) from inner
+            if session.status == "complete":
+                raise AlreadyPaid(_("The buyer has just paid.")) from error
+            if session.status != "expired":
+                raise _payment_error(error) from error
+        except GatewayError as error:
+            raise _payment_error(error) from error
+
+    def refund(self, order: Order, refund: Refund) -> RefundResult:
+        assert order.stripe_payment_intent_id
+        try:
+            result = gateway().refund(
+                payment_intent=order.stripe_payment_intent_id,
+                amount=refund.amount_minor,
+                idempotency_key=f"refund:{refund.public_id}",
+                metadata={"order": order.reference, "refund": refund.public_id},
+            )
+        except GatewayError as error:
+            raise _payment_error(error) from error
+        # "pending" refunds almost always go through; a later failure arrives as refund.failed.
+        return RefundResult(
+            provider_refund_id=result.id,
+            succeeded=result.status in ("succeeded", "pending"),
+            failure_message=getattr(result, "failure_reason", None),
+        )
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+def _session(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload["data"]["object"]
+
+
+def on_session_completed(payload: dict[str, Any]) -> None:
+    session = _session(payload)
+    if session.get("mode") not in (None, "payment") or session.get("payment_status") != "paid":
+        return
+    payment_intent = session.get("payment_intent")
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")
+    orders = checkouts.record_payment(
+        public_id=(session.get("metadata") or {}).get("checkout")
+        or session.get("client_reference_id"),
+        session_id=session.get("id"),
+        payment_intent_id=payment_intent,
+        charge_id=None,
+        amount_total=session.get("amount_total"),
+    )
+    if orders:
+        jobs.enqueue("payouts.sync_charge", checkout_id=orders[0].checkout_id)
+
+
+def on_session_expired(payload: dict[str, Any]) -> None:
+    session = _session(payload)
+    checkouts.expire(
+        public_id=(session.get("metadata") or {}).get("checkout")
+        or session.get("client_reference_id"),
+        session_id=session.get("id"),
+    )
+
+
+def sync_charge(checkout_id: int) -> None:
+    """Record the charge behind a paid checkout (transfers use it as their source)."""
+    checkout = db.session.get(Checkout, checkout_id)
+    if checkout is None or checkout.stripe_charge_id or not checkout.stripe_payment_intent_id:
+        return
+    payment_intent_id = checkout.stripe_payment_intent_id
+    uow.checkpoint()  # no transaction open across the call to Stripe
+    intent = gateway().retrieve_payment_intent(payment_intent_id)
+    charge = intent.latest_charge
+    charge_id = charge if isinstance(charge, str) else getattr(charge, "id", None)
+    if not charge_id:
+        return
+    checkout = db.session.get(Checkout, checkout_id)
+    assert checkout is not None
+    checkout.stripe_charge_id = charge_id
+    for order in db.session.scalars(select(Order).where(Order.checkout_id == checkout_id)):
+        order.stripe_charge_id = charge_id
+
+
+def init_app(app: Flask) -> None:
+    register_provider(app, StripePayments())
+    webhooks.on(app, "checkout.session.completed", on_session_completed)
+    webhooks.on(app, "checkout.session.async_payment_succeeded", on_session_completed)
+    webhooks.on(app, "checkout.session.expired", on_session_expired)
+    jobs.register(app, "payouts.sync_charge", sync_charge)
