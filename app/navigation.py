@@ -11,6 +11,8 @@ from app.hooks import NavLink, hooks
 
 
 def init_app(app: Flask) -> None:
+    # Turns a filtered list of (key, value) pairs back into keyword arguments (forms macro).
+    app.jinja_env.filters["items2dict"] = dict
     hooks(app).account_nav.extend(
         [
             NavLink(10, "account.profile", _l("Profile")),

@@ -113,7 +113,7 @@ def check_query(query: SearchQuery) -> None:
         raise RuleViolation(next(iter(errors.values()))[0], errors=errors, status=422)
 
 
-# A text search ranks at most this many matching products: the most recently listed ones
+# A text search ranks at most this many matching products: the most recently created ones
 # that pass the filters. Ranking every match would make a common word's search grow with the
 # catalogue; with the cap its cost stays flat, and a query with fewer matches is exact.
 SEARCH_CANDIDATES = 1000
@@ -148,19 +148,11 @@ def run_search(query: SearchQuery, page: int = 1, per_page: int = 24) -> Page[Pr
     score = None
     higher_is_better = False
     if terms:
-        table, on, rank, higher_is_better, rowid = search.match(terms)
-        # The candidates come from the index in descending id order (newest first), which
-        # both engines can walk without sorting, and the relevance is computed for them only.
-        candidates = (
-            _filtered(select(Product.id.label("id"), rank.label("score")), query)
-            .select_from(table)
-            .join(Product, on)
-            .order_by(rowid.desc())
-            .limit(SEARCH_CANDIDATES)
-            .subquery("candidates")
+        found, higher_is_better = search.candidates(
+            terms, lambda candidates: _filtered(candidates, query), SEARCH_CANDIDATES
         )
-        statement = statement.join(candidates, candidates.c.id == Product.id)
-        score = candidates.c.score
+        statement = statement.join(found, found.c.id == Product.id)
+        score = found.c.score
     else:
         statement = _filtered(statement, query)
     sort = query.effective_sort

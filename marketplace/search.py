@@ -15,10 +15,23 @@ its shop changes, so the index never needs a join to know what is public.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Float, Integer, column, delete, func, insert, literal_column, select, table
+from sqlalchemy import (
+    Float,
+    Integer,
+    Select,
+    Subquery,
+    column,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import ColumnElement
@@ -134,22 +147,81 @@ def query_words(query: str) -> list[str]:
     return words(query)[:MAX_QUERY_WORDS]
 
 
-def match(
-    query_terms: list[str],
-) -> tuple[Any, ColumnElement[Any], ColumnElement[Any], bool, ColumnElement[Any]]:
-    """What a search adds to a products query: the index table, the condition joining it to
-    products (with the match), the relevance expression, whether a higher relevance is better
-    (PostgreSQL) or lower (SQLite's bm25), and the index's product id column (to walk it in
-    order). The words contain only letters and digits, so quoting them is safe."""
+# PostgreSQL: how many of the newest index rows to try first (see `candidates`).
+RECENT_WINDOW = 5_000
+
+
+def candidates(
+    query_terms: list[str], filtered: Callable[[Select[Any]], Select[Any]], limit: int
+) -> tuple[Subquery, bool]:
+    """The newest `limit` listed products matching every word and passing `filtered`, with
+    their relevance: a subquery of (id, score), and whether a higher score is better.
+
+    Walking the index newest first and stopping at `limit` keeps a common word's search from
+    growing with the catalogue; the ranking is computed for the candidates only. The words
+    contain only letters and digits, so quoting them is safe.
+    """
     if _is_postgres():
-        tsquery = func.to_tsquery("simple", " & ".join(f"{term}:*" for term in query_terms))
-        on = (_pg_table.c.product_id == Product.id) & _pg_table.c.document.op("@@")(tsquery)
-        rank = func.ts_rank_cd(_pg_table.c.document, tsquery, type_=Float)
-        return _pg_table, on, rank, True, _pg_table.c.product_id
+        return _pg_candidates(query_terms, filtered, limit), True
     fts_query = " AND ".join(f'"{term}"*' for term in query_terms)
-    on = (_sqlite_table.c.rowid == Product.id) & literal_column(SEARCH_TABLE).op("MATCH")(fts_query)
     rank = func.bm25(literal_column(SEARCH_TABLE), *SQLITE_WEIGHTS, type_=Float)
-    return _sqlite_table, on, rank, False, _sqlite_table.c.rowid
+    # FTS5 yields its matches in rowid order, backwards on request, with no sort.
+    statement = (
+        filtered(select(Product.id.label("id"), rank.label("score")))
+        .select_from(_sqlite_table)
+        .join(Product, Product.id == _sqlite_table.c.rowid)
+        .where(literal_column(SEARCH_TABLE).op("MATCH")(fts_query))
+        .order_by(_sqlite_table.c.rowid.desc())
+        .limit(limit)
+    )
+    return statement.subquery("candidates"), False
+
+
+def _pg_candidates(
+    query_terms: list[str], filtered: Callable[[Select[Any]], Select[Any]], limit: int
+) -> Subquery:
+    """PostgreSQL cannot walk a GIN index in order, and guesses badly how many rows a prefix
+    query matches; so take the plan each case needs. First look for matches among the newest
+    index rows (a backward primary-key scan, cheap when the words are common); only when
+    that window holds fewer than `limit` matches, ask the GIN index for all matches (cheap
+    when they are rare) and keep the newest. Either way the result is the newest `limit`
+    matches."""
+    tsquery = func.to_tsquery("simple", " & ".join(f"{term}:*" for term in query_terms))
+    window = (
+        select(_pg_table.c.product_id, _pg_table.c.document)
+        .order_by(_pg_table.c.product_id.desc())
+        .limit(RECENT_WINDOW)
+        .subquery("recent_window")
+    )
+    recent = (
+        filtered(select(Product.id.label("id")))
+        .select_from(window)
+        .join(Product, Product.id == window.c.product_id)
+        .where(window.c.document.op("@@")(tsquery))
+        .order_by(window.c.product_id.desc())
+        .limit(limit)
+        .cte("recent")
+    )
+    enough = select(func.count()).select_from(recent).scalar_subquery() >= limit
+    # "+ 0" keeps the planner off the ordered primary-key scan here: this branch runs for
+    # rare words, where the bitmap from the GIN index is the cheap way.
+    everything = (
+        filtered(select(Product.id.label("id")))
+        .select_from(_pg_table)
+        .join(Product, Product.id == _pg_table.c.product_id)
+        .where(_pg_table.c.document.op("@@")(tsquery), ~enough)
+        .order_by((_pg_table.c.product_id + 0).desc())
+        .limit(limit)
+        .subquery("everything")
+    )
+    ids = union_all(select(recent.c.id).where(enough), select(everything.c.id)).subquery(
+        "candidate_ids"
+    )
+    return (
+        select(ids.c.id, func.ts_rank_cd(_pg_table.c.document, tsquery, type_=Float).label("score"))
+        .join(_pg_table, _pg_table.c.product_id == ids.c.id)
+        .subquery("candidates")
+    )
 
 
 def rebuild_index() -> int:

@@ -20,7 +20,7 @@ from app.accounts.models import User
 from app.accounts.services import current_person
 from app.forms import apply_violation, render_form
 from app.rules import RuleViolation
-from marketplace import browse, categories, products, shops
+from marketplace import browse, categories, orders, products, shops
 from marketplace.forms import (
     AltTextForm,
     ImagesForm,
@@ -166,6 +166,8 @@ def shop(slug: str) -> str:
         page=page,
         badges=card_badges(list(page.items)),
         bounds=shops.commission_bounds(),
+        rating=orders.shop_rating(found.id),
+        reviews=orders.shop_reviews(found.id, limit=5),
     )
 
 

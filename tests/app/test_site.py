@@ -84,3 +84,13 @@ def test_outbox_page_in_embedded_mode(client, outbox):
     )
     page = client.get("/dev/outbox")
     assert page.status_code == 200 and "Welcome to Kindred" in page.get_data(as_text=True)
+
+
+def test_no_form_prints_a_missing_attribute_as_none(client):
+    login(client, UserFactory())
+    for path in ("/account/", "/account/password", "/account/tokens"):
+        html = client.get(path).get_data(as_text=True)
+        assert '="None"' not in html, path
+    client.post_form("/logout")
+    for path in ("/signup", "/login", "/password/forgot"):
+        assert '="None"' not in client.get(path).get_data(as_text=True), path

@@ -234,3 +234,19 @@ def test_buyer_order_history_lists_orders(client):
     login(client, buyer)
     html = client.get("/orders").get_data(as_text=True)
     assert order.reference in html and other.reference in html
+
+
+def test_the_shop_page_shows_the_average_rating(client):
+    buyer, _bowl, order, _other = bought(client)
+    as_seller(client, order)
+    client.post_form(f"/account/shop/orders/{order.id}/ship", {"carrier": "DHL"})
+    client.post_form(f"/account/shop/orders/{order.id}/deliver")
+    client.post_form("/logout")
+    login(client, buyer)
+    client.post_form(
+        f"/orders/{order.id}/review",
+        {"order_line_id": order.lines[0].id, "rating": 4, "body": "Nice <script>x</script>"},
+    )
+    html = client.get(f"/shops/{order.shop.slug}").get_data(as_text=True)
+    assert "4.0 out of 5, from 1 review" in html
+    assert "&lt;script&gt;" in html and "<script>x" not in html
