@@ -432,6 +432,8 @@ def cancel(order_id: int) -> Any:
     try:
         refund = orders.cancel(current_person(), order_id, form.reason.data or "")
     except RuleViolation as violation:
+        if violation.status in (403, 404):
+            raise
         uow.rollback()
         flash(violation.message, "error")
         return redirect(url_for("seller_orders.show", order_id=order_id))

@@ -63,6 +63,8 @@ class PreviewLine:
     product_id: int
     cart_line_id: int | None
     gross_minor: int
+    # Set for a line already bought: its split was fixed at checkout.
+    checkout_line_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ what caused it (the Stripe event, the payout item, the refund), so posting twice
 Accounts are named by codes, so the ledger knows nothing of users or shops:
   platform:stripe_balance   asset     the platform's balance at Stripe
   platform:fee_revenue      income    platform fees earned
-  platform:stripe_fees      expense   Stripe's processing fees
+  platform:stripe_fees      expense   Stripe's processing (and dispute) fees
+  platform:disputed         asset     money withheld by Stripe while a dispute is open
   payee:<who>:pending       liability earnings not yet released
   payee:<who>:available     liability earnings released and not yet paid out
 Amounts are signed: a debit is positive, a credit negative. `balance()` reports an account in
@@ -31,11 +32,14 @@ from payouts.models import AccountKind, JournalEntry, JournalLine, LedgerAccount
 STRIPE_BALANCE = "platform:stripe_balance"
 FEE_REVENUE = "platform:fee_revenue"
 STRIPE_FEES = "platform:stripe_fees"
+# Money Stripe withheld from our balance for an open dispute (it returns if we win).
+DISPUTED = "platform:disputed"
 
 _PLATFORM_KINDS = {
     STRIPE_BALANCE: AccountKind.ASSET,
     FEE_REVENUE: AccountKind.INCOME,
     STRIPE_FEES: AccountKind.EXPENSE,
+    DISPUTED: AccountKind.ASSET,
 }
 
 

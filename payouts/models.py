@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -113,8 +122,12 @@ class Payee(Model):
     __tablename__ = "payees"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
-    pool_shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    pool_shop_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shops.id", ondelete="CASCADE"), unique=True
+    )
     stripe_account_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=PayeeStatus.NONE)
     # What Stripe still needs (requirements.currently_due), shown on the payouts page.
@@ -137,12 +150,18 @@ class LineParty(Model):
 
     __tablename__ = "line_parties"
     __table_args__ = (
-        UniqueConstraint("checkout_line_id", "role", "payee_id", name="uq_line_parties_line_role_payee"),
-        CheckConstraint("rate_bps IS NULL OR (rate_bps >= 0 AND rate_bps <= 10000)", name="rate_in_range"),
+        UniqueConstraint(
+            "checkout_line_id", "role", "payee_id", name="uq_line_parties_line_role_payee"
+        ),
+        CheckConstraint(
+            "rate_bps IS NULL OR (rate_bps >= 0 AND rate_bps <= 10000)", name="rate_in_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    checkout_line_id: Mapped[int] = mapped_column(ForeignKey("checkout_lines.id", ondelete="CASCADE"), index=True)
+    checkout_line_id: Mapped[int] = mapped_column(
+        ForeignKey("checkout_lines.id", ondelete="CASCADE"), index=True
+    )
     role: Mapped[str] = mapped_column(String(16))
     # None for the platform's fee.
     payee_id: Mapped[int | None] = mapped_column(ForeignKey("payees.id"))

@@ -155,11 +155,24 @@ def sync_charge(checkout_id: int) -> None:
     charge_id = charge if isinstance(charge, str) else getattr(charge, "id", None)
     if not charge_id:
         return
+    transaction = getattr(charge, "balance_transaction", None)
+    fee = (
+        getattr(transaction, "fee", None)
+        if transaction is not None and not isinstance(transaction, str)
+        else None
+    )
     checkout = db.session.get(Checkout, checkout_id)
     assert checkout is not None
     checkout.stripe_charge_id = charge_id
+    order_ids = []
     for order in db.session.scalars(select(Order).where(Order.checkout_id == checkout_id)):
         order.stripe_charge_id = charge_id
+        order_ids.append(order.id)
+    from payouts import earnings
+
+    earnings.record_charge(
+        order_ids, charge_id, int(fee) if fee is not None else None, checkout.currency
+    )
 
 
 def init_app(app: Flask) -> None:

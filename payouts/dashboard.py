@@ -1,0 +1,140 @@
+"""What a payee sees of their money, and what an admin sees of the platform's."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import utcnow
+from marketplace.order_models import Order, OrderLine
+from payouts import ledger
+from payouts.models import Earning, EarningState, Payee, PayoutItem, TransferReversal
+
+
+@dataclass
+class Totals:
+    pending: int
+    available: int
+    paid: int
+    # Negative when refunds took back more than could be recovered from paid transfers.
+    balance_note: int = 0
+
+
+def totals(payee: Payee) -> Totals:
+    key = f"payee-{payee.id}"
+    pending = ledger.balance(ledger.pending(key))
+    available = ledger.balance(ledger.available(key))
+    paid = db.session.scalar(
+        select(
+            func.coalesce(func.sum(PayoutItem.amount_minor - PayoutItem.reversed_minor), 0)
+        ).where(PayoutItem.payee_id == payee.id, PayoutItem.status == "paid")
+    )
+    return Totals(
+        pending=pending, available=available, paid=int(paid or 0), balance_note=min(available, 0)
+    )
+
+
+def earnings_query(payee: Payee) -> Any:
+    return (
+        select(Earning, Order.reference, OrderLine.title)
+        .join(Order, Order.id == Earning.order_id)
+        .outerjoin(OrderLine, OrderLine.id == Earning.order_line_id)
+        .where(Earning.payee_id == payee.id)
+        .order_by(Earning.created_at.desc(), Earning.id.desc())
+    )
+
+
+def payout_items(payee: Payee, limit: int = 20) -> list[PayoutItem]:
+    return list(
+        db.session.scalars(
+            select(PayoutItem)
+            .where(PayoutItem.payee_id == payee.id)
+            .order_by(PayoutItem.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+@dataclass
+class Bar:
+    label: str
+    amount: int
+    height: int  # 0-100, for the chart
+
+
+def monthly_chart(payee: Payee, months: int = 6) -> list[Bar]:
+    """Earnings (net of refunds) by month over the last months, for a small server-drawn chart."""
+    since = (utcnow().replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    rows = db.session.execute(
+        select(Earning.created_at, Earning.amount_minor - Earning.refunded_minor).where(
+            Earning.payee_id == payee.id, Earning.created_at >= since
+        )
+    ).all()
+    by_month: dict[str, int] = defaultdict(int)
+    for created, net in rows:
+        by_month[created.strftime("%Y-%m")] += int(net)
+    labels = []
+    cursor: datetime = since
+    for _ in range(months):
+        labels.append(cursor.strftime("%Y-%m"))
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    peak = max([by_month.get(label, 0) for label in labels] + [1])
+    return [
+        Bar(label, by_month.get(label, 0), round(100 * max(by_month.get(label, 0), 0) / peak))
+        for label in labels
+    ]
+
+
+def state_of(earning: Earning) -> str:
+    if earning.amount_minor and earning.refunded_minor >= earning.amount_minor:
+        return "refunded"
+    if earning.frozen:
+        return "disputed"
+    return earning.state
+
+
+def platform_totals() -> dict[str, int]:
+    """The ledger's platform accounts, and what is owed to payees (pending and available)."""
+    from payouts.models import JournalLine, LedgerAccount
+
+    values = ledger.balances(
+        [ledger.STRIPE_BALANCE, ledger.FEE_REVENUE, ledger.STRIPE_FEES, ledger.DISPUTED]
+    )
+    rows = db.session.execute(
+        select(LedgerAccount.code, func.coalesce(func.sum(JournalLine.amount), 0))
+        .join(JournalLine, JournalLine.account_id == LedgerAccount.id)
+        .where(LedgerAccount.code.like("payee:%"))
+        .group_by(LedgerAccount.code)
+    ).all()
+    owed = {"owed_pending": 0, "owed_available": 0}
+    for code, raw in rows:
+        # Payee accounts are liabilities: a credit (negative) is money owed.
+        owed["owed_pending" if code.endswith(":pending") else "owed_available"] -= int(raw)
+    return {**values, **owed}
+
+
+def failed_reversals(limit: int = 20) -> list[TransferReversal]:
+    return list(
+        db.session.scalars(
+            select(TransferReversal)
+            .where(TransferReversal.status == "failed")
+            .order_by(TransferReversal.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+__all__ = [
+    "EarningState",
+    "Totals",
+    "earnings_query",
+    "monthly_chart",
+    "payout_items",
+    "state_of",
+    "totals",
+]

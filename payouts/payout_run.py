@@ -1,0 +1,298 @@
+"""Payout runs: available earnings become Stripe transfers, one per payee per source charge.
+
+A run first records its items (each with an idempotency key derived from the item) and
+commits; then it creates the transfers, each with `source_transaction` set to its charge and
+the checkout as `transfer_group`; then it records each result and posts it to the ledger. A
+crash or a timeout between the two leaves the item pending, and the next run finishes it with
+the same key, so Stripe replays the first answer: nothing is paid twice, nothing is lost. A
+definitive refusal puts the item's earnings back to available and says why.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from app import uow
+from app.extensions import db
+from app.models import utcnow
+from marketplace.order_models import Checkout
+from payouts import ledger
+from payouts.gateway import GatewayRejected, GatewayUnavailable
+from payouts.ledger import credit, debit
+from payouts.models import (
+    Earning,
+    EarningState,
+    Payee,
+    PayeeStatus,
+    PayoutItem,
+    PayoutItemStatus,
+    PayoutRun,
+    TransferReversal,
+)
+from payouts.runtime import gateway
+from payouts.settings import current as current_settings
+
+
+def _lock(query: Any) -> Any:
+    # Two runs at once never take the same rows: each skips what the other holds.
+    return (
+        query.with_for_update(skip_locked=True) if db.engine.dialect.name == "postgresql" else query
+    )
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    created: int = 0
+    paid: int = 0
+    failed: int = 0
+    pending: int = 0
+    amount_paid_minor: int = 0
+
+
+def plan(run: PayoutRun) -> int:
+    """Group every payable earning into payout items; returns how many items were made."""
+    settings = current_settings()
+    payees = db.session.scalars(
+        select(Payee)
+        .where(Payee.status == PayeeStatus.ENABLED, Payee.stripe_account_id.is_not(None))
+        .order_by(Payee.id)
+    ).all()
+    created = 0
+    for payee in payees:
+        earnings = list(
+            db.session.scalars(
+                _lock(
+                    select(Earning)
+                    .where(
+                        Earning.payee_id == payee.id,
+                        Earning.state == EarningState.AVAILABLE,
+                        Earning.payout_item_id.is_(None),
+                        Earning.frozen.is_(False),
+                        Earning.source_charge_id.is_not(None),
+                    )
+                    .order_by(Earning.id)
+                )
+            )
+        )
+        payable = [e for e in earnings if e.net_minor > 0]
+        if not payable:
+            continue
+        # A reversal that could not be recovered leaves the balance below the earnings:
+        # later earnings net it off, so never pay more than the ledger's available balance.
+        budget = ledger.balance(ledger.available(f"payee-{payee.id}"))
+        total = sum(e.net_minor for e in payable)
+        if min(budget, total) < settings.min_payout_minor:
+            continue
+        by_charge: dict[str, list[Earning]] = defaultdict(list)
+        for earning in payable:
+            by_charge[str(earning.source_charge_id)].append(earning)
+        for charge_id, group in by_charge.items():
+            chosen: list[Earning] = []
+            amount = 0
+            for earning in group:
+                if amount + earning.net_minor <= budget:
+                    chosen.append(earning)
+                    amount += earning.net_minor
+            if amount <= 0:
+                continue
+            budget -= amount
+            item = PayoutItem(
+                run_id=run.id,
+                payee_id=payee.id,
+                source_charge_id=charge_id,
+                transfer_group=_transfer_group(charge_id),
+                currency=chosen[0].currency,
+                amount_minor=amount,
+                idempotency_key="",
+            )
+            db.session.add(item)
+            db.session.flush()
+            item.idempotency_key = f"payout-item-{item.id}"
+            for earning in chosen:
+                earning.payout_item_id = item.id
+            created += 1
+    return created
+
+
+def _transfer_group(charge_id: str) -> str | None:
+    return db.session.scalar(
+        select(Checkout.public_id).where(Checkout.stripe_charge_id == charge_id)
+    )
+
+
+def submit(item_id: int) -> str:
+    """Create (or replay) the transfer of one pending item and record the outcome."""
+    item = db.session.scalar(_lock(select(PayoutItem).where(PayoutItem.id == item_id)))
+    if item is None or item.status != PayoutItemStatus.PENDING:
+        return "skipped"
+    payee = db.session.get(Payee, item.payee_id)
+    assert payee is not None and payee.stripe_account_id
+    amount, currency, destination = item.amount_minor, item.currency, payee.stripe_account_id
+    source, group, key = item.source_charge_id, item.transfer_group, item.idempotency_key
+    metadata = {"payout_item": str(item.id), "payee": str(payee.id)}
+    item.attempts += 1
+    uow.checkpoint()  # the item and its attempt are on record before Stripe is called
+    try:
+        transfer = gateway().create_transfer(
+            amount=amount,
+            currency=currency,
+            destination=destination,
+            source_transaction=source,
+            transfer_group=group,
+            idempotency_key=key,
+            metadata=metadata,
+        )
+    except GatewayUnavailable:
+        return "pending"  # the next run tries again with the same key
+    except GatewayRejected as error:
+        _fail(item_id, error.message)
+        return "failed"
+    _paid(item_id, transfer.id)
+    return "paid"
+
+
+def _paid(item_id: int, transfer_id: str) -> None:
+    item = db.session.get(PayoutItem, item_id)
+    assert item is not None
+    if item.status == PayoutItemStatus.PAID:
+        return
+    key = f"payee-{item.payee_id}"
+    ledger.post(
+        f"payout:{item.idempotency_key}",
+        "payout",
+        [
+            debit(ledger.available(key), item.amount_minor),
+            credit(ledger.STRIPE_BALANCE, item.amount_minor),
+        ],
+        memo=f"transfer {transfer_id}",
+        currency=item.currency,
+    )
+    item.status = PayoutItemStatus.PAID
+    item.stripe_transfer_id = transfer_id
+    item.completed_at = utcnow()
+    for earning in db.session.scalars(select(Earning).where(Earning.payout_item_id == item.id)):
+        earning.state = EarningState.PAID
+        earning.paid_at = item.completed_at
+
+
+def _fail(item_id: int, message: str) -> None:
+    item = db.session.get(PayoutItem, item_id)
+    assert item is not None
+    item.status = PayoutItemStatus.FAILED
+    item.failure_message = message
+    item.completed_at = utcnow()
+    # Nothing was posted for it: its earnings simply go back to available for a later run.
+    for earning in db.session.scalars(select(Earning).where(Earning.payout_item_id == item.id)):
+        earning.payout_item_id = None
+
+
+def run(progress: Callable[[str], None] | None = None) -> RunResult:
+    """One payout run: plan, commit, then pay each pending item (this run's and older ones)."""
+    say = progress or (lambda _message: None)
+    payout_run = PayoutRun()
+    db.session.add(payout_run)
+    db.session.flush()
+    result = RunResult(run_id=payout_run.id)
+    result.created = plan(payout_run)
+    say(f"{result.created} transfer(s) to make")
+    uow.checkpoint()
+    pending = list(
+        db.session.scalars(
+            select(PayoutItem.id)
+            .where(PayoutItem.status == PayoutItemStatus.PENDING)
+            .order_by(PayoutItem.id)
+        )
+    )
+    for index, item_id in enumerate(pending, start=1):
+        outcome = submit(item_id)
+        uow.checkpoint()
+        if outcome == "paid":
+            result.paid += 1
+            item = db.session.get(PayoutItem, item_id)
+            result.amount_paid_minor += item.amount_minor if item else 0
+        elif outcome == "failed":
+            result.failed += 1
+        elif outcome == "pending":
+            result.pending += 1
+        if index % 100 == 0 or index == len(pending):
+            say(f"{index}/{len(pending)} transfers handled")
+    finished = db.session.get(PayoutRun, result.run_id)
+    assert finished is not None
+    finished.finished_at = utcnow()
+    finished.items_created = result.created
+    finished.items_paid = result.paid
+    finished.items_failed = result.failed
+    finished.amount_paid_minor = result.amount_paid_minor
+    return result
+
+
+# --- reversals ----------------------------------------------------------------------------------
+
+
+def reverse_pending(limit: int = 200) -> int:
+    """Take back refunded money from paid transfers; a refusal leaves the balance negative."""
+    done = 0
+    ids = list(
+        db.session.scalars(
+            select(TransferReversal.id)
+            .where(TransferReversal.status == "pending")
+            .order_by(TransferReversal.id)
+            .limit(limit)
+        )
+    )
+    for reversal_id in ids:
+        reversal = db.session.scalar(
+            _lock(select(TransferReversal).where(TransferReversal.id == reversal_id))
+        )
+        if reversal is None or reversal.status != "pending":
+            continue
+        item = db.session.get(PayoutItem, reversal.payout_item_id)
+        assert item is not None and item.stripe_transfer_id
+        transfer_id, amount, key = (
+            item.stripe_transfer_id,
+            reversal.amount_minor,
+            reversal.idempotency_key,
+        )
+        uow.checkpoint()
+        try:
+            result = gateway().reverse_transfer(
+                transfer_id=transfer_id,
+                amount=amount,
+                idempotency_key=key,
+                metadata={"reversal": str(reversal_id)},
+            )
+        except GatewayUnavailable:
+            continue
+        except GatewayRejected as error:
+            failed = db.session.get(TransferReversal, reversal_id)
+            assert failed is not None
+            failed.status = "failed"
+            failed.failure_message = error.message
+            uow.checkpoint()
+            continue
+        succeeded = db.session.get(TransferReversal, reversal_id)
+        assert succeeded is not None
+        item = db.session.get(PayoutItem, succeeded.payout_item_id)
+        assert item is not None
+        ledger.post(
+            f"reversal:{succeeded.idempotency_key}",
+            "transfer_reversal",
+            [
+                debit(ledger.STRIPE_BALANCE, amount),
+                credit(ledger.available(f"payee-{item.payee_id}"), amount),
+            ],
+            memo=f"reversal {result.id} of {transfer_id}",
+            currency=item.currency,
+        )
+        succeeded.status = "succeeded"
+        succeeded.stripe_reversal_id = result.id
+        item.reversed_minor += amount
+        uow.checkpoint()
+        done += 1
+    return done

@@ -1,0 +1,87 @@
+"""Reconciliation: the ledger against what Stripe says.
+
+Checks that the ledger balances; that its Stripe balance equals the platform's balance at
+Stripe (available plus pending); that every paid payout item has its transfer at Stripe with
+the same amount, destination and reversed amount; and that Stripe holds no transfer we do not
+know. Each difference is reported; any difference makes `flask payouts reconcile` fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from app import uow
+from app.extensions import db
+from payouts import ledger
+from payouts.gateway import GatewayError
+from payouts.models import Payee, PayoutItem, PayoutItemStatus
+from payouts.runtime import gateway
+
+
+@dataclass
+class Report:
+    ledger_stripe_balance: int = 0
+    stripe_balance: int | None = None
+    transfers_checked: int = 0
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def run() -> Report:
+    report = Report()
+    unbalanced = ledger.unbalanced_entries()
+    if unbalanced:
+        report.differences.append(f"journal entries that do not balance: {unbalanced[:20]}")
+    report.ledger_stripe_balance = ledger.balance(ledger.STRIPE_BALANCE)
+    items = db.session.execute(
+        select(PayoutItem, Payee.stripe_account_id)
+        .join(Payee, Payee.id == PayoutItem.payee_id)
+        .where(PayoutItem.status == PayoutItemStatus.PAID)
+    ).all()
+    ours = {item.stripe_transfer_id: (item, account) for item, account in items}
+    uow.checkpoint()  # no transaction held across the calls to Stripe
+    try:
+        balance = gateway().balance()
+        report.stripe_balance = sum(b.amount for b in balance.available) + sum(
+            b.amount for b in balance.pending
+        )
+        seen: set[str] = set()
+        for transfer in gateway().iter_transfers():
+            seen.add(transfer.id)
+            report.transfers_checked += 1
+            known = ours.get(transfer.id)
+            if known is None:
+                report.differences.append(f"transfer {transfer.id} at Stripe is not in the ledger")
+                continue
+            item, account = known
+            if transfer.amount != item.amount_minor:
+                report.differences.append(
+                    f"transfer {transfer.id}: {transfer.amount} at Stripe, {item.amount_minor} here"
+                )
+            if transfer.destination != account:
+                report.differences.append(
+                    f"transfer {transfer.id} goes to {transfer.destination}, not {account}"
+                )
+            if transfer.amount_reversed != item.reversed_minor:
+                report.differences.append(
+                    f"transfer {transfer.id}: reversed {transfer.amount_reversed} at Stripe, "
+                    f"{item.reversed_minor} here"
+                )
+        for transfer_id in set(ours) - seen:
+            report.differences.append(
+                f"payout item with transfer {transfer_id} has no transfer at Stripe"
+            )
+    except GatewayError as error:
+        report.differences.append(f"could not read Stripe: {error.message}")
+        return report
+    if report.stripe_balance != report.ledger_stripe_balance:
+        report.differences.append(
+            f"Stripe balance {report.stripe_balance} != ledger {report.ledger_stripe_balance} "
+            f"(difference {report.stripe_balance - report.ledger_stripe_balance})"
+        )
+    return report

@@ -1,0 +1,219 @@
+"""Pages: setting up payouts (Stripe Express), the earnings dashboard, the admin's view."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import IntegerField
+from wtforms.validators import InputRequired, NumberRange
+
+from app.accounts.forms import ConfirmForm
+from app.accounts.services import current_person
+from app.forms import apply_violation, render_form
+from app.rules import RuleViolation
+from marketplace.pagination import clamp_page, paginate_select
+from payouts import dashboard, payees, reconcile, settings
+from payouts.gateway import GatewayError
+from payouts.runtime import is_emulated
+
+blueprint = Blueprint(
+    "payouts", __name__, url_prefix="/account", template_folder="templates", static_folder="static"
+)
+admin = Blueprint(
+    "payouts_admin", __name__, url_prefix="/admin/payouts", template_folder="templates"
+)
+
+
+@blueprint.get("/payouts")
+@login_required
+def setup() -> Any:
+    person = current_person()
+    payee = payees.find_user_payee(person.id)
+    return render_template(
+        "payouts/setup.html", payee=payee, confirm_form=ConfirmForm(), emulated=is_emulated()
+    )
+
+
+@blueprint.post("/payouts/start")
+@login_required
+def start() -> Response:
+    try:
+        url = payees.start_onboarding(
+            current_person(),
+            return_url=url_for("payouts.returned", _external=True),
+            refresh_url=url_for("payouts.setup", _external=True),
+        )
+    except GatewayError as error:
+        flash(
+            _(
+                "Stripe could not be reached (%(why)s). Please try again in a moment.",
+                why=error.message,
+            ),
+            "error",
+        )
+        return redirect(url_for("payouts.setup"))
+    return redirect(url, code=303)
+
+
+@blueprint.get("/payouts/return")
+@login_required
+def returned() -> Response:
+    payee = payees.find_user_payee(current_person().id)
+    if payee is not None:
+        payees.refresh_status(payee)
+        flash(
+            _("Payouts are set up: your available earnings will be paid to you.")
+            if payee.can_receive
+            else _("Thanks! Stripe still needs a few details before it can pay you."),
+            "success" if payee.can_receive else "info",
+        )
+    return redirect(url_for("payouts.setup"))
+
+
+@blueprint.post("/payouts/dashboard")
+@login_required
+def express_dashboard() -> Response:
+    payee = payees.find_user_payee(current_person().id)
+    if payee is None or not payee.can_receive:
+        abort(404)
+    try:
+        return redirect(payees.dashboard_link(payee), code=303)
+    except GatewayError as error:
+        flash(error.message, "error")
+        return redirect(url_for("payouts.setup"))
+
+
+@blueprint.get("/earnings")
+@login_required
+def earnings() -> Any:
+    person = current_person()
+    payee = payees.find_user_payee(person.id)
+    if payee is None:
+        return render_template("payouts/earnings.html", payee=None)
+    page = paginate_select(
+        dashboard.earnings_query(payee), clamp_page(request.args.get("page")), 25, scalars=False
+    )
+    return render_template(
+        "payouts/earnings.html",
+        payee=payee,
+        totals=dashboard.totals(payee),
+        page=page,
+        items=dashboard.payout_items(payee),
+        chart=dashboard.monthly_chart(payee),
+        state_of=dashboard.state_of,
+    )
+
+
+@blueprint.get("/earnings.csv")
+@login_required
+def earnings_csv() -> Response:
+    payee = payees.find_user_payee(current_person().id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "date",
+            "order",
+            "item",
+            "role",
+            "currency",
+            "amount_minor",
+            "refunded_minor",
+            "net_minor",
+            "state",
+            "available_on",
+            "paid_at",
+        ]
+    )
+    if payee is not None:
+        from app.extensions import db
+
+        for earning, reference, title in db.session.execute(dashboard.earnings_query(payee)):
+            writer.writerow(
+                [
+                    earning.created_at.isoformat(),
+                    reference,
+                    title or "shipping",
+                    earning.role,
+                    earning.currency,
+                    earning.amount_minor,
+                    earning.refunded_minor,
+                    earning.net_minor,
+                    dashboard.state_of(earning),
+                    earning.available_on.isoformat() if earning.available_on else "",
+                    earning.paid_at.isoformat() if earning.paid_at else "",
+                ]
+            )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=kindred-earnings.csv"},
+    )
+
+
+class SettingsForm(FlaskForm):
+    fee_bps = IntegerField(
+        _("Platform fee (basis points)"), validators=[InputRequired(), NumberRange(0, 5000)]
+    )
+    commission_min_bps = IntegerField(
+        _("Lowest curator commission (bps)"), validators=[InputRequired(), NumberRange(0, 5000)]
+    )
+    commission_max_bps = IntegerField(
+        _("Highest curator commission (bps)"), validators=[InputRequired(), NumberRange(0, 5000)]
+    )
+    seller_min_bps = IntegerField(
+        _("What the seller keeps at least (bps)"),
+        validators=[InputRequired(), NumberRange(0, 10000)],
+    )
+    hold_days = IntegerField(
+        _("Hold after delivery (days)"), validators=[InputRequired(), NumberRange(0, 90)]
+    )
+    min_payout_minor = IntegerField(
+        _("Minimum payout (cents)"), validators=[InputRequired(), NumberRange(0, 1_000_000)]
+    )
+
+
+def _admin() -> Any:
+    person = current_person()
+    if not person.is_admin:
+        abort(403)
+    return person
+
+
+@admin.route("/", methods=["GET", "POST"])
+@login_required
+def overview() -> Any:
+    person = _admin()
+    current = settings.current()
+    form = SettingsForm(obj=current) if request.method == "GET" else SettingsForm()
+    if form.validate_on_submit():
+        try:
+            settings.update(
+                person,
+                settings.SettingsChange(
+                    **{
+                        name: int(getattr(form, name).data)
+                        for name in settings.SettingsChange.__dataclass_fields__
+                    }
+                ),
+            )
+        except RuleViolation as violation:
+            apply_violation(form, violation)
+        else:
+            flash(_("The settings are saved. They apply to checkouts from now on."), "success")
+            return redirect(url_for("payouts_admin.overview"))
+    report = reconcile.run() if request.args.get("reconcile") else None
+    return render_form(
+        "payouts/admin.html",
+        form,
+        totals=dashboard.platform_totals(),
+        report=report,
+        failed_reversals=dashboard.failed_reversals(),
+    )

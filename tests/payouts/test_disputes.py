@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from marketplace.order_models import Order
+from payouts import ledger
+from payouts.models import Dispute, Earning
+from payouts.runtime import deliver_webhooks
+from tests.factories import UserFactory
+from tests.marketplace.shopping import buy, orders_of, two_shops
+from tests.payouts.money import check_invariants, pay_out, release_after_hold
+
+
+def dispute(emulator, checkout):
+    charge_id = checkout.stripe_charge_id
+    db.session.commit()
+    created = emulator.create_dispute(charge_id)
+    deliver_webhooks()
+    db.session.commit()
+    return created
+
+
+def test_a_dispute_freezes_the_earnings_and_a_lost_one_refunds_everything(app, client, emulator):
+    bowl, jacket = two_shops()
+    checkout = buy(client, UserFactory(), bowl, jacket)
+    created = dispute(emulator, checkout)
+    assert db.session.scalar(select(Dispute)).amount_minor == checkout.total_minor
+    assert all(e.frozen for e in db.session.scalars(select(Earning)))
+    assert ledger.balance(ledger.DISPUTED) == checkout.total_minor
+    check_invariants(emulator)
+    # Frozen earnings are not released, whatever the dates.
+    for order in orders_of(checkout):
+        order.delivered_at = order.created_at
+    db.session.commit()
+    assert release_after_hold(days=30) == 0
+    db.session.commit()
+    emulator.close_dispute(created["id"], won=False)
+    deliver_webhooks()
+    db.session.commit()
+    orders = db.session.scalars(select(Order)).all()
+    assert all(o.refunded_minor == o.total_minor for o in orders)
+    assert all(e.net_minor == 0 and not e.frozen for e in db.session.scalars(select(Earning)))
+    assert ledger.balance(ledger.DISPUTED) == 0
+    assert ledger.balance(ledger.FEE_REVENUE) == 0
+    check_invariants(emulator)
+    # A replayed close changes nothing.
+    emulator.deliver_due_webhooks()
+    assert pay_out().created == 0
+
+
+def test_a_won_dispute_returns_the_funds_and_unfreezes(app, client, emulator):
+    bowl, _jacket = two_shops()
+    checkout = buy(client, UserFactory(), bowl)
+    created = dispute(emulator, checkout)
+    emulator.close_dispute(created["id"], won=True)
+    db.session.commit()
+    deliver_webhooks()
+    db.session.commit()
+    assert ledger.balance(ledger.DISPUTED) == 0
+    assert not any(e.frozen for e in db.session.scalars(select(Earning)))
+    assert db.session.scalar(select(Order)).refunded_minor == 0
+    check_invariants(emulator)

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from payouts.models import Payee, PlatformSettings
+from tests.conftest import login
+from tests.factories import UserFactory
+from tests.marketplace.shopping import buy, orders_of, two_shops
+
+
+def test_set_up_payouts_through_the_hosted_onboarding(client, emulator):
+    seller = UserFactory()
+    login(client, seller)
+    page = client.get("/account/payouts").get_data(as_text=True)
+    assert "Set up payouts" in page and "nothing is lost" in page
+    started = client.post_form("/account/payouts/start")
+    assert started.status_code == 303
+    onboarding = started.headers["Location"].replace("http://kindred.test", "")
+    assert onboarding.startswith("/_stripe/")
+    client.get(onboarding)
+    done = client.post(onboarding, data={})
+    assert done.headers["Location"].endswith("/account/payouts/return")
+    back = client.get("/account/payouts/return", follow_redirects=True).get_data(as_text=True)
+    assert "Payouts are on" in back
+    payee = db.session.scalar(select(Payee))
+    assert payee.can_receive
+    dashboard = client.post_form("/account/payouts/dashboard")
+    assert dashboard.status_code == 303
+
+
+def test_earnings_dashboard_csv_and_chart(client, emulator):
+    bowl, _jacket = two_shops()
+    checkout = buy(client, UserFactory(), bowl)
+    (order,) = orders_of(checkout)
+    client.post_form("/logout")
+    login(client, order.shop.owner)
+    page = client.get("/account/earnings").get_data(as_text=True)
+    assert "€28.00" in page  # 23.00 of the bowl and 5.00 shipping, pending
+    assert "Pending" in page and "Earnings by month" in page
+    assert "Set up payouts to receive it" in page
+    csv = client.get("/account/earnings.csv")
+    assert csv.mimetype == "text/csv"
+    rows = csv.get_data(as_text=True).strip().splitlines()
+    assert rows[0].startswith("date,order,item,role") and len(rows) == 3
+    assert any(",seller,eur,2300,0,2300,pending," in row for row in rows)
+
+
+def test_admin_page_is_for_admins_and_saves_settings(client, emulator):
+    login(client, UserFactory())
+    assert client.get("/admin/payouts/").status_code == 403
+    client.post_form("/logout")
+    admin = UserFactory(is_admin=True)
+    login(client, admin)
+    page = client.get("/admin/payouts/?reconcile=1").get_data(as_text=True)
+    assert "The ledger and Stripe agree" in page
+    bad = client.post_form(
+        "/admin/payouts/",
+        {
+            "fee_bps": 800,
+            "commission_min_bps": 0,
+            "commission_max_bps": 6000,
+            "seller_min_bps": 5000,
+            "hold_days": 7,
+            "min_payout_minor": 1000,
+        },
+    )
+    assert bad.status_code == 422
+    good = client.post_form(
+        "/admin/payouts/",
+        {
+            "fee_bps": 1000,
+            "commission_min_bps": 0,
+            "commission_max_bps": 2500,
+            "seller_min_bps": 5000,
+            "hold_days": 3,
+            "min_payout_minor": 500,
+        },
+    )
+    assert good.status_code == 302
+    saved = db.session.scalar(select(PlatformSettings))
+    assert (saved.fee_bps, saved.hold_days) == (1000, 3)
+
+
+def test_new_settings_apply_to_new_checkouts_only(client, emulator):
+    bowl, _jacket = two_shops()
+    checkout = buy(client, UserFactory(), bowl)
+    from payouts import settings
+
+    db.session.add(
+        PlatformSettings(
+            fee_bps=2000,
+            commission_min_bps=0,
+            commission_max_bps=3000,
+            seller_min_bps=5000,
+            hold_days=7,
+            min_payout_minor=1000,
+        )
+    )
+    db.session.commit()
+    assert settings.current().fee_bps == 2000
+    from payouts.models import LineParty
+
+    fees = db.session.scalars(select(LineParty.rate_bps).where(LineParty.role == "platform")).all()
+    assert fees == [800]  # the sale already made keeps its rate
+    assert checkout.total_minor == 3000
