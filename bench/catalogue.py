@@ -1,0 +1,190 @@
+"""Server time of the catalogue's busiest pages on a large generated catalogue.
+
+    .venv/bin/python -m bench.catalogue --scale 1 10 --db sqlite
+    .venv/bin/python -m bench.catalogue --scale 1 10 --db postgresql
+
+For each scale it builds a fresh database (a temporary SQLite file, or a PostgreSQL database
+`kindred_bench_<scale>` it creates and drops), migrates it, seeds it with bench.seed, then
+requests each page through the Flask test client in-process (so the time is the server's:
+routing, queries, templates) and prints the median and 95th percentile per page, and the
+ratio of each scale to the first. The goal: at 10x the data, within 1.5x of the time at 1x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+def make_app(database_url: str, root: Path | None = None) -> Flask:
+    from app import create_app
+
+    root = root or Path(tempfile.mkdtemp(prefix="kindred-bench-"))
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": str(root / "instance"),
+            "UPLOAD_DIR": str(root / "uploads"),
+            "OUTBOX_DIR": str(root / "outbox"),
+            "SECRET_KEY": "bench",
+            "SERVER_NAME": "kindred.bench",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    url = PG_SERVER.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(sql)  # type: ignore[arg-type]
+
+
+def database_for(db_kind: str, scale: float, root: Path) -> tuple[str, Any]:
+    """A fresh, empty database URL and a function that drops it afterwards."""
+    if db_kind == "sqlite":
+        path = root / f"bench-{scale:g}.sqlite3"
+        return f"sqlite:///{path}", lambda: None
+    name = f"kindred_bench_{str(scale).replace('.', '_')}"
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _pg_admin(f"CREATE DATABASE {name}")
+    return f"{PG_SERVER}/{name}", lambda: _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+SEARCHES = [
+    "q=linen+mug",
+    "q=vintage+denim+jacket",
+    "q=wool",  # a common word: thousands of matches at 1x
+    "q=stone&sort=price_asc",
+    "q=glazed+bowl&in_stock=y&category=home",
+]
+
+
+def measure(app: Flask, requests: int, rng: random.Random) -> dict[str, list[float]]:
+    from app.extensions import db
+    from marketplace.models import Product, Shop
+
+    with app.app_context():
+        shop_slugs = list(
+            db.session.scalars(
+                select(Shop.slug).where(Shop.status == "open").order_by(Shop.id).limit(200)
+            )
+        )
+        product_ids = list(
+            db.session.scalars(
+                select(Product.id).where(Product.listed.is_(True)).order_by(Product.id).limit(500)
+            )
+        )
+        db.session.remove()
+    pages = {
+        "home": lambda: "/",
+        "shop page": lambda: f"/shops/{rng.choice(shop_slugs)}",
+        "product page": lambda: f"/products/{rng.choice(product_ids)}",
+        "category page": lambda: "/categories/clothing",
+        "search (two words)": lambda: "/search?q=linen+mug",
+        "search (common word)": lambda: "/search?q=wool",
+        "search (mixed)": lambda: f"/search?{rng.choice(SEARCHES)}",
+        "API search": lambda: f"/api/v1/search?{rng.choice(SEARCHES)}",
+    }
+    client = app.test_client()
+    timings: dict[str, list[float]] = {}
+    for name, url in pages.items():
+        for _ in range(3):  # warm caches (templates, statement cache, database pages)
+            client.get(url())
+        samples = []
+        for _ in range(requests):
+            target = url()
+            started = time.perf_counter()
+            response = client.get(target)
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (target, response.status_code)
+        timings[name] = samples
+    return timings
+
+
+def run(scales: list[float], db_kind: str, requests: int, keep: bool) -> None:
+    from flask_migrate import upgrade
+
+    from app.extensions import db
+    from bench.seed import seed
+
+    results: dict[float, dict[str, list[float]]] = {}
+    for scale in scales:
+        root = Path(tempfile.mkdtemp(prefix="kindred-bench-"))
+        url, drop = database_for(db_kind, scale, root)
+        print(f"== {db_kind}, scale {scale:g}: seeding {url}", flush=True)
+        app = make_app(url, root)
+        try:
+            with app.app_context():
+                upgrade()
+                started = time.perf_counter()
+                counts = seed(scale)
+                print(
+                    f"   seeded {counts['products']:,} products, {counts['variants']:,} "
+                    f"variants in {time.perf_counter() - started:.1f}s",
+                    flush=True,
+                )
+                db.session.remove()
+            results[scale] = measure(app, requests, random.Random(7))
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+            if not keep:
+                drop()
+                shutil.rmtree(root, ignore_errors=True)
+    print_table(db_kind, scales, results, requests)
+
+
+def print_table(
+    db_kind: str, scales: list[float], results: dict[float, dict[str, list[float]]], n: int
+) -> None:
+    base = scales[0]
+    header = f"{'page':<22}" + "".join(f"{f'{s:g}x median':>12}{f'{s:g}x p95':>10}" for s in scales)
+    if len(scales) > 1:
+        header += "".join(f"{f'{s:g}x/{base:g}x':>10}" for s in scales[1:])
+    print(f"\nServer time in ms on {db_kind} ({n} requests per page, Flask test client)")
+    print(header)
+    print("-" * len(header))
+    for page in results[base]:
+        line = f"{page:<22}"
+        medians = {}
+        for scale in scales:
+            samples = results[scale][page]
+            medians[scale] = statistics.median(samples)
+            line += f"{medians[scale]:>12.1f}{_percentile(samples, 0.95):>10.1f}"
+        for scale in scales[1:]:
+            line += f"{medians[scale] / medians[base]:>10.2f}"
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Benchmark the catalogue's pages.")
+    parser.add_argument("--scale", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--keep", action="store_true", help="keep the databases (and print where)")
+    args = parser.parse_args()
+    run(args.scale, args.db, args.requests, args.keep)
+
+
+if __name__ == "__main__":
+    main()
