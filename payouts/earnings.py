@@ -12,7 +12,7 @@ Every movement is a journal entry whose key comes from its cause, so each posts 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -131,14 +131,17 @@ def start_hold(order: Order) -> None:
             earning.available_on = when
 
 
-def release_due(limit: int = 1000) -> int:
-    """Move earnings whose hold has passed from pending to available; returns how many."""
+def release_due(limit: int = 1000, *, as_of: datetime | None = None) -> int:
+    """Move earnings whose hold has passed from pending to available; returns how many.
+
+    `as_of` lets the demo seed show days going by; everything else releases as of now.
+    """
     query = (
         select(Earning)
         .where(
             Earning.state == EarningState.PENDING,
             Earning.frozen.is_(False),
-            Earning.available_on <= utcnow(),
+            Earning.available_on <= (as_of or utcnow()),
         )
         .order_by(Earning.available_on, Earning.id)
         .limit(limit)
@@ -353,3 +356,119 @@ def on_order_refunded(order: Order, refund: Refund) -> None:
 
 def payee_of(payee_id: int) -> Payee | None:
     return db.session.get(Payee, payee_id)
+
+
+# --- refunds made in Stripe's dashboard ---------------------------------------------------------
+
+
+def on_charge_refunded(payload: dict[str, Any]) -> None:
+    """Refunds made outside Kindred (Stripe's dashboard) are recorded as if made here.
+
+    Each Stripe refund we do not know is allocated over the checkout's orders, line by line
+    in order, then the shipping, never beyond what is left; the ledger follows as usual.
+    """
+    from marketplace import orders as order_services
+    from marketplace.order_models import Refund as OrderRefund
+
+    charge = payload["data"]["object"]
+    checkout = _checkout_for_charge(charge["id"])
+    if checkout is None:
+        return
+    refunds = (charge.get("refunds") or {}).get("data") or []
+    for stripe_refund in sorted(refunds, key=lambda r: r.get("created", 0)):
+        if stripe_refund.get("status") not in ("succeeded", "pending"):
+            continue
+        known = db.session.scalar(
+            select(OrderRefund).where(OrderRefund.stripe_refund_id == stripe_refund["id"])
+        )
+        if known is not None:
+            if known.status != "succeeded":
+                order_services.apply_refund(known)
+            continue
+        remaining = int(stripe_refund["amount"])
+        for order in checkout.orders:
+            if remaining <= 0:
+                break
+            request = order_services.full_refund_request(
+                order, restock=False, reason="refunded in Stripe"
+            )
+            lines: dict[int, int] = {}
+            for line_id, left in request.lines.items():
+                take = min(left, remaining)
+                if take > 0:
+                    lines[line_id] = take
+                    remaining -= take
+            shipping = min(request.shipping_minor, remaining)
+            remaining -= shipping
+            if not lines and not shipping:
+                continue
+            refund = order_services.request_refund(
+                None,
+                order,
+                order_services.RefundRequest(
+                    lines=lines, shipping_minor=shipping, reason="refunded in Stripe"
+                ),
+            )
+            # One Stripe refund may cover several orders: the first order keeps its id.
+            refund.stripe_refund_id = (
+                stripe_refund["id"]
+                if not db.session.scalar(
+                    select(OrderRefund.id).where(
+                        OrderRefund.stripe_refund_id == stripe_refund["id"]
+                    )
+                )
+                else None
+            )
+            db.session.flush()
+            order_services.apply_refund(refund)
+
+
+def on_transfer_reversed(payload: dict[str, Any]) -> None:
+    """A reversal made in Stripe's dashboard: keep the item's reversed total in step."""
+    from payouts.models import PayoutItem
+
+    transfer = payload["data"]["object"]
+    item = db.session.scalar(
+        select(PayoutItem).where(PayoutItem.stripe_transfer_id == transfer["id"])
+    )
+    if item is None:
+        return
+    ours = sum(
+        r.amount_minor
+        for r in db.session.scalars(
+            select(TransferReversal).where(
+                TransferReversal.payout_item_id == item.id, TransferReversal.status == "succeeded"
+            )
+        )
+    )
+    outside = int(transfer.get("amount_reversed", 0)) - ours
+    if outside > item.reversed_minor - ours:
+        extra = outside - (item.reversed_minor - ours)
+        # Money came back to the platform without a refund: it stays owed to the payee.
+        ledger.post(
+            f"outside-reversal:{transfer['id']}:{transfer.get('amount_reversed')}",
+            "transfer_reversal",
+            [
+                debit(ledger.STRIPE_BALANCE, extra),
+                credit(ledger.available(_payee_key(item.payee_id)), extra),
+            ],
+            currency=item.currency,
+        )
+        item.reversed_minor += extra
+
+
+def on_payout_failed(payload: dict[str, Any]) -> None:
+    """A connected account's payout to its bank failed: tell the payee on their page."""
+    payout = payload["data"]["object"]
+    account = payload.get("account")
+    payee = (
+        db.session.scalar(select(Payee).where(Payee.stripe_account_id == account))
+        if account
+        else None
+    )
+    if payee is not None:
+        payee.last_payout_failure = (
+            f"Stripe could not pay {payout.get('amount', 0) / 100:.2f} {str(payout.get('currency', '')).upper()} "
+            f"to your bank: {payout.get('failure_message') or payout.get('failure_code') or 'unknown reason'}. "
+            "Check your bank details in your Stripe Express dashboard."
+        )

@@ -3,6 +3,8 @@ payouts feature grows) earnings all exist as they would after real use."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from app import uow
@@ -89,3 +91,35 @@ def seed_sales(progress: Progress) -> None:
         uow.checkpoint()
         deliver_webhooks()
         progress.step(f"@{buyer_handle} bought from {len(items)} shop(s): {outcome}")
+    _earnings_in_every_state(progress, emu)
+
+
+def _earnings_in_every_state(progress: Progress, emu: Any) -> None:
+    """Ana has set up payouts and been paid; Bruno's earnings wait for him to set up his."""
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from payouts import earnings, payees, payout_run
+    from payouts.models import Payee
+
+    ana = db.session.scalar(select(User).where(User.handle == "ana"))
+    if ana is not None:
+        payees.start_onboarding(
+            ana,
+            return_url="http://127.0.0.1:5000/account/payouts/return",
+            refresh_url="http://127.0.0.1:5000/account/payouts",
+        )
+        uow.checkpoint()
+        payee = payees.find_user_payee(ana.id)
+        assert payee is not None and payee.stripe_account_id
+        emu.complete_onboarding(payee.stripe_account_id)
+        payees.refresh_status(db.session.get(Payee, payee.id))  # type: ignore[arg-type]
+        uow.checkpoint()
+        progress.step("@ana set up payouts (Stripe Express, emulated)")
+    # The demo's delivered orders have passed their hold period, as if a week went by.
+    released = earnings.release_due(as_of=utcnow() + timedelta(days=30))
+    uow.checkpoint()
+    result = payout_run.run()
+    uow.checkpoint()
+    deliver_webhooks()
+    progress.step(f"{released} earning(s) released; payout run: {result.paid} transfer(s)")

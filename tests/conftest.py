@@ -207,4 +207,7 @@ def gateway(app: Flask) -> Any:
 
 
 def login(client: KindredClient, user: Any, password: str = "correct horse battery") -> Any:
+    """Log in as `user` (logging out whoever was logged in: the log-in page would just
+    redirect a logged-in person)."""
+    client.post_form("/logout")
     return client.post_form("/login", {"login": user.email, "password": password})

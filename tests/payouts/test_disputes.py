@@ -61,3 +61,26 @@ def test_a_won_dispute_returns_the_funds_and_unfreezes(app, client, emulator):
     assert not any(e.frozen for e in db.session.scalars(select(Earning)))
     assert db.session.scalar(select(Order)).refunded_minor == 0
     check_invariants(emulator)
+
+
+def test_a_refund_made_in_stripes_dashboard_is_synchronised(app, client, emulator, gateway):
+    bowl, jacket = two_shops()
+    checkout = buy(client, UserFactory(), bowl, jacket)
+    intent = checkout.stripe_payment_intent_id
+    db.session.commit()
+    # Someone refunds 35.00 straight in Stripe: the first order (30.00) then 5.00 of the next.
+    gateway.refund(payment_intent=intent, amount=3500, idempotency_key="dashboard-1")
+    deliver_webhooks()
+    db.session.commit()
+    first, second = orders_of(checkout)
+    assert (first.refunded_minor, second.refunded_minor) == (3000, 500)
+    # Our own refunds are not counted twice when Stripe tells us about them.
+    from tests.conftest import login
+
+    login(client, second.shop.owner)
+    client.post_form(
+        f"/account/shop/orders/{second.id}/refund", {f"line-{second.lines[0].id}": "1.00"}
+    )
+    db.session.commit()
+    assert db.session.get(Order, second.id).refunded_minor == 600
+    check_invariants(emulator)
