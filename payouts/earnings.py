@@ -467,8 +467,5 @@ def on_payout_failed(payload: dict[str, Any]) -> None:
         else None
     )
     if payee is not None:
-        payee.last_payout_failure = (
-            f"Stripe could not pay {payout.get('amount', 0) / 100:.2f} {str(payout.get('currency', '')).upper()} "
-            f"to your bank: {payout.get('failure_message') or payout.get('failure_code') or 'unknown reason'}. "
-            "Check your bank details in your Stripe Express dashboard."
-        )
+        # Stripe's own words; the page says the rest in the payee's language.
+        payee.last_payout_failure = str(payout.get("failure_message") or payout.get("failure_code") or "?")
