@@ -468,4 +468,5 @@ def on_payout_failed(payload: dict[str, Any]) -> None:
     )
     if payee is not None:
         # Stripe's own words; the page says the rest in the payee's language.
-        payee.last_payout_failure = str(payout.get("failure_message") or payout.get("failure_code") or "?")
+        reason = payout.get("failure_message") or payout.get("failure_code") or "?"
+        payee.last_payout_failure = str(reason)
