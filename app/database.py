@@ -61,3 +61,17 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
 
     unmanaged = db.metadata.info.get("unmanaged_tables", ())
     return not any(name == table or name.startswith(f"{table}_") for table in unmanaged)
+
+
+def for_update(query: Any, *, skip_locked: bool = False) -> Any:
+    """Lock the selected rows until the transaction ends (SELECT … FOR UPDATE).
+
+    Only PostgreSQL needs it: SQLite's write transactions take the database's write lock up
+    front (BEGIN IMMEDIATE), so they are serial already. `skip_locked` lets two workers share
+    a queue of rows, each taking what the other does not hold.
+    """
+    from app.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        return query
+    return query.with_for_update(skip_locked=skip_locked)

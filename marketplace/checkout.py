@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.accounts.models import User
+from app.database import for_update
 from app.extensions import db
 from app.models import utcnow
 from app.rules import Conflict, NotFound, RuleViolation
@@ -63,11 +64,6 @@ ADDRESS_LIMITS = {
     "phone": 40,
 }
 REQUIRED_ADDRESS_FIELDS = ("name", "line1", "city", "postal_code", "country")
-
-
-def _lock(query: Any) -> Any:
-    """FOR UPDATE on PostgreSQL; SQLite's write transactions are serial already."""
-    return query.with_for_update() if db.engine.dialect.name == "postgresql" else query
 
 
 def payment_window() -> timedelta:
@@ -179,7 +175,7 @@ class Started:
 def start(buyer: User, address_data: dict[str, Any]) -> Started:
     """Open a checkout for the buyer's cart and reserve its stock (all or nothing)."""
     address = clean_address(address_data)
-    cart = db.session.scalar(_lock(select(Cart).where(Cart.user_id == buyer.id)))
+    cart = db.session.scalar(for_update(select(Cart).where(Cart.user_id == buyer.id)))
     cart_view = carts.view(cart)
     if cart is None or cart_view.is_empty:
         raise RuleViolation(_("Your cart is empty."), status=409)
@@ -267,7 +263,7 @@ def find(
         query = query.where(Checkout.stripe_session_id == session_id)
     else:
         return None
-    return db.session.scalar(_lock(query) if lock else query)
+    return db.session.scalar(for_update(query) if lock else query)
 
 
 def new_order_reference() -> str:

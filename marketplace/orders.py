@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.accounts.models import User
+from app.database import for_update
 from app.extensions import db
 from app.models import utcnow
 from app.rules import Conflict, Forbidden, NotFound, RuleViolation
@@ -39,10 +40,6 @@ def _app():
     return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
-def _lock(query):
-    return query.with_for_update() if db.engine.dialect.name == "postgresql" else query
-
-
 def _event(order: Order, kind: str, actor: User | None, **details: object) -> None:
     order.events.append(
         OrderEvent(kind=kind, actor_id=actor.id if actor else None, details=details)
@@ -54,7 +51,7 @@ def _event(order: Order, kind: str, actor: User | None, **details: object) -> No
 
 def _order(order_id: int, *, lock: bool = False) -> Order:
     query = select(Order).where(Order.id == order_id)
-    order = db.session.scalar(_lock(query) if lock else query)
+    order = db.session.scalar(for_update(query) if lock else query)
     if order is None:
         raise NotFound(_("There is no such order."))
     return order
@@ -163,7 +160,7 @@ def confirm_delivery(buyer: User, order_id: int) -> Order:
 def auto_complete_due(limit: int = 500) -> int:
     """Complete shipped orders nobody confirmed within the set number of days."""
     due = db.session.scalars(
-        _lock(
+        for_update(
             select(Order)
             .where(Order.status == OrderStatus.SHIPPED, Order.auto_complete_at <= utcnow())
             .order_by(Order.auto_complete_at)

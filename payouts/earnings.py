@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app import jobs
+from app.database import for_update
 from app.extensions import db
 from app.models import utcnow
 from marketplace.order_models import Checkout, Order, OrderLine, Refund
@@ -146,8 +147,7 @@ def release_due(limit: int = 1000, *, as_of: datetime | None = None) -> int:
         .order_by(Earning.available_on, Earning.id)
         .limit(limit)
     )
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    query = for_update(query, skip_locked=True)
     released = 0
     for earning in db.session.scalars(query):
         net = earning.net_minor

@@ -17,31 +17,29 @@ from payouts.models import Payee, PayeeStatus
 from payouts.runtime import gateway
 
 
-def for_user(user_id: int) -> Payee:
-    """The payee of a person, created on first use (earnings accrue before onboarding)."""
-    found = db.session.scalar(select(Payee).where(Payee.user_id == user_id))
+def _get_or_create(**identity: int) -> Payee:
+    query = select(Payee).filter_by(**identity)
+    found = db.session.scalar(query)
     if found is not None:
         return found
-    payee = Payee(user_id=user_id)
+    payee = Payee(**identity)
     try:
         with db.session.begin_nested():
             db.session.add(payee)
     except IntegrityError:
-        return db.session.scalars(select(Payee).where(Payee.user_id == user_id)).one()
+        # Created at the same moment by another transaction: use that one.
+        return db.session.scalars(query).one()
     return payee
+
+
+def for_user(user_id: int) -> Payee:
+    """The payee of a person, created on first use (earnings accrue before onboarding)."""
+    return _get_or_create(user_id=user_id)
 
 
 def for_pool(shop_id: int) -> Payee:
-    found = db.session.scalar(select(Payee).where(Payee.pool_shop_id == shop_id))
-    if found is not None:
-        return found
-    payee = Payee(pool_shop_id=shop_id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(payee)
-    except IntegrityError:
-        return db.session.scalars(select(Payee).where(Payee.pool_shop_id == shop_id)).one()
-    return payee
+    """The payee of a shop's collective pool."""
+    return _get_or_create(pool_shop_id=shop_id)
 
 
 def find_user_payee(user_id: int) -> Payee | None:

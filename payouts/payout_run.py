@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app import uow
+from app.database import for_update
 from app.extensions import db
 from app.models import utcnow
 from marketplace.order_models import Checkout
@@ -40,9 +41,7 @@ from payouts.settings import current as current_settings
 
 def _lock(query: Any) -> Any:
     # Two runs at once never take the same rows: each skips what the other holds.
-    return (
-        query.with_for_update(skip_locked=True) if db.engine.dialect.name == "postgresql" else query
-    )
+    return for_update(query, skip_locked=True)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import jobs
+from app.database import for_update
 from app.errors import problem
 from app.extensions import db
 from app.models import utcnow
@@ -86,11 +87,8 @@ def store_event(data: dict[str, Any]) -> StripeEvent | None:
 
 def process_event(event_id: str) -> None:
     """Run the handlers of one stored event, once. Called as a job, inside a unit of work."""
-    query = select(StripeEvent).where(StripeEvent.id == event_id)
-    if db.engine.dialect.name == "postgresql":
-        # Two workers handed the same event wait for each other instead of both running it.
-        query = query.with_for_update()
-    event = db.session.scalar(query)
+    # Two workers handed the same event wait for each other instead of both running it.
+    event = db.session.scalar(for_update(select(StripeEvent).where(StripeEvent.id == event_id)))
     if event is None or event.processed_at is not None:
         return
     handlers = _handlers().get(event.type, [])
