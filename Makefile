@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi:app
 
-.PHONY: install run test lint format migrate seed ci clean i18n
+.PHONY: install run test lint format migrate seed ci clean i18n serve worker beat prod-smoke load load-short
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,27 @@ format: install
 
 ci:
 	bash .ci/run
+
+# Production serving (README, "Running in production"): set DATABASE_URL and REDIS_URL first.
+serve: install
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py
+
+worker: install
+	$(BIN)/celery -A app.worker:celery worker --loglevel INFO
+
+beat: install
+	$(BIN)/celery -A app.worker:celery beat --loglevel INFO --schedule instance/celerybeat-schedule
+
+# gunicorn, a Celery worker and beat on this machine's PostgreSQL and Redis, a journey over HTTP.
+prod-smoke: install
+	bash scripts/prod_smoke.sh
+
+# The load test against PostgreSQL, beside a bare Flask ceiling (load-short: a few seconds each).
+load: install
+	$(BIN)/python -m bench.load
+
+load-short: install
+	$(BIN)/python -m bench.load --short
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

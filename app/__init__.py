@@ -28,14 +28,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    config_module.apply_engine_defaults(app.config)
 
+    register_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_features(app)
     register_commands(app)
     register_template_context(app)
+    register_jobs_backend(app)
+    register_proxy_fix(app)
     return app
+
+
+def register_logging(app: Flask) -> None:
+    # First, so the request id is set before any other hook can log.
+    from app import logging as app_logging
+
+    app_logging.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -114,11 +125,13 @@ def _init_login(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app import health
     from app.accounts import api as accounts_api
     from app.accounts import views as accounts_views
     from app.views import blueprint as core_views
 
     app.register_blueprint(core_views)
+    health.init_app(app)
     app.register_blueprint(accounts_views.auth)
     app.register_blueprint(accounts_views.account)
     app.register_blueprint(accounts_views.profiles)
@@ -151,6 +164,24 @@ def register_commands(app: Flask) -> None:
 
     commands.init_app(app)
     add_seeder(app, 10, "people", seed_people)
+
+
+def register_jobs_backend(app: Flask) -> None:
+    # After the features: the beat schedule is built from the jobs they registered.
+    from app import worker
+
+    worker.init_app(app)
+
+
+def register_proxy_fix(app: Flask) -> None:
+    # Outermost (after the features wrapped wsgi_app), so every layer sees the real client.
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
 
 
 def register_template_context(app: Flask) -> None:

@@ -39,6 +39,19 @@ def instance_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def apply_engine_defaults(config: dict[str, Any]) -> None:
+    """Engine options that depend on the database finally chosen (a test or a caller may
+    override the URL after the environment was read)."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        # Without it, connecting to an unreachable server waits for the OS's TCP timeout
+        # (minutes): requests and the readiness probe would hang instead of failing.
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", config.get("DATABASE_CONNECT_TIMEOUT", 5))
+        options["connect_args"] = connect_args
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def from_environment(instance_path: Path) -> dict[str, Any]:
     """Build the configuration mapping from environment variables."""
     load_dotenv(override=False)
@@ -54,6 +67,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SECRET_KEY": env("SECRET_KEY") or instance_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "DATABASE_CONNECT_TIMEOUT": _int(env("DATABASE_CONNECT_TIMEOUT"), 5),
         "REDIS_URL": redis_url,
         "SITE_NAME": env("SITE_NAME") or "Kindred",
         "BASE_URL": (env("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
@@ -88,6 +102,14 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["en", "fr"],
         "JOBS_INLINE": not redis_url or _bool(env("JOBS_INLINE"), False),
+        # Beat's intervals by job name, in seconds or "off" (app.worker.SCHEDULE is the default).
+        "JOB_SCHEDULE": env("JOB_SCHEDULE") or "",
+        # Logs: "json" (one object per line) or "text"; unset, text under the debugger.
+        "LOG_FORMAT": env("LOG_FORMAT") or "",
+        "LOG_LEVEL": (env("LOG_LEVEL") or "INFO").upper(),
+        # How many proxies in front set X-Forwarded-For/-Proto/-Host: with one (nginx, a load
+        # balancer), the client's address (rate limits, logs) and https come from its headers.
+        "TRUSTED_PROXIES": _int(env("TRUSTED_PROXIES"), 0),
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY") or "",
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET") or "",
         # The feature packages to wire, lowest first.

@@ -8,6 +8,7 @@ the job broker. A job must be idempotent: it can run twice (a retry, two workers
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -27,24 +28,28 @@ def register(app: Flask, name: str, function: JobFunction) -> None:
     _registry(app)[name] = function
 
 
-def run(name: str, **kwargs: Any) -> None:
+def run(name: str, /, **kwargs: Any) -> None:
     """Run a job now, in its own unit of work."""
+    # `name` is positional-only, so a job may itself take an argument called `name`.
     function = _registry()[name]
     with unit_of_work():
         function(**kwargs)
 
 
-def enqueue(name: str, **kwargs: Any) -> None:
+def enqueue(name: str, /, **kwargs: Any) -> None:
     if name not in _registry():
         raise KeyError(f"no job named {name!r}")
+    # The broker carries a job's arguments as JSON: fail here, before the commit and in every
+    # mode, rather than in production after the commit.
+    json.dumps(kwargs)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     dispatcher: Callable[[str, dict[str, Any]], None] = app.extensions.get(
-        "kindred_job_dispatcher", _run_inline
+        "kindred_job_dispatcher", run_inline
     )
     after_commit(lambda: dispatcher(name, kwargs))
 
 
-def _run_inline(name: str, kwargs: dict[str, Any]) -> None:
+def run_inline(name: str, kwargs: dict[str, Any]) -> None:
     try:
         run(name, **kwargs)
     except Exception:
