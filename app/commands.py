@@ -59,6 +59,11 @@ def init_app(app: Flask) -> None:
             click.echo("The database already has data; not seeding.")
             return
         progress = Progress(quiet)
+        # The demo is built in one go: its jobs (the orders a payment creates, …) run now,
+        # even when a job broker is configured and no worker is running yet.
+        from app import jobs
+
+        app.extensions["kindred_job_dispatcher"] = jobs.run_inline
         for _order, name, seeder in hooks(app).seeders:
             click.echo(f"Seeding {name}…") if not quiet else None
             with unit_of_work():

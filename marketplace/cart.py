@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from flask import current_app, session
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import User
+from app.database import for_update
 from app.extensions import db
 from app.models import utcnow
 from app.rules import NotFound, RuleViolation
@@ -115,6 +117,8 @@ def add(user: User | None, variant_id: int, quantity: int = 1) -> CartLine:
     variant, product, _shop = _sellable(variant_id)
     cart = cart_for(user, create=True)
     assert cart is not None
+    # Two adds at once to the same cart (a double click, two tabs) wait for each other.
+    db.session.scalar(for_update(select(Cart.id).where(Cart.id == cart.id)))
     line = db.session.scalar(
         select(CartLine).where(CartLine.cart_id == cart.id, CartLine.variant_id == variant.id)
     )
@@ -136,7 +140,19 @@ def add(user: User | None, variant_id: int, quantity: int = 1) -> CartLine:
             quantity=quantity,
             unit_price_seen_minor=variant.price_minor,
         )
-        db.session.add(line)
+        try:
+            with db.session.begin_nested():
+                db.session.add(line)
+        except IntegrityError:
+            # Another request put the same variant in this cart a moment ago: add to it.
+            line = db.session.scalars(
+                select(CartLine).where(
+                    CartLine.cart_id == cart.id, CartLine.variant_id == variant.id
+                )
+            ).one()
+            if line.quantity + quantity > min(variant.stock, MAX_QUANTITY):
+                raise _stock_error(product, variant) from None
+            line.quantity += quantity
     else:
         line.quantity = wanted
         line.updated_at = utcnow()

@@ -145,3 +145,40 @@ def test_the_cart_page_costs_the_same_whatever_its_size(client, app):
     with count_queries() as large:
         client.get("/cart")
     assert len(large) == len(small)
+
+
+def test_two_adds_of_the_same_variant_at_once_make_one_line(app):
+    """Two requests racing to put the same variant in one cart: one line, both quantities."""
+    import threading
+
+    from app.uow import unit_of_work
+    from marketplace import cart as carts
+
+    bowl, _jacket = two_shops()
+    buyer = UserFactory()
+    variant_id, buyer_id = bowl.variants[0].id, buyer.id
+    with unit_of_work():
+        carts.cart_for(buyer, create=True)
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def add_one():
+        try:
+            with app.app_context():
+                barrier.wait()
+                with unit_of_work():
+                    from app.accounts.models import User
+
+                    carts.add(db.session.get(User, buyer_id), variant_id, 1)
+                db.session.remove()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=add_one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [line.quantity for line in lines()] == [2]
