@@ -118,7 +118,8 @@ def main() -> None:
             timings.append((time.perf_counter() - started) * 1000)
         timings.sort()
         print(
-            f"post a paid checkout (5 lines x 4 parties): median {statistics.median(timings):.1f} ms, "
+            f"post a paid checkout (5 lines x 4 parties): "
+            f"median {statistics.median(timings):.1f} ms, "
             f"p95 {timings[int(len(timings) * 0.95) - 1]:.1f} ms over {len(timings)}"
         )
 
