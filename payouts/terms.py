@@ -140,15 +140,29 @@ def cart_curator_credits(cart_line_ids: Sequence[int]) -> dict[int, Credit]:
     if finder is None:
         return {}
     return {
-        line_id: Credit(int(credit.curator_id), "")
+        line_id: Credit(int(credit.curator_id), _source(credit))
         for line_id, credit in finder(list(cart_line_ids)).items()
     }
+
+
+def _source(credit: object) -> str:
+    link = getattr(credit, "share_link_id", None)
+    return f"share-link:{link}" if link else ""
 
 
 def fix_checkout_terms(checkout: Checkout) -> None:
     """On `checkout_started`: store every line's parties and rates."""
     settings = current_settings()
-    credits = curator_credits([line.id for line in checkout.lines])
+    # The cart line's attribution exists before any receiver of checkout_started runs;
+    # social's own copy per checkout line is the fallback.
+    by_cart_line = cart_curator_credits(
+        [line.cart_line_id for line in checkout.lines if line.cart_line_id]
+    )
+    by_checkout_line = curator_credits([line.id for line in checkout.lines])
+    credits = {
+        line.id: by_cart_line.get(line.cart_line_id or 0) or by_checkout_line.get(line.id)
+        for line in checkout.lines
+    }
     shops = {
         s.id: s
         for s in db.session.scalars(

@@ -84,3 +84,54 @@ class ProductFactory(factory.Factory):
         )
         db.session.commit()
         return product
+
+
+# --- social: follows, picks, collections ------------------------------------------------------
+# Picks and collections are made through social's services, so their share links, feed events
+# and counters are exactly what real use produces.
+
+from social import posts as social_posts  # noqa: E402
+from social.models import Collection, Follow, Pick  # noqa: E402
+
+
+class FollowFactory(BaseFactory):
+    class Meta:
+        model = Follow
+
+    follower = factory.SubFactory(UserFactory)
+    followee = factory.SubFactory(UserFactory)
+
+
+class PickFactory(factory.Factory):
+    class Meta:
+        model = Pick
+
+    author = factory.SubFactory(UserFactory)
+    product = factory.SubFactory(ProductFactory)
+    note = "I use it every day."
+
+    @classmethod
+    def _create(cls, model_class, author, product, note=""):
+        pick = social_posts.create_pick(author, product.id, note)
+        db.session.commit()
+        return pick
+
+
+class CollectionFactory(factory.Factory):
+    class Meta:
+        model = Collection
+
+    owner = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"Collection {n}")
+    description = ""
+    is_public = True
+    # Products to put in it, in order.
+    products = factory.List([])
+
+    @classmethod
+    def _create(cls, model_class, owner, title, description="", is_public=True, products=()):
+        collection = social_posts.create_collection(owner, title, description, is_public)
+        for product in products:
+            social_posts.add_item(owner, collection, product.id)
+        db.session.commit()
+        return collection

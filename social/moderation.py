@@ -1,0 +1,219 @@
+"""Reports and the moderators' queue: hide a pick, collection or comment; suspend a person.
+
+Hidden content disappears from every page and feed (the queries filter on `hidden_at` and
+on suspensions), but stays in the database so a moderator can restore it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from app.accounts.models import User
+from app.extensions import db
+from app.models import utcnow
+from app.rules import Forbidden, NotFound, RuleViolation
+from social.models import (
+    REPORT_DETAILS_MAX,
+    Collection,
+    Comment,
+    Pick,
+    Report,
+    ReportReason,
+    Suspension,
+    Target,
+)
+from social.rules import (
+    check_length,
+    ensure_can_post,
+    forget_suspensions,
+    is_moderator,
+    plain_text,
+)
+
+HIDEABLE: dict[str, Any] = {
+    Target.PICK: Pick,
+    Target.COLLECTION: Collection,
+    Target.COMMENT: Comment,
+}
+
+
+def _check_moderator(actor: User) -> None:
+    if not is_moderator(actor):
+        raise Forbidden(_("Only moderators can do that."))
+
+
+def _target_exists(target_type: str, target_id: int) -> bool:
+    model = HIDEABLE.get(target_type) or (User if target_type == Target.USER else None)
+    return model is not None and db.session.get(model, target_id) is not None
+
+
+def report(actor: User, target_type: str, target_id: int, reason: str, details: str = "") -> Report:
+    ensure_can_post(actor)
+    if target_type not in Target.REPORTABLE or not _target_exists(target_type, target_id):
+        raise NotFound(_("There is nothing to report there."))
+    if reason not in ReportReason.ALL:
+        raise RuleViolation(_("Choose a reason from the list."), field="reason")
+    clean = plain_text(details)
+    check_length(clean, "details", REPORT_DETAILS_MAX)
+    already = db.session.scalar(
+        select(Report).where(
+            Report.reporter_id == actor.id,
+            Report.target_type == target_type,
+            Report.target_id == target_id,
+            Report.resolved_at.is_(None),
+        )
+    )
+    if already is not None:
+        return already  # reporting twice adds nothing to the queue
+    found = Report(
+        reporter_id=actor.id,
+        target_type=target_type,
+        target_id=target_id,
+        reason=reason,
+        details=clean,
+    )
+    db.session.add(found)
+    db.session.flush()
+    return found
+
+
+@dataclass
+class QueueEntry:
+    report: Report
+    label: str
+    author: User | None
+    hidden: bool
+    endpoint: str | None
+    values: dict[str, Any]
+
+
+def open_reports(actor: User, limit: int = 100) -> list[QueueEntry]:
+    _check_moderator(actor)
+    reports = list(
+        db.session.scalars(
+            select(Report).where(Report.resolved_at.is_(None)).order_by(Report.id).limit(limit)
+        )
+    )
+    return [_describe(report) for report in reports]
+
+
+def _describe(found: Report) -> QueueEntry:
+    target_id = found.target_id
+    if found.target_type == Target.USER:
+        person = db.session.get(User, target_id)
+        return QueueEntry(
+            found,
+            f"@{person.handle}" if person else _("(removed)"),
+            person,
+            person is not None and db.session.get(Suspension, person.id) is not None,
+            "profiles.show" if person else None,
+            {"handle": person.handle} if person else {},
+        )
+    row = db.session.get(HIDEABLE[found.target_type], target_id)
+    if row is None:
+        return QueueEntry(found, _("(removed)"), None, False, None, {})
+    if isinstance(row, Pick):
+        return QueueEntry(
+            found,
+            row.note[:140] or row.product.title,
+            row.author,
+            row.hidden_at is not None,
+            "social.pick",
+            {"pick_id": row.id},
+        )
+    if isinstance(row, Collection):
+        return QueueEntry(
+            found,
+            row.title,
+            row.owner,
+            row.hidden_at is not None,
+            "social.collection",
+            {"collection_id": row.id},
+        )
+    endpoint = "social.pick" if row.target_type == Target.PICK else "social.collection"
+    key = "pick_id" if row.target_type == Target.PICK else "collection_id"
+    return QueueEntry(
+        found, row.body[:140], row.author, row.hidden_at is not None, endpoint, {key: row.target_id}
+    )
+
+
+def _resolve(actor: User, target_type: str, target_id: int, resolution: str) -> None:
+    db.session.execute(
+        update(Report)
+        .where(
+            Report.target_type == target_type,
+            Report.target_id == target_id,
+            Report.resolved_at.is_(None),
+        )
+        .values(resolved_at=utcnow(), resolved_by_id=actor.id, resolution=resolution)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def hide(actor: User, target_type: str, target_id: int) -> None:
+    _check_moderator(actor)
+    model = HIDEABLE.get(target_type)
+    row = db.session.get(model, target_id) if model is not None else None
+    if row is None:
+        raise NotFound(_("There is nothing to hide there."))
+    row.hidden_at = row.hidden_at or utcnow()
+    _resolve(actor, target_type, target_id, "hidden")
+    db.session.flush()
+
+
+def unhide(actor: User, target_type: str, target_id: int) -> None:
+    _check_moderator(actor)
+    model = HIDEABLE.get(target_type)
+    row = db.session.get(model, target_id) if model is not None else None
+    if row is None:
+        raise NotFound(_("There is nothing to hide there."))
+    row.hidden_at = None
+    db.session.flush()
+
+
+def suspend(actor: User, person: User, reason: str = "") -> Suspension:
+    _check_moderator(actor)
+    if person.id == actor.id or person.is_admin:
+        raise RuleViolation(_("Moderators cannot be suspended here."))
+    found = db.session.get(Suspension, person.id)
+    if found is None:
+        found = Suspension(
+            user_id=person.id, reason=plain_text(reason)[:500], suspended_by_id=actor.id
+        )
+        db.session.add(found)
+    # Every session and token of theirs stops working at the next request (see init_app).
+    _resolve(actor, Target.USER, person.id, "suspended")
+    db.session.flush()
+    forget_suspensions()
+    return found
+
+
+def unsuspend(actor: User, person: User) -> None:
+    _check_moderator(actor)
+    found = db.session.get(Suspension, person.id)
+    if found is not None:
+        db.session.delete(found)
+        db.session.flush()
+    forget_suspensions()
+
+
+def dismiss(actor: User, report_id: int) -> None:
+    _check_moderator(actor)
+    found = db.session.get(Report, report_id)
+    if found is None:
+        raise NotFound(_("There is no such report."))
+    _resolve(actor, found.target_type, found.target_id, "dismissed")
+    db.session.flush()
+
+
+def author_of(target_type: str, target_id: int) -> User | None:
+    if target_type == Target.USER:
+        return db.session.get(User, target_id)
+    row = db.session.get(HIDEABLE[target_type], target_id) if target_type in HIDEABLE else None
+    if row is None:
+        return None
+    return row.owner if isinstance(row, Collection) else row.author

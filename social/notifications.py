@@ -1,0 +1,157 @@
+"""Notifications: in the site (the unread count in the navigation), and by email where the
+person allows it (their social settings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+
+from app import mail
+from app.accounts.models import User
+from app.extensions import db
+from app.models import utcnow
+from social.models import Notification, NotificationKind, SocialSettings
+
+PAGE_SIZE = 30
+
+# Which setting allows an email for each kind.
+EMAIL_SETTING = {
+    NotificationKind.FOLLOW: "email_follows",
+    NotificationKind.LIKE: "email_reactions",
+    NotificationKind.COMMENT: "email_reactions",
+    NotificationKind.REPLY: "email_reactions",
+    NotificationKind.SALE: "email_sales",
+}
+
+
+def settings_for(user_id: int) -> SocialSettings:
+    """The person's settings; the defaults (not added to the session) when they have none."""
+    found = db.session.get(SocialSettings, user_id)
+    if found is not None:
+        return found
+    return SocialSettings(
+        user_id=user_id,
+        share_purchases=False,
+        email_follows=True,
+        email_reactions=True,
+        email_sales=True,
+    )
+
+
+def update_settings(user: User, **choices: bool) -> SocialSettings:
+    found = db.session.get(SocialSettings, user.id)
+    if found is None:
+        found = settings_for(user.id)
+        db.session.add(found)
+    for name, value in choices.items():
+        if name in ("share_purchases", "email_follows", "email_reactions", "email_sales"):
+            setattr(found, name, bool(value))
+    db.session.flush()
+    return found
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """A link for an email: built outside a request too (a webhook processed by a job)."""
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        with current_app.test_request_context("/"):
+            path = url_for(endpoint, **values)
+    return current_app.config["BASE_URL"] + path
+
+
+def notify(
+    recipient_id: int,
+    kind: str,
+    *,
+    actor: User | None = None,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    product_id: int | None = None,
+    link: str | None = None,
+    subject_text: str | None = None,
+) -> Notification | None:
+    """Tell a person something happened; nobody is notified of their own actions."""
+    if actor is not None and actor.id == recipient_id:
+        return None
+    notification = Notification(
+        recipient_id=recipient_id,
+        kind=kind,
+        actor_id=actor.id if actor else None,
+        target_type=target_type,
+        target_id=target_id,
+        product_id=product_id,
+    )
+    db.session.add(notification)
+    db.session.flush()
+    if getattr(settings_for(recipient_id), EMAIL_SETTING.get(kind, ""), False):
+        recipient = db.session.get(User, recipient_id)
+        if recipient is not None:
+            _email(recipient, kind, actor, link, subject_text)
+    return notification
+
+
+def _email(
+    recipient: User, kind: str, actor: User | None, link: str | None, what: str | None
+) -> None:
+    name = actor.name if actor else ""
+    with force_locale(recipient.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        subjects = {
+            NotificationKind.FOLLOW: _("%(name)s is following you on Kindred", name=name),
+            NotificationKind.LIKE: _("%(name)s liked %(what)s", name=name, what=what or ""),
+            NotificationKind.COMMENT: _(
+                "%(name)s commented on %(what)s", name=name, what=what or ""
+            ),
+            NotificationKind.REPLY: _("%(name)s replied to your comment", name=name),
+            NotificationKind.SALE: _("Someone bought through your pick: %(what)s", what=what or ""),
+        }
+        mail.send(
+            recipient.email,
+            subjects[kind],
+            "social_notification",
+            user=recipient,
+            kind=kind,
+            actor=actor,
+            what=what,
+            link=link or absolute_url("social.notifications"),
+            settings_link=absolute_url("social.settings"),
+        )
+
+
+def unread_count(user_id: int) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.recipient_id == user_id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def recent(user_id: int, before: int | None = None, limit: int = PAGE_SIZE) -> list[Notification]:
+    statement = (
+        select(Notification)
+        .where(Notification.recipient_id == user_id)
+        .options(joinedload(Notification.actor), joinedload(Notification.product))
+        .order_by(Notification.id.desc())
+        .limit(limit + 1)
+    )
+    if before:
+        statement = statement.where(Notification.id < before)
+    return list(db.session.scalars(statement))
+
+
+def mark_all_read(user: User) -> int:
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
