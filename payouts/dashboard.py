@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -67,22 +67,30 @@ class Bar:
     height: int  # 0-100, for the chart
 
 
+def _month_starts(now: datetime, months: int) -> list[datetime]:
+    """The first day of the last `months` months, oldest first, ending with this month."""
+    year, month = now.year, now.month
+    starts = []
+    for _ in range(months):
+        starts.append(
+            now.replace(year=year, month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
+        )
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return list(reversed(starts))
+
+
 def monthly_chart(payee: Payee, months: int = 6) -> list[Bar]:
     """Earnings (net of refunds) by month over the last months, for a small server-drawn chart."""
-    since = (utcnow().replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    starts = _month_starts(utcnow(), months)
     rows = db.session.execute(
         select(Earning.created_at, Earning.amount_minor - Earning.refunded_minor).where(
-            Earning.payee_id == payee.id, Earning.created_at >= since
+            Earning.payee_id == payee.id, Earning.created_at >= starts[0]
         )
     ).all()
     by_month: dict[str, int] = defaultdict(int)
     for created, net in rows:
         by_month[created.strftime("%Y-%m")] += int(net)
-    labels = []
-    cursor: datetime = since
-    for _ in range(months):
-        labels.append(cursor.strftime("%Y-%m"))
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    labels = [start.strftime("%Y-%m") for start in starts]
     peak = max([by_month.get(label, 0) for label in labels] + [1])
     return [
         Bar(label, by_month.get(label, 0), round(100 * max(by_month.get(label, 0), 0) / peak))

@@ -104,3 +104,23 @@ def test_new_settings_apply_to_new_checkouts_only(client, emulator):
     fees = db.session.scalars(select(LineParty.rate_bps).where(LineParty.role == "platform")).all()
     assert fees == [800]  # the sale already made keeps its rate
     assert checkout.total_minor == 3000
+
+
+def test_the_chart_ends_with_this_month():
+    from datetime import UTC, datetime
+
+    from payouts.dashboard import _month_starts
+
+    starts = _month_starts(datetime(2026, 1, 15, 10, tzinfo=UTC), 3)
+    assert [s.strftime("%Y-%m") for s in starts] == ["2025-11", "2025-12", "2026-01"]
+
+
+def test_earnings_of_this_month_are_in_the_chart(client, emulator):
+    bowl, _jacket = two_shops()
+    checkout = buy(client, UserFactory(), bowl)
+    (order,) = orders_of(checkout)
+    from payouts.dashboard import monthly_chart
+    from payouts.payees import find_user_payee
+
+    bars = monthly_chart(find_user_payee(order.shop.owner_id))
+    assert bars[-1].amount == 2800 and bars[-1].height == 100
