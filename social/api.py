@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
@@ -14,7 +14,7 @@ from app import api, media
 from app.accounts.models import User
 from app.accounts.services import current_person, user_by_handle
 from app.extensions import db
-from app.rules import NotFound
+from app.rules import NotFound, RuleViolation
 from marketplace.models import Product
 from marketplace.pagination import Page
 from social import feed, follows, moderation, notifications, posts, reactions, sharing
@@ -40,6 +40,7 @@ from social.schemas import (
     PeoplePageArgsSchema,
     PeoplePageSchema,
     PersonSchema,
+    PhotoFileSchema,
     PickPageSchema,
     PickSchema,
     PickUpdateSchema,
@@ -332,6 +333,33 @@ class PickItem(MethodView):
         posts.delete_pick(user, posts.own_pick(user, pick_id))
 
 
+@blueprint.route("/picks/<int:pick_id>/photo")
+class PickPhoto(MethodView):
+    decorators = [api.login_required]
+
+    @blueprint.arguments(PhotoFileSchema, location="files")
+    @blueprint.response(200, PickSchema)
+    def put(self, _files: dict[str, Any], pick_id: int) -> dict[str, Any]:
+        """Set your pick's photo (multipart, field `image`: JPEG, PNG or WebP, up to 10 MB)."""
+        user = current_person()
+        pick = posts.own_pick(user, pick_id)
+        return pick_view(posts.update_pick(user, pick, pick.note, photo=_upload()))
+
+    @blueprint.response(200, PickSchema)
+    def delete(self, pick_id: int) -> dict[str, Any]:
+        """Remove your pick's photo."""
+        user = current_person()
+        pick = posts.own_pick(user, pick_id)
+        return pick_view(posts.update_pick(user, pick, pick.note, remove_photo=True))
+
+
+def _upload() -> bytes:
+    upload = request.files.get("image")
+    if upload is None or not upload.filename:
+        raise RuleViolation(_("Choose an image to upload."), field="image")
+    return media.read_upload(upload.stream, field_name="image")
+
+
 # --- collections -----------------------------------------------------------------------------
 
 
@@ -347,6 +375,36 @@ class Collections(MethodView):
             current_person(), data["title"], data["description"], data["is_public"]
         )
         return collection_view(created, with_items=True)
+
+
+@blueprint.route("/collections/<int:collection_id>/cover")
+class CollectionCover(MethodView):
+    decorators = [api.login_required]
+
+    @blueprint.arguments(PhotoFileSchema, location="files")
+    @blueprint.response(200, CollectionSchema)
+    def put(self, _files: dict[str, Any], collection_id: int) -> dict[str, Any]:
+        """Set your collection's cover (multipart, field `image`)."""
+        return self._change(collection_id, cover=_upload())
+
+    @blueprint.response(200, CollectionSchema)
+    def delete(self, collection_id: int) -> dict[str, Any]:
+        """Remove your collection's cover."""
+        return self._change(collection_id, remove_cover=True)
+
+    @staticmethod
+    def _change(collection_id: int, **change: Any) -> dict[str, Any]:
+        user = current_person()
+        collection = posts.own_collection(user, collection_id)
+        posts.update_collection(
+            user,
+            collection,
+            title=collection.title,
+            description=collection.description,
+            is_public=collection.is_public,
+            **change,
+        )
+        return collection_view(collection, with_items=True)
 
 
 @blueprint.route("/collections/<int:collection_id>")

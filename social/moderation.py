@@ -7,6 +7,7 @@ on suspensions), but stays in the database so a moderator can restore it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -217,3 +218,54 @@ def author_of(target_type: str, target_id: int) -> User | None:
     if row is None:
         return None
     return row.owner if isinstance(row, Collection) else row.author
+
+
+@dataclass
+class Restorable:
+    """Something a moderator took down and may bring back."""
+
+    target_type: str
+    target_id: int
+    label: str
+    since: datetime
+
+
+def taken_down(
+    actor: User, limit: int = 50
+) -> tuple[list[Restorable], list[tuple[User, Suspension]]]:
+    """Hidden picks, collections and comments, and suspended people, newest first."""
+    _check_moderator(actor)
+    hidden: list[Restorable] = []
+    for row in _hidden(Pick, limit):
+        hidden.append(
+            Restorable("pick", row.id, row.note[:80] or f"#{row.id}", _since(row.hidden_at))
+        )
+    for row in _hidden(Collection, limit):
+        hidden.append(Restorable("collection", row.id, row.title, _since(row.hidden_at)))
+    for row in _hidden(Comment, limit):
+        hidden.append(Restorable("comment", row.id, row.body[:80], _since(row.hidden_at)))
+    hidden.sort(key=lambda item: item.since, reverse=True)
+    rows = db.session.execute(
+        select(User, Suspension)
+        .join(Suspension, Suspension.user_id == User.id)
+        .order_by(Suspension.created_at.desc())
+        .limit(limit)
+    )
+    suspended = [(person, suspension) for person, suspension in rows]
+    return hidden[:limit], suspended
+
+
+def _hidden(model: Any, limit: int) -> list[Any]:
+    return list(
+        db.session.scalars(
+            select(model)
+            .where(model.hidden_at.is_not(None))
+            .order_by(model.hidden_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _since(when: datetime | None) -> datetime:
+    assert when is not None
+    return when

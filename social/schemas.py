@@ -234,3 +234,8 @@ class ReportSchema(Schema):
     target_id = fields.Integer(required=True, strict=True)
     reason = fields.String(required=True, validate=validate.OneOf(ReportReason.ALL))
     details = fields.String(load_default="", validate=validate.Length(max=REPORT_DETAILS_MAX))
+
+
+class PhotoFileSchema(Schema):
+    # Documented for OpenAPI; the view reads the file from request.files.
+    image = fields.Raw(metadata={"type": "string", "format": "binary"})

@@ -638,9 +638,13 @@ def report() -> Any:
 @social.get("/admin/reports")
 @login_required
 def admin_reports() -> str:
+    user = current_person()
+    hidden, suspended = moderation.taken_down(user)
     return render_template(
         "social/admin_reports.html",
-        entries=moderation.open_reports(current_person()),
+        entries=moderation.open_reports(user),
+        hidden=hidden,
+        suspended=suspended,
         confirm=ConfirmForm(),
     )
 
