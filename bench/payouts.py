@@ -127,19 +127,20 @@ def main() -> None:
         emu = emulator(app)
         print(f"creating {args.payees} onboarded payees…", flush=True)
         started = time.perf_counter()
-        charge = gateway(app).client.v1.payment_intents.create(
-            {
-                "amount": 50 * args.payees + 1000,
-                "currency": "eur",
-                "confirm": True,
-                "payment_method": "pm_card_bypassPending",
-            }
-        )
-        charge_id = (
-            charge.latest_charge
-            if isinstance(charge.latest_charge, str)
-            else charge.latest_charge.id
-        )
+        # One charge per ten payees, as real sales spread over many charges (a single charge
+        # funding every transfer would make each transfer check all the charge's others).
+        charge_ids = []
+        for _ in range((args.payees + 9) // 10):
+            intent = gateway(app).client.v1.payment_intents.create(
+                {
+                    "amount": 50 * 10 + 1000,
+                    "currency": "eur",
+                    "confirm": True,
+                    "payment_method": "pm_card_bypassPending",
+                }
+            )
+            latest = intent.latest_charge
+            charge_ids.append(latest if isinstance(latest, str) else latest.id)
         order_id = db.session.scalar(select(Order.id))
         users = (
             db.session.execute(
@@ -191,9 +192,9 @@ def main() -> None:
                     "currency": "eur",
                     "amount_minor": 50,
                     "state": EarningState.AVAILABLE,
-                    "source_charge_id": charge_id,
+                    "source_charge_id": charge_ids[n // 10],
                 }
-                for pid in payee_ids
+                for n, pid in enumerate(payee_ids)
             ],
         )
         from payouts import ledger

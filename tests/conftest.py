@@ -207,7 +207,10 @@ def gateway(app: Flask) -> Any:
 
 
 def login(client: KindredClient, user: Any, password: str = "correct horse battery") -> Any:
-    """Log in as `user` (logging out whoever was logged in: the log-in page would just
-    redirect a logged-in person)."""
-    client.post_form("/logout")
+    """Log in as `user`, logging out whoever was logged in first (the log-in page would just
+    redirect a logged-in person); a guest's session, and so their cart, is kept."""
+    with client.session_transaction() as session:
+        logged_in = "_user_id" in session
+    if logged_in:
+        client.post_form("/logout")
     return client.post_form("/login", {"login": user.email, "password": password})

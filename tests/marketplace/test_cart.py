@@ -182,3 +182,12 @@ def test_two_adds_of_the_same_variant_at_once_make_one_line(app):
         thread.join()
     assert errors == []
     assert [line.quantity for line in lines()] == [2]
+
+
+def test_the_login_helper_keeps_a_guest_cart(client):
+    bowl, _jacket = two_shops()
+    add(client, bowl)
+    buyer = UserFactory()
+    login(client, buyer)
+    assert [(line.product_id, line.quantity) for line in lines()] == [(bowl.id, 1)]
+    assert db.session.scalar(select(Cart.user_id)) == buyer.id
