@@ -22,10 +22,11 @@ from datetime import timedelta
 from typing import Any
 
 from babel import Locale
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app import uow
 from app.accounts.models import User
 from app.database import for_update
 from app.extensions import db
@@ -404,6 +405,37 @@ def expire(
 def abandon_after_failure(checkout: Checkout) -> None:
     """The payment page could not be created: nothing was charged, give the stock back."""
     expire(public_id=checkout.public_id, status=CheckoutStatus.CANCELLED)
+
+
+def pay(buyer: User, address_data: dict[str, Any]) -> Checkout:
+    """Everything between the buyer's "Pay" and Stripe's payment page, for pages and API.
+
+    Starts the checkout (a rule violation raises before anything is kept), commits the
+    reservation, closes a checkout the cart has outgrown, then opens the payment page. When
+    the provider cannot be reached, the checkout is abandoned (stock back, committed) and the
+    PaymentError raised: nothing was charged.
+    """
+    started = start(buyer, address_data)
+    uow.checkpoint()  # the stock is reserved and the checkout recorded before Stripe is called
+    checkout = started.checkout
+    if started.superseded is not None and close_payment(started.superseded):
+        expire(public_id=started.superseded.public_id, status=CheckoutStatus.CANCELLED)
+        uow.checkpoint()
+    try:
+        open_payment(
+            checkout,
+            success_url=url_for(
+                "shopping.checkout_done", public_id=checkout.public_id, _external=True
+            ),
+            cancel_url=url_for(
+                "shopping.checkout_cancelled", public_id=checkout.public_id, _external=True
+            ),
+        )
+    except PaymentError:
+        abandon_after_failure(checkout)
+        uow.checkpoint()
+        raise
+    return checkout
 
 
 def for_buyer(buyer: User, public_id: str) -> Checkout:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from app import api, uow
+from app import api
 from app.accounts.services import current_person
 from app.rules import NotFound
 from marketplace import cart as carts
@@ -32,7 +30,6 @@ from marketplace.commerce_schemas import (
     ReviewSchema,
     ShipSchema,
 )
-from marketplace.order_models import CheckoutStatus
 from marketplace.pagination import paginate_select
 from marketplace.payments import PaymentError
 
@@ -127,33 +124,13 @@ class Checkouts(MethodView):
     @blueprint.response(201, CheckoutSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Start paying for your whole cart: reserves the stock and returns the payment page URL."""
-        buyer = current_person()
-        started = checkouts.start(buyer, data["shipping_address"])
-        uow.checkpoint()
-        checkout = started.checkout
-        if started.superseded is not None and checkouts.close_payment(started.superseded):
-            checkouts.expire(
-                public_id=started.superseded.public_id, status=CheckoutStatus.CANCELLED
-            )
-            uow.checkpoint()
         try:
-            checkouts.open_payment(
-                checkout,
-                success_url=url_for(
-                    "shopping.checkout_done", public_id=checkout.public_id, _external=True
-                ),
-                cancel_url=url_for(
-                    "shopping.checkout_cancelled", public_id=checkout.public_id, _external=True
-                ),
-            )
+            return checkouts.pay(current_person(), data["shipping_address"])
         except PaymentError:
-            checkouts.abandon_after_failure(checkout)
-            uow.checkpoint()
             abort(
                 503,
                 message="The payment service could not be reached. Nothing was charged; try again.",
             )
-        return checkout
 
 
 @blueprint.route("/checkouts/<public_id>")
@@ -252,10 +229,8 @@ class Deliver(MethodView):
 
 
 def _send(refund: Any) -> Any:
-    uow.checkpoint()
     # Unanswered, it stays pending and the sweep retries it with the same key.
-    with contextlib.suppress(PaymentError):
-        orders.send_refund(refund)
+    orders.deliver_refund(refund)
     return refund
 
 

@@ -157,30 +157,12 @@ def checkout() -> Any:
     if not form.validate_on_submit():
         return _checkout_page(form, buyer)
     try:
-        started = checkouts.start(buyer, form.data)
+        checkout = checkouts.pay(buyer, form.data)
     except RuleViolation as violation:
         uow.rollback()
         apply_violation(form, violation)
         return _checkout_page(form, buyer)
-    # The stock is reserved and the checkout recorded before Stripe is called.
-    uow.checkpoint()
-    checkout = started.checkout
-    if started.superseded is not None and checkouts.close_payment(started.superseded):
-        checkouts.expire(public_id=started.superseded.public_id, status=CheckoutStatus.CANCELLED)
-        uow.checkpoint()
-    try:
-        url = checkouts.open_payment(
-            checkout,
-            success_url=url_for(
-                "shopping.checkout_done", public_id=checkout.public_id, _external=True
-            ),
-            cancel_url=url_for(
-                "shopping.checkout_cancelled", public_id=checkout.public_id, _external=True
-            ),
-        )
     except PaymentError as error:
-        checkouts.abandon_after_failure(checkout)
-        uow.checkpoint()
         current_app.logger.warning("could not open the payment page: %s", error.message)
         flash(
             _(
@@ -190,7 +172,7 @@ def checkout() -> Any:
             "error",
         )
         return redirect(url_for("shopping.cart"))
-    return redirect(url, code=303)
+    return redirect(checkout.stripe_session_url or url_for("shopping.cart"), code=303)
 
 
 @shopping.get("/checkout/<public_id>/done")
@@ -402,10 +384,7 @@ def deliver(order_id: int) -> Response:
 
 
 def _send_refund(refund: Any) -> None:
-    uow.checkpoint()
-    try:
-        orders.send_refund(refund)
-    except PaymentError:
+    if not orders.deliver_refund(refund):
         flash(
             _("The payment service did not answer; the refund will be retried automatically."),
             "warning",

@@ -292,6 +292,19 @@ def send_refund(refund: Refund) -> Refund:
     return apply_refund(refund)
 
 
+def deliver_refund(refund: Refund) -> bool:
+    """Commit the recorded refund, then send it; False when the provider did not answer (it
+    stays pending and the sweep retries it with the same key)."""
+    from app import uow
+
+    uow.checkpoint()
+    try:
+        send_refund(refund)
+    except PaymentError:
+        return False
+    return True
+
+
 def pending_refunds(older_than: timedelta = timedelta(minutes=2), limit: int = 100) -> list[int]:
     """Refunds recorded but not confirmed (Stripe did not answer): retried by the sweep."""
     return list(
