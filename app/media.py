@@ -121,6 +121,13 @@ def store_image(
     return stored
 
 
+def read_stored(key: str) -> bytes:
+    """The bytes of an image stored before (to make another image from it)."""
+    if ".." in key or key.startswith("/"):
+        raise ValueError(f"not a media key: {key!r}")
+    return (_upload_dir() / key).read_bytes()
+
+
 def media_url(key: str | None) -> str | None:
     return url_for("media.file", key=key) if key else None
 

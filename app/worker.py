@@ -48,6 +48,8 @@ SCHEDULE: dict[str, float | crontab] = {
     # The collective pools are distributed before the payout run, so their shares are paid
     # the same day.
     "payouts.pool_distribute": crontab(hour=5, minute=30),
+    # Ideas' rewards that came due while the shop's balance was short, as money comes in.
+    "payouts.pay_rewards": crontab(minute=20),
     "payouts.run": crontab(hour=6, minute=0),
     # Stripe events whose handling failed, on their backoff (the shortest step is a minute).
     "payouts.webhooks_retry": 60.0,

@@ -15,7 +15,8 @@ from app import hooks as app_hooks
 from app.hooks import NavLink
 
 
-def _has_shop() -> bool:
+def has_shop() -> bool:
+    """Whether the person logged in has a shop (asked once per request)."""
     # The account menu is drawn on every account page; ask the database once per request.
     if "has_shop" not in g:
         from marketplace import shops
@@ -47,7 +48,7 @@ def init_app(app: Flask) -> None:
     registry.account_nav.extend(
         [
             NavLink(20, "seller.edit_shop", _l("My shop")),
-            NavLink(25, "seller.dashboard", _l("My products"), visible=_has_shop),
+            NavLink(25, "seller.dashboard", _l("My products"), visible=has_shop),
         ]
     )
     registry.profile_sections.append(views.profile_section)

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from payouts import commands, payments, preview, runtime, webhooks, wiring
+    from payouts import cocreation, commands, payments, preview, runtime, webhooks, wiring
 
     runtime.init_app(app)
     webhooks.init_app(app)
@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     preview.init_app(app)
     wiring.init_app(app)
     commands.init_app(app)
+    cocreation.init_app(app)
 
     from flask_babel import lazy_gettext as _l
     from flask_login import current_user

@@ -42,7 +42,7 @@ def totals(payee: Payee) -> Totals:
 def earnings_query(payee: Payee) -> Any:
     return (
         select(Earning, Order.reference, OrderLine.title)
-        .join(Order, Order.id == Earning.order_id)
+        .outerjoin(Order, Order.id == Earning.order_id)
         .outerjoin(OrderLine, OrderLine.id == Earning.order_line_id)
         .where(Earning.payee_id == payee.id)
         .order_by(Earning.created_at.desc(), Earning.id.desc())

@@ -177,7 +177,12 @@ def post_refund(order: Order, refund: Refund, *, from_account: str = ledger.STRI
     key = f"refund:{refund.public_id}"
     if ledger.entry_exists(key):
         return
-    earnings = list(db.session.scalars(select(Earning).where(Earning.order_id == order.id)))
+    # Earnings passed on from this order's (a reward, the pool's month) are not its parties.
+    earnings = list(
+        db.session.scalars(
+            select(Earning).where(Earning.order_id == order.id, Earning.origin.is_(None))
+        )
+    )
     by_line: dict[int | None, list[Earning]] = defaultdict(list)
     for earning in earnings:
         by_line[earning.order_line_id].append(earning)

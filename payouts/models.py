@@ -191,7 +191,8 @@ class Earning(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payee_id: Mapped[int] = mapped_column(ForeignKey("payees.id"), index=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    # None for money that came from no order: a reward the shop paid by card.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     # None for the shipping of an order, which goes to the seller whole.
     order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
     role: Mapped[str] = mapped_column(String(16))
@@ -199,6 +200,11 @@ class Earning(Model):
     amount_minor: Mapped[int]
     # What this party has given back through refunds (can exceed nothing but the amount).
     refunded_minor: Mapped[int] = mapped_column(default=0)
+    # What this party passed on to others from its available money (an idea's reward, the
+    # collective pool's monthly distribution): each such part is an earning of its own.
+    transferred_minor: Mapped[int] = mapped_column(default=0)
+    # What an earning passed on to this party came from ("reward:<id>", "pool:<shop>:<month>").
+    origin: Mapped[str | None] = mapped_column(String(60), index=True)
     state: Mapped[str] = mapped_column(String(16), default=EarningState.PENDING)
     # A dispute on the payment holds the earning where it is until it closes.
     frozen: Mapped[bool] = mapped_column(default=False)
@@ -212,7 +218,7 @@ class Earning(Model):
 
     @property
     def net_minor(self) -> int:
-        return self.amount_minor - self.refunded_minor
+        return self.amount_minor - self.refunded_minor - self.transferred_minor
 
 
 class PayoutRun(Model):
@@ -287,3 +293,17 @@ class Dispute(Model):
     reason: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
     closed_at: Mapped[datetime | None]
+
+
+class PoolDistribution(Model):
+    """A shop's collective pool shared among its members for one month: once per month."""
+
+    __tablename__ = "pool_distributions"
+    __table_args__ = (UniqueConstraint("shop_id", "month", name="uq_pool_distributions_month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    member_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())

@@ -42,6 +42,10 @@ def for_pool(shop_id: int) -> Payee:
     return _get_or_create(pool_shop_id=shop_id)
 
 
+def find_pool_payee(shop_id: int) -> Payee | None:
+    return db.session.scalar(select(Payee).where(Payee.pool_shop_id == shop_id))
+
+
 def find_user_payee(user_id: int) -> Payee | None:
     return db.session.scalar(select(Payee).where(Payee.user_id == user_id))
 

@@ -115,8 +115,15 @@ def _session(payload: dict[str, Any]) -> dict[str, Any]:
     return payload["data"]["object"]
 
 
+def _for_a_checkout(session: dict[str, Any]) -> bool:
+    """Sessions with another purpose (an idea's reward) are handled by their own feature."""
+    return not (session.get("metadata") or {}).get("purpose")
+
+
 def on_session_completed(payload: dict[str, Any]) -> None:
     session = _session(payload)
+    if not _for_a_checkout(session):
+        return
     if session.get("mode") not in (None, "payment") or session.get("payment_status") != "paid":
         return
     payment_intent = session.get("payment_intent")
@@ -136,6 +143,8 @@ def on_session_completed(payload: dict[str, Any]) -> None:
 
 def on_session_expired(payload: dict[str, Any]) -> None:
     session = _session(payload)
+    if not _for_a_checkout(session):
+        return
     checkouts.expire(
         public_id=(session.get("metadata") or {}).get("checkout")
         or session.get("client_reference_id"),

@@ -87,20 +87,31 @@ def split(gross: int, parties: Sequence[Party], *, min_seller_bps: int = 0) -> l
     _check(gross, parties, min_seller_bps)
     parties = ordered(parties)
     rated_bps = sum(p.rate_bps or 0 for p in parties if p.role is not Role.SELLER)
-    # Exact shares as numerators over BPS, so no floating point is ever involved.
-    numerators = [
-        gross * (BPS - rated_bps) if p.role is Role.SELLER else gross * (p.rate_bps or 0)
-        for p in parties
-    ]
-    floors = [n // BPS for n in numerators]
-    remainders = [n % BPS for n in numerators]
-    left_over = gross - sum(floors)
-    # Largest remainder first; ties by the fixed party order (the index).
-    winners = sorted(range(len(parties)), key=lambda i: (-remainders[i], i))[:left_over]
-    amounts = list(floors)
-    for i in winners:
-        amounts[i] += 1
+    weights = [BPS - rated_bps if p.role is Role.SELLER else (p.rate_bps or 0) for p in parties]
+    amounts = _largest_remainder(gross, weights, BPS)
     return [Share(party, amount) for party, amount in zip(parties, amounts, strict=True)]
+
+
+def _largest_remainder(total: int, weights: Sequence[int], denominator: int) -> list[int]:
+    """`total` shared in proportion to `weights` (summing to `denominator`), to the unit:
+    exact numerators floored, the units left over handed out by largest remainder, ties to
+    the earlier index. No floating point is ever involved."""
+    numerators = [total * weight for weight in weights]
+    floors = [n // denominator for n in numerators]
+    remainders = [n % denominator for n in numerators]
+    left_over = total - sum(floors)
+    winners = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left_over]
+    for i in winners:
+        floors[i] += 1
+    return floors
+
+
+def apportion(total: int, weights: Sequence[int]) -> list[int]:
+    """Share `total` by positive integer weights; the parts sum to `total` exactly, each within
+    one unit of its exact value, ties to the earlier weight."""
+    if total < 0 or not weights or any(w <= 0 for w in weights):
+        raise SplitError("apportion needs a non-negative total and positive weights")
+    return _largest_remainder(total, weights, sum(weights))
 
 
 def refund_allocation(

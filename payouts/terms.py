@@ -10,7 +10,7 @@ optional parties would take more, the pool, then co-creators, then the curator a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -34,6 +34,8 @@ class LineContext:
     # The attribution of the line, when a curator's share brought it.
     curator_id: int | None = None
     curator_source: str = ""
+    # False when only previewing: providers must not create payees (see `payee_id_of`).
+    create_payees: bool = True
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def commission_bps(shop: Shop, settings: PlatformSettings) -> int:
     )
 
 
-def _payee_id(user_id: int, create: bool) -> int:
+def payee_id_of(user_id: int, create: bool) -> int:
     """The payee of a person; when only previewing (nothing may be written), a person who is
     not a payee yet is stood in for by minus their user id."""
     if create:
@@ -89,8 +91,9 @@ def terms_for(
         rate = commission_bps(line.shop, settings)
         if rate > 0:
             terms.append(
-                Term(Role.CURATOR, _payee_id(curator, create_payees), rate, line.curator_source)
+                Term(Role.CURATOR, payee_id_of(curator, create_payees), rate, line.curator_source)
             )
+    line = replace(line, create_payees=create_payees)
     for provider in _providers():
         terms.extend(t for t in provider(line) if (t.rate_bps or 0) > 0)
     limit = BPS - settings.seller_min_bps
@@ -101,7 +104,7 @@ def terms_for(
         if dropped:
             current_app.logger.warning("rates over the seller minimum: leaving out %s", dropped)
         terms = [t for t in terms if t.role is not role]
-    terms.append(Term(Role.SELLER, _payee_id(line.shop.owner_id, create_payees), None))
+    terms.append(Term(Role.SELLER, payee_id_of(line.shop.owner_id, create_payees), None))
     return terms
 
 

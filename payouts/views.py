@@ -18,6 +18,7 @@ from app.accounts.forms import ConfirmForm
 from app.accounts.services import current_person
 from app.forms import apply_violation, render_form
 from app.rules import RuleViolation
+from app.uow import writes
 from marketplace.pagination import clamp_page, paginate_select
 from payouts import dashboard, payees, reconcile, settings
 from payouts.gateway import GatewayError
@@ -63,6 +64,7 @@ def start() -> Response:
 
 
 @blueprint.get("/payouts/return")
+@writes  # refreshes the payee from Stripe: SQLite must take the write lock up front
 @login_required
 def returned() -> Response:
     payee = payees.find_user_payee(current_person().id)
@@ -216,4 +218,61 @@ def overview() -> Any:
         totals=dashboard.platform_totals(),
         report=report,
         failed_reversals=dashboard.failed_reversals(),
+    )
+
+
+# --- ideas' rewards ---------------------------------------------------------------------------
+
+
+@blueprint.post("/rewards/<int:reward_id>/pay")
+@login_required
+def pay_reward(reward_id: int) -> Response:
+    from payouts import cocreation
+    from social import ideas
+
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    reward = ideas.get_reward(reward_id)
+    success, cancel = cocreation.reward_return_urls(reward)
+    try:
+        card_page = cocreation.pay(
+            current_person(), reward_id, success_url=success, cancel_url=cancel
+        )
+    except RuleViolation as violation:
+        if violation.status in (403, 404):
+            raise
+        flash(violation.message, "error")
+        return redirect(url_for("ideas.manage") + "#rewards")
+    if card_page:
+        return redirect(card_page, 303)
+    flash(_("Paid from your earnings. The author receives it with their next payout."), "success")
+    return redirect(url_for("ideas.manage") + "#rewards")
+
+
+@blueprint.get("/rewards/<int:reward_id>/paid")
+@login_required
+def reward_paid(reward_id: int) -> Response:
+    flash(
+        _("Thank you. The payment is being confirmed; the reward shows as paid in a moment."),
+        "success",
+    )
+    return redirect(url_for("ideas.manage") + "#rewards")
+
+
+def idea_money_section(shop: Any) -> Any:
+    """The rewards the shop owes and its pool, on its co-creation page."""
+    from markupsafe import Markup
+
+    from payouts import cocreation
+    from social import ideas
+
+    owner = payees.find_user_payee(shop.owner_id)
+    return Markup(  # noqa: S704 - rendered by an autoescaping template
+        render_template(
+            "payouts/_idea_money.html",
+            rewards=ideas.rewards(shop_id=shop.id),
+            available=dashboard.totals(owner).available if owner is not None else 0,
+            pool=cocreation.pool_summary(shop),
+            pool_bps=ideas.pool_bps_of(shop.id),
+        )
     )

@@ -17,6 +17,7 @@ from flask_login import current_user, logout_user
 
 from app import hooks as app_hooks
 from app.hooks import NavLink
+from marketplace import has_shop
 
 
 def _logged_in() -> bool:
@@ -91,19 +92,24 @@ def _hide_suspended_profiles() -> Any:
 def init_app(app: Flask) -> None:
     from app.accounts import signals as account_signals
     from marketplace.hooks import add_product_section
-    from social import api, attribution, models, views  # noqa: F401 - models: for migrations
+    from social import api, attribution, idea_api, idea_views, models, views  # noqa: F401
     from social.seed import seed_social
 
     app.config.setdefault("ATTRIBUTION_WINDOW_DAYS", 7)
     app.config.setdefault("RATELIMIT_LIKES", "60 per minute")
     app.config.setdefault("RATELIMIT_FOLLOWS", "30 per minute")
+    # Vote-stuffing: accounts younger than this cannot vote for ideas.
+    app.config.setdefault("IDEA_VOTE_MIN_ACCOUNT_AGE_HOURS", 72)
     app.register_blueprint(views.social)
+    app.register_blueprint(idea_views.blueprint)
     api.register()
+    idea_api.register()
 
     registry = app_hooks.hooks(app)
     registry.nav.extend(
         [
             NavLink(5, "social.home_feed", _l("Feed"), visible=_logged_in),
+            NavLink(8, "ideas.index", _l("Ideas")),
             NavLink(
                 60, "social.notifications", _l("Notifications"), visible=_logged_in, badge=_unread
             ),
@@ -114,12 +120,15 @@ def init_app(app: Flask) -> None:
         [
             NavLink(30, "social.settings", _l("Sharing and notifications")),
             NavLink(35, "social.stats", _l("My share links")),
+            NavLink(36, "ideas.mine", _l("My ideas")),
+            NavLink(37, "ideas.manage", _l("Co-creation"), visible=has_shop),
         ]
     )
     # The follow bar first (under the profile's head), picks and collections after the shop.
     registry.profile_sections.insert(0, views.profile_follow_section)
     registry.profile_sections.append(views.profile_posts_section)
     add_product_section(app, views.product_section)
+    add_product_section(app, idea_views.product_section)
 
     attribution.connect(app)
     account_signals.logged_in.connect(_suspended_at_login, app)

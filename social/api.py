@@ -166,8 +166,24 @@ def feed_item_view(item: feed.FeedItem) -> dict[str, Any]:
             if item.collection is not None
             else None
         ),
+        "idea": (
+            {
+                "id": item.idea.id,
+                "title": item.idea.title,
+                "status": item.idea.status,
+                "vote_count": item.idea.vote_count,
+                "url": url_for("ideas.show", idea_id=item.idea.id, _external=True),
+            }
+            if item.idea is not None
+            else None
+        ),
         "product": product_brief(item.product) if item.product is not None else None,
-        "link": link,
+        "link": link
+        or (
+            url_for("ideas.show", idea_id=item.idea.id, _external=True)
+            if item.idea is not None
+            else None
+        ),
     }
 
 
@@ -523,10 +539,10 @@ class Likes(MethodView):
         return {"liked": False}
 
 
-KIND_TO_TARGET = {"picks": Target.PICK, "collections": Target.COLLECTION}
+KIND_TO_TARGET = {"picks": Target.PICK, "collections": Target.COLLECTION, "ideas": Target.IDEA}
 
 
-@blueprint.route("/<any(picks, collections):kind>/<int:target_id>/comments")
+@blueprint.route("/<any(picks, collections, ideas):kind>/<int:target_id>/comments")
 class Comments(MethodView):
     @blueprint.response(200, CommentListSchema)
     def get(self, kind: str, target_id: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from app.accounts.models import User
 from app.extensions import db
 from marketplace.models import Product, Shop
+from social.idea_models import Idea, IdeaStatus
 from social.models import Collection, EventKind, FeedEvent, Follow, Pick, ShareLink
 from social.rules import not_suspended
 
@@ -38,6 +39,7 @@ class FeedItem:
     collection: Collection | None = None
     product: Product | None = None
     share_link: ShareLink | None = None
+    idea: Idea | None = None
     source: int = EVENTS
     row_id: int = 0
 
@@ -96,6 +98,7 @@ def _visible_event_conditions(cursor: Any) -> list[Any]:
             and_(Collection.hidden_at.is_(None), Collection.is_public.is_(True)),
         ),
         or_(FeedEvent.product_id.is_(None), Product.listed.is_(True)),
+        or_(FeedEvent.idea_id.is_(None), Idea.status != IdeaStatus.WITHDRAWN),
         _after(cursor, FeedEvent.created_at, FeedEvent.id, EVENTS),
     ]
 
@@ -128,6 +131,7 @@ def _event_ids(viewer: User, cursor: Any, size: int) -> list[int]:
                 FeedEvent.pick_id,
                 FeedEvent.collection_id,
                 FeedEvent.product_id,
+                FeedEvent.idea_id,
             )
             .where(
                 FeedEvent.actor_id == Follow.followee_id,
@@ -144,6 +148,7 @@ def _event_ids(viewer: User, cursor: Any, size: int) -> list[int]:
             .outerjoin(Pick, Pick.id == newest.c.pick_id)
             .outerjoin(Collection, Collection.id == newest.c.collection_id)
             .outerjoin(Product, Product.id == newest.c.product_id)
+            .outerjoin(Idea, Idea.id == newest.c.idea_id)
             .where(
                 Follow.follower_id == viewer.id,
                 not_suspended(Follow.followee_id),
@@ -153,6 +158,7 @@ def _event_ids(viewer: User, cursor: Any, size: int) -> list[int]:
                     and_(Collection.hidden_at.is_(None), Collection.is_public.is_(True)),
                 ),
                 or_(newest.c.product_id.is_(None), Product.listed.is_(True)),
+                or_(newest.c.idea_id.is_(None), Idea.status != IdeaStatus.WITHDRAWN),
             )
             .order_by(newest.c.created_at.desc(), newest.c.id.desc())
             .limit(size + 1)
@@ -163,6 +169,7 @@ def _event_ids(viewer: User, cursor: Any, size: int) -> list[int]:
             .outerjoin(Pick, Pick.id == FeedEvent.pick_id)
             .outerjoin(Collection, Collection.id == FeedEvent.collection_id)
             .outerjoin(Product, Product.id == FeedEvent.product_id)
+            .outerjoin(Idea, Idea.id == FeedEvent.idea_id)
             .where(
                 FeedEvent.actor_id.in_(_followees(viewer)),
                 not_suspended(FeedEvent.actor_id),
@@ -189,6 +196,7 @@ def _events(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
             joinedload(FeedEvent.pick),
             joinedload(FeedEvent.collection),
             joinedload(FeedEvent.product).joinedload(Product.shop),
+            joinedload(FeedEvent.idea).joinedload(Idea.shop),
         )
     )
     events = sorted(
@@ -205,6 +213,7 @@ def _events(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
             collection=event.collection,
             product=event.product,
             share_link=event.share_link,
+            idea=event.idea,
             source=EVENTS,
             row_id=event.id,
         )

@@ -24,6 +24,7 @@ from app.accounts.models import User
 from app.extensions import Model
 from app.models import utcnow
 from marketplace.models import Product
+from social.idea_models import Idea
 
 NOTE_MAX = 1_000
 COMMENT_MAX = 2_000
@@ -42,9 +43,10 @@ class Target:
     PRODUCT = "product"
     COMMENT = "comment"
     USER = "user"
+    IDEA = "idea"
 
     LIKEABLE = (PICK, COLLECTION, PRODUCT)
-    COMMENTABLE = (PICK, COLLECTION)
+    COMMENTABLE = (PICK, COLLECTION, IDEA)
     SHAREABLE = (PICK, COLLECTION, PRODUCT)
     REPORTABLE = (PICK, COLLECTION, COMMENT, USER)
 
@@ -54,6 +56,9 @@ class EventKind:
     COLLECTION = "collection"
     COLLECTION_ITEM = "collection_item"
     PURCHASE = "purchase"
+    # Co-creation: someone submitted an idea to a shop, or voted for one.
+    IDEA = "idea"
+    IDEA_VOTE = "idea_vote"
     # New products of a followed person's shop come straight from the products table.
     PRODUCT = "product"
 
@@ -241,6 +246,9 @@ class FeedEvent(Model):
     product_id: Mapped[int | None] = mapped_column(
         ForeignKey("products.id", ondelete="CASCADE"), index=True
     )
+    idea_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ideas.id", ondelete="CASCADE"), index=True
+    )
     # Where the event's product link goes: the pick's or collection's link, or the buyer's.
     share_link_id: Mapped[int | None] = mapped_column(
         ForeignKey("share_links.id", ondelete="SET NULL")
@@ -252,6 +260,7 @@ class FeedEvent(Model):
     collection: Mapped[Collection | None] = relationship()
     product: Mapped[Product | None] = relationship()
     share_link: Mapped[ShareLink | None] = relationship()
+    idea: Mapped[Idea | None] = relationship()
 
 
 class ShareClick(Model):
@@ -316,6 +325,10 @@ class NotificationKind:
     COMMENT = "comment"
     REPLY = "reply"
     SALE = "sale"
+    # Co-creation: an idea for your shop; the shop's decision on your idea; a reward due.
+    IDEA = "idea"
+    IDEA_DECISION = "idea_decision"
+    REWARD = "reward"
 
 
 class Notification(Model):

@@ -26,6 +26,9 @@ EMAIL_SETTING = {
     NotificationKind.COMMENT: "email_reactions",
     NotificationKind.REPLY: "email_reactions",
     NotificationKind.SALE: "email_sales",
+    NotificationKind.IDEA: "email_reactions",
+    NotificationKind.IDEA_DECISION: "email_reactions",
+    NotificationKind.REWARD: "email_sales",
 }
 
 
@@ -109,6 +112,9 @@ def _email(
             ),
             NotificationKind.REPLY: _("%(name)s replied to your comment", name=name),
             NotificationKind.SALE: _("Someone bought through your pick: %(what)s", what=what or ""),
+            NotificationKind.IDEA: _("A new idea for your shop: %(what)s", what=what or ""),
+            NotificationKind.IDEA_DECISION: _("News of your idea: %(what)s", what=what or ""),
+            NotificationKind.REWARD: _("Your idea earned a reward: %(what)s", what=what or ""),
         }
         mail.send(
             recipient.email,

@@ -1,5 +1,5 @@
-"""Likes (of picks, collections and products) and comments (on picks and collections,
-threaded one level deep)."""
+"""Likes (of picks, collections and products) and comments (on picks, collections and
+ideas, threaded one level deep)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from app.rules import Forbidden, NotFound, RuleViolation
 from marketplace import products as product_services
 from marketplace.models import Product
 from social import notifications, posts
+from social.idea_models import Idea
 from social.models import (
     COMMENT_MAX,
     Collection,
@@ -68,6 +69,19 @@ def subject(target_type: str, target_id: int, viewer: User | None) -> Subject:
             "social.collection",
             {"collection_id": collection.id},
             Collection,
+        )
+    if target_type == Target.IDEA:
+        from social import ideas
+
+        idea = ideas.visible_idea(target_id, viewer)
+        return Subject(
+            Target.IDEA,
+            idea.id,
+            idea.author_id,
+            _("your idea “%(title)s”", title=idea.title),
+            "ideas.show",
+            {"idea_id": idea.id},
+            Idea,
         )
     if target_type == Target.PRODUCT:
         product = db.session.get(Product, target_id)
@@ -143,7 +157,7 @@ def unlike(actor: User, target_type: str, target_id: int) -> bool:
 
 
 def _model(target_type: str) -> Any:
-    return {Target.PICK: Pick, Target.COLLECTION: Collection}.get(target_type)
+    return {Target.PICK: Pick, Target.COLLECTION: Collection, Target.IDEA: Idea}.get(target_type)
 
 
 def liked(actor: User, target_type: str, target_id: int) -> bool:
@@ -305,6 +319,8 @@ def owner_of_target(comment: Comment) -> int | None:
         return db.session.scalar(
             select(Collection.owner_id).where(Collection.id == comment.target_id)
         )
+    if comment.target_type == Target.IDEA:
+        return db.session.scalar(select(Idea.author_id).where(Idea.id == comment.target_id))
     return None
 
 
@@ -328,10 +344,17 @@ def remove_comment(actor: User, comment_id: int) -> Comment:
     return comment
 
 
+def target_page(target_type: str, target_id: int) -> tuple[str, dict[str, Any]]:
+    """The page (endpoint and its values) that shows a commentable target."""
+    if target_type == Target.PICK:
+        return "social.pick", {"pick_id": target_id}
+    if target_type == Target.IDEA:
+        return "ideas.show", {"idea_id": target_id}
+    return "social.collection", {"collection_id": target_id}
+
+
 def comment_target(comment: Comment) -> tuple[str, dict[str, Any]]:
-    if comment.target_type == Target.PICK:
-        return "social.pick", {"pick_id": comment.target_id}
-    return "social.collection", {"collection_id": comment.target_id}
+    return target_page(comment.target_type, comment.target_id)
 
 
 def recent_comment_of(comment_id: int) -> Comment:

@@ -125,12 +125,15 @@ class PeoplePageArgsSchema(Schema):
 
 class FeedItemSchema(Schema):
     kind = fields.String(
-        metadata={"description": "pick, collection, collection_item, purchase or product"}
+        metadata={
+            "description": "pick, collection, collection_item, purchase, product, idea or idea_vote"
+        }
     )
     at = fields.DateTime()
     actor = fields.Nested(PersonSchema)
     pick = fields.Nested(PickSchema, allow_none=True)
     collection = fields.Dict(allow_none=True)
+    idea = fields.Dict(allow_none=True)
     product = fields.Nested(ProductBriefSchema, allow_none=True)
     link = fields.String(
         allow_none=True,

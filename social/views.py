@@ -101,6 +101,13 @@ def upload(field: Any, name: str) -> bytes | None:
     return None
 
 
+def upload_all(field: Any, name: str) -> list[bytes]:
+    """Every file of a multiple-file field, read within the upload limit."""
+    from marketplace.views import uploads_from
+
+    return [media.read_upload(item.stream, field_name=name) for item in uploads_from(field)]
+
+
 def pick_link(pick: Pick) -> str:
     """Where a pick's product link goes: through its author's share link, so a visit from
     inside the site attributes a sale like one from outside."""
@@ -484,9 +491,8 @@ def person_collections(handle: str) -> str:
 
 
 def _comment_page(target_type: str, target_id: int) -> str:
-    if target_type == Target.PICK:
-        return url_for("social.pick", pick_id=target_id)
-    return url_for("social.collection", collection_id=target_id)
+    endpoint, values = reactions.target_page(target_type, target_id)
+    return url_for(endpoint, **values)
 
 
 @social.post("/comments")
@@ -560,6 +566,8 @@ def notification_link(notification: Any) -> str:
         return url_for("social.pick", pick_id=notification.target_id)
     if notification.target_type == Target.COLLECTION:
         return url_for("social.collection", collection_id=notification.target_id)
+    if notification.target_type == Target.IDEA and notification.target_id:
+        return url_for("ideas.show", idea_id=notification.target_id)
     if notification.target_type == Target.PRODUCT and notification.target_id:
         return url_for("catalogue.product", product_id=notification.target_id)
     return url_for("social.notifications")

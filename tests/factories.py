@@ -135,3 +135,57 @@ class CollectionFactory(factory.Factory):
             social_posts.add_item(owner, collection, product.id)
         db.session.commit()
         return collection
+
+
+# --- co-creation: terms, calls, ideas -----------------------------------------------------------
+# Ideas are made through social's services, so their promise (the terms they were submitted
+# under), feed events and notifications are what real use produces.
+
+from datetime import timedelta  # noqa: E402
+
+from app.models import utcnow  # noqa: E402
+from social import ideas as idea_services  # noqa: E402
+from social.idea_models import Idea, IdeaCall  # noqa: E402
+
+
+class MemberFactory(UserFactory):
+    """A person whose account is old enough to vote for ideas."""
+
+    created_at = factory.LazyFunction(lambda: utcnow() - timedelta(days=30))
+
+
+class CallFactory(factory.Factory):
+    class Meta:
+        model = IdeaCall
+
+    shop = factory.SubFactory(ShopFactory)
+    title = factory.Sequence(lambda n: f"Call {n}")
+    brief = "Tell us what to make next."
+    shortlist_reward_minor = 500
+    threshold_votes = 3
+    threshold_reward_minor = 1500
+    royalty_bps = 1000
+
+    @classmethod
+    def _create(cls, model_class, shop, title, brief, **promise):
+        call = idea_services.open_call(
+            shop.owner, shop, idea_services.CallInput(title=title, brief=brief, **promise)
+        )
+        db.session.commit()
+        return call
+
+
+class IdeaFactory(factory.Factory):
+    class Meta:
+        model = Idea
+
+    call = factory.SubFactory(CallFactory)
+    author = factory.SubFactory(MemberFactory)
+    title = factory.Sequence(lambda n: f"Idea number {n}")
+    description = "A speckled bowl, but deeper, for ramen."
+
+    @classmethod
+    def _create(cls, model_class, call, author, title, description):
+        idea = idea_services.submit_idea(author, call.shop, title, description, call=call)
+        db.session.commit()
+        return idea
