@@ -21,7 +21,7 @@ def init_app(app: Flask) -> None:
 
     from app.hooks import NavLink, add_seeder, hooks
     from payouts import views
-    from payouts.seed import seed_sales
+    from payouts.seed import seed_cocreation, seed_sales
 
     app.register_blueprint(views.blueprint)
     app.register_blueprint(views.admin)
@@ -39,3 +39,4 @@ def init_app(app: Flask) -> None:
         ]
     )
     add_seeder(app, 40, "sales", seed_sales)
+    add_seeder(app, 45, "co-creation: calls, ideas, votes, rewards, the pool", seed_cocreation)

@@ -54,43 +54,50 @@ def _product(owner_handle: str, nth: int) -> Product | None:
     ).first()
 
 
+def _sell(emu: Any, buyer_handle: str, items: list[tuple[Any, int, int]], outcome: str) -> bool:
+    """One checkout paid on the emulator; `items` are (shop owner handle or a product, nth,
+    quantity); then shipped and delivered as `outcome` says."""
+    buyer = db.session.scalar(select(User).where(User.handle == buyer_handle))
+    if buyer is None:
+        return False
+    for owner, nth, quantity in items:
+        product = owner if isinstance(owner, Product) else _product(owner, nth)
+        if product is not None:
+            carts.add(buyer, product.variants[0].id, quantity)
+    started = checkouts.start(buyer, DEMO_ADDRESS)
+    uow.checkpoint()  # never hold a transaction across a Stripe call
+    checkout = db.session.get(Checkout, started.checkout.id)
+    assert checkout is not None
+    checkouts.open_payment(
+        checkout,
+        success_url="http://127.0.0.1:5000/orders",
+        cancel_url="http://127.0.0.1:5000/cart",
+    )
+    checkout_id, session_id = checkout.id, checkout.stripe_session_id
+    uow.checkpoint()
+    emu.pay_checkout_session(session_id, "4000000000000077")
+    deliver_webhooks()  # the orders are created by our webhook endpoint, as in real use
+    checkout = db.session.get(Checkout, checkout_id)
+    assert checkout is not None and checkout.status == CheckoutStatus.PAID
+    for order in db.session.scalars(select(Order).where(Order.checkout_id == checkout.id)):
+        seller = order.shop.owner
+        if outcome in ("shipped", "delivered"):
+            orders.mark_shipped(seller, order.id, "La Poste", f"6A{order.id:09d}")
+        if outcome == "delivered":
+            orders.confirm_delivery(buyer, order.id)
+    uow.checkpoint()
+    deliver_webhooks()
+    return True
+
+
 def seed_sales(progress: Progress) -> None:
     emu = emulator()
     if emu is None:
         progress.step("real Stripe keys are set: no demo sales")
         return
     for buyer_handle, items, outcome in DEMO_SALES:
-        buyer = db.session.scalar(select(User).where(User.handle == buyer_handle))
-        if buyer is None:
-            continue
-        for owner, nth, quantity in items:
-            product = _product(owner, nth)
-            if product is not None:
-                carts.add(buyer, product.variants[0].id, quantity)
-        started = checkouts.start(buyer, DEMO_ADDRESS)
-        uow.checkpoint()  # never hold a transaction across a Stripe call
-        checkout = db.session.get(Checkout, started.checkout.id)
-        assert checkout is not None
-        checkouts.open_payment(
-            checkout,
-            success_url="http://127.0.0.1:5000/orders",
-            cancel_url="http://127.0.0.1:5000/cart",
-        )
-        checkout_id, session_id = checkout.id, checkout.stripe_session_id
-        uow.checkpoint()
-        emu.pay_checkout_session(session_id, "4000000000000077")
-        deliver_webhooks()  # the orders are created by our webhook endpoint, as in real use
-        checkout = db.session.get(Checkout, checkout_id)
-        assert checkout is not None and checkout.status == CheckoutStatus.PAID
-        for order in db.session.scalars(select(Order).where(Order.checkout_id == checkout.id)):
-            seller = order.shop.owner
-            if outcome in ("shipped", "delivered"):
-                orders.mark_shipped(seller, order.id, "La Poste", f"6A{order.id:09d}")
-            if outcome == "delivered":
-                orders.confirm_delivery(buyer, order.id)
-        uow.checkpoint()
-        deliver_webhooks()
-        progress.step(f"@{buyer_handle} bought from {len(items)} shop(s): {outcome}")
+        if _sell(emu, buyer_handle, items, outcome):
+            progress.step(f"@{buyer_handle} bought from {len(items)} shop(s): {outcome}")
     _earnings_in_every_state(progress, emu)
 
 
@@ -123,3 +130,142 @@ def _earnings_in_every_state(progress: Progress, emu: Any) -> None:
     uow.checkpoint()
     deliver_webhooks()
     progress.step(f"{released} earning(s) released; payout run: {result.paid} transfer(s)")
+
+
+# --- co-creation ------------------------------------------------------------------------------
+
+
+def seed_cocreation(progress: Progress) -> None:
+    """Ana runs a call for ideas with rewards, a royalty and a collective pool; Farid's idea
+    reaches its vote goal, is adopted, sells, and its rewards are paid from Ana's earnings;
+    her collective shares its first month. Bruno takes ideas at any time; Emma declines one."""
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from marketplace.models import ProductStatus
+    from marketplace.products import set_status
+    from payouts import cocreation, earnings
+    from social import ideas, reactions
+    from social.idea_models import Idea
+    from social.models import Target
+
+    emu = emulator()
+    people = {u.handle: u for u in db.session.scalars(select(User))}
+    needed = ("ana", "bruno", "emma", "chloe", "dev", "farid")
+    if any(h not in people for h in needed) or db.session.scalar(select(Idea.id).limit(1)):
+        return
+    # Demo accounts have been around for a while (new accounts cannot vote).
+    for person in people.values():
+        person.created_at = utcnow() - timedelta(days=90)
+    shop = {h: ideas_shop for h in ("ana", "bruno", "emma") if (ideas_shop := _shop_of(h))}
+    if len(shop) < 3:
+        return
+    ana, bruno, emma = (people[h] for h in ("ana", "bruno", "emma"))
+    ideas.update_terms(
+        ana,
+        shop["ana"],
+        ideas.TermsChange(
+            accepts_ideas=True,
+            shortlist_reward_minor=1000,
+            threshold_votes=5,
+            threshold_reward_minor=2500,
+            royalty_bps=1000,
+            pool_bps=500,
+        ),
+    )
+    call = ideas.open_call(
+        ana,
+        shop["ana"],
+        ideas.CallInput(
+            title="Ramen bowls for cold evenings",
+            brief="Our next glaze run has room for one new shape. Deep, warm, good in the hand: "
+            "what should it be?",
+            deadline=utcnow() + timedelta(days=30),
+            shortlist_reward_minor=1000,
+            threshold_votes=5,
+            threshold_reward_minor=2500,
+            royalty_bps=1000,
+        ),
+    )
+    ramen = ideas.submit_idea(
+        people["farid"],
+        shop["ana"],
+        "A deep ramen bowl with a chopstick rest",
+        "Deep enough for broth and noodles, with a small ledge on the rim where chopsticks can "
+        "rest between bites. Speckled glaze outside, plain inside.",
+        call=call,
+    )
+    cups = ideas.submit_idea(
+        people["chloe"],
+        shop["ana"],
+        "Stackable espresso cups",
+        "Four small cups that stack without chipping, in the speckled glaze.",
+    )
+    planter = ideas.submit_idea(
+        people["dev"],
+        shop["ana"],
+        "A hanging planter",
+        "A small bowl with three holes for a cord, for herbs by the window.",
+        call=call,
+    )
+    for voter in ("bruno", "emma", "chloe", "dev", "kindred_team"):
+        if voter in people:
+            ideas.vote(people[voter], ramen)
+    for voter in ("farid", "bruno"):
+        ideas.vote(people[voter], cups)
+    ideas.vote(people["emma"], planter)
+    reactions.add_comment(
+        people["chloe"], Target.IDEA, ramen.id, "Yes! And a matching spoon, one day?"
+    )
+    reactions.add_comment(people["emma"], Target.IDEA, ramen.id, "I would buy two.")
+    ideas.shortlist(ana, cups)
+    adopted = ideas.adopt(ana, ramen, new_product=ideas.NewProduct(3800, 12, "home/ceramics"))
+    assert adopted.product is not None
+    set_status(ana, adopted.product, ProductStatus.ACTIVE)
+    progress.step("@ana opened a call; 3 ideas, 8 votes, 1 shortlisted, 1 adopted")
+
+    ideas.update_terms(
+        bruno,
+        shop["bruno"],
+        ideas.TermsChange(accepts_ideas=True, royalty_bps=500, shortlist_reward_minor=500),
+    )
+    tote = ideas.submit_idea(
+        people["dev"],
+        shop["bruno"],
+        "A tote bag from denim offcuts",
+        "Patchwork of the offcuts from the jackets, with a leather strap.",
+    )
+    ideas.vote(people["farid"], tote)
+    linen = ideas.open_call(
+        emma,
+        shop["emma"],
+        ideas.CallInput(title="Winter table linen", brief="Colours and patterns for winter."),
+    )
+    neon = ideas.submit_idea(
+        people["farid"], shop["emma"], "Neon napkins", "Bright pink and green.", call=linen
+    )
+    ideas.decline(emma, neon, "We only dye with plants: no neon, sorry!")
+    uow.checkpoint()
+    progress.step("@bruno takes ideas at any time; @emma declined one with a reason")
+
+    if emu is None:
+        return
+    product = db.session.get(Product, adopted.product_id)
+    _sell(emu, "chloe", [(product, 0, 2)], "delivered")
+    earnings.release_due(as_of=utcnow() + timedelta(days=30))
+    uow.checkpoint()
+    paid = cocreation.pay_due_rewards()
+    uow.checkpoint()
+    progress.step(f"the adopted bowl sold twice; {paid} reward(s) paid from @ana's earnings")
+    result = cocreation.distribute_pool(shop["ana"], utcnow().strftime("%Y-%m"))
+    uow.checkpoint()
+    progress.step(
+        f"@ana's collective shared {result.amount_minor / 100:.2f} among "
+        f"{len(result.shares)} member(s)"
+    )
+
+
+def _shop_of(handle: str) -> Shop | None:
+    return db.session.scalar(
+        select(Shop).join(User, User.id == Shop.owner_id).where(User.handle == handle)
+    )
