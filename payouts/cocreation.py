@@ -36,6 +36,7 @@ from payouts import ledger, payees, webhooks
 from payouts.gateway import CheckoutLine, GatewayError
 from payouts.ledger import credit, debit
 from payouts.models import Earning, EarningState, PoolDistribution
+from payouts.payments import charge_of
 from payouts.runtime import gateway
 from payouts.settings import current as current_settings
 from payouts.splits import BPS, Role, apportion
@@ -381,17 +382,9 @@ def on_session_expired(payload: dict[str, Any]) -> None:
 def sync_reward_charge(reward_id: int, payment_intent: str) -> None:
     """The charge behind a card-paid reward: the author's earning is paid out from it."""
     uow.checkpoint()
-    intent = gateway().retrieve_payment_intent(payment_intent)
-    charge = intent.latest_charge
-    charge_id = charge if isinstance(charge, str) else getattr(charge, "id", None)
+    charge_id, fee = charge_of(payment_intent)
     if not charge_id:
         return
-    transaction = getattr(charge, "balance_transaction", None)
-    fee = (
-        getattr(transaction, "fee", None)
-        if transaction is not None and not isinstance(transaction, str)
-        else None
-    )
     for earning in db.session.scalars(
         select(Earning).where(
             Earning.origin == f"reward:{reward_id}",
@@ -404,7 +397,7 @@ def sync_reward_charge(reward_id: int, payment_intent: str) -> None:
         ledger.post(
             f"stripe-fee:{charge_id}",
             "stripe_fee",
-            [debit(ledger.STRIPE_FEES, int(fee)), credit(ledger.STRIPE_BALANCE, int(fee))],
+            [debit(ledger.STRIPE_FEES, fee), credit(ledger.STRIPE_BALANCE, fee)],
             memo=f"processing fee of {charge_id}",
         )
 

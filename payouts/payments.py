@@ -152,6 +152,21 @@ def on_session_expired(payload: dict[str, Any]) -> None:
     )
 
 
+def charge_of(payment_intent_id: str) -> tuple[str | None, int | None]:
+    """The charge behind a payment, and Stripe's fee for it when known (asked of Stripe: call
+    it with no transaction open)."""
+    intent = gateway().retrieve_payment_intent(payment_intent_id)
+    charge = intent.latest_charge
+    charge_id = charge if isinstance(charge, str) else getattr(charge, "id", None)
+    transaction = getattr(charge, "balance_transaction", None)
+    fee = (
+        getattr(transaction, "fee", None)
+        if transaction is not None and not isinstance(transaction, str)
+        else None
+    )
+    return charge_id, int(fee) if fee is not None else None
+
+
 def sync_charge(checkout_id: int) -> None:
     """Record the charge behind a paid checkout (transfers use it as their source)."""
     checkout = db.session.get(Checkout, checkout_id)
@@ -159,17 +174,9 @@ def sync_charge(checkout_id: int) -> None:
         return
     payment_intent_id = checkout.stripe_payment_intent_id
     uow.checkpoint()  # no transaction open across the call to Stripe
-    intent = gateway().retrieve_payment_intent(payment_intent_id)
-    charge = intent.latest_charge
-    charge_id = charge if isinstance(charge, str) else getattr(charge, "id", None)
+    charge_id, fee = charge_of(payment_intent_id)
     if not charge_id:
         return
-    transaction = getattr(charge, "balance_transaction", None)
-    fee = (
-        getattr(transaction, "fee", None)
-        if transaction is not None and not isinstance(transaction, str)
-        else None
-    )
     checkout = db.session.get(Checkout, checkout_id)
     assert checkout is not None
     checkout.stripe_charge_id = charge_id
@@ -179,9 +186,7 @@ def sync_charge(checkout_id: int) -> None:
         order_ids.append(order.id)
     from payouts import earnings
 
-    earnings.record_charge(
-        order_ids, charge_id, int(fee) if fee is not None else None, checkout.currency
-    )
+    earnings.record_charge(order_ids, charge_id, fee, checkout.currency)
 
 
 def init_app(app: Flask) -> None:

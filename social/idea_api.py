@@ -32,7 +32,7 @@ from social.idea_models import (
     IdeaStatus,
     PoolMember,
 )
-from social.schemas import PersonSchema, PhotoFileSchema
+from social.schemas import PersonSchema, PhotoFileSchema, PickPageSchema
 from social.views import viewer
 
 blueprint = Blueprint(
@@ -121,12 +121,8 @@ class IdeaUpdateSchema(Schema):
     )
 
 
-class IdeaPageSchema(Schema):
+class IdeaPageSchema(PickPageSchema):
     items = fields.List(fields.Nested(IdeaSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    has_next = fields.Boolean()
-    has_prev = fields.Boolean()
 
 
 class IdeaArgsSchema(Schema):

@@ -476,26 +476,31 @@ def new_call() -> Any:
         terms = ideas.terms_of(shop.id)
         if terms is not None:
             _fill_promise(form, terms)
-    if form.validate_on_submit():
-        promise, ok = _promise_from(form)
-        if ok:
-            try:
-                created = ideas.open_call(
-                    current_person(),
-                    shop,
-                    ideas.CallInput(
-                        **vars(promise),
-                        title=form.title.data or "",
-                        brief=form.brief.data or "",
-                        deadline=_deadline(form),
-                    ),
-                )
-            except RuleViolation as violation:
-                _place(form, violation)
-            else:
-                flash(_("Your call for ideas is open."), "success")
-                return redirect(url_for("ideas.call", call_id=created.id))
+    created = _save_call(form, lambda data: ideas.open_call(current_person(), shop, data))
+    if created is not None:
+        flash(_("Your call for ideas is open."), "success")
+        return redirect(url_for("ideas.call", call_id=created.id))
     return render_form("social/ideas/call_form.html", form, shop=shop, call=None)
+
+
+def _save_call(form: CallForm, save: Callable[[ideas.CallInput], IdeaCall]) -> IdeaCall | None:
+    """Open or change a call from its form; None (with the errors on the form) when refused."""
+    if not form.validate_on_submit():
+        return None
+    promise, ok = _promise_from(form)
+    if not ok:
+        return None
+    data = ideas.CallInput(
+        **vars(promise),
+        title=form.title.data or "",
+        brief=form.brief.data or "",
+        deadline=_deadline(form),
+    )
+    try:
+        return save(data)
+    except RuleViolation as violation:
+        _place(form, violation)
+        return None
 
 
 def _own_call(call_id: int) -> IdeaCall:
@@ -513,25 +518,9 @@ def edit_call(call_id: int) -> Any:
     if request.method == "GET":
         _fill_promise(form, found)
         form.deadline.data = found.deadline.date() if found.deadline else None
-    if form.validate_on_submit():
-        promise, ok = _promise_from(form)
-        if ok:
-            try:
-                ideas.update_call(
-                    current_person(),
-                    found,
-                    ideas.CallInput(
-                        **vars(promise),
-                        title=form.title.data or "",
-                        brief=form.brief.data or "",
-                        deadline=_deadline(form),
-                    ),
-                )
-            except RuleViolation as violation:
-                _place(form, violation)
-            else:
-                flash(_("Your call for ideas is saved."), "success")
-                return redirect(url_for("ideas.call", call_id=found.id))
+    if _save_call(form, lambda data: ideas.update_call(current_person(), found, data)):
+        flash(_("Your call for ideas is saved."), "success")
+        return redirect(url_for("ideas.call", call_id=found.id))
     return render_form("social/ideas/call_form.html", form, shop=found.shop, call=found)
 
 
