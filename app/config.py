@@ -88,6 +88,8 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_SIGNUP": env("RATELIMIT_SIGNUP") or "5 per minute;20 per hour",
         "RATELIMIT_RESET": env("RATELIMIT_RESET") or "5 per minute;20 per hour",
         "PASSWORD_RESET_MAX_AGE": _int(env("PASSWORD_RESET_MAX_AGE"), 3600),
+        # Co-creation: accounts younger than this cannot vote for ideas (vote-stuffing).
+        "IDEA_VOTE_MIN_ACCOUNT_AGE_HOURS": _int(env("IDEA_VOTE_MIN_ACCOUNT_AGE_HOURS"), 72),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),

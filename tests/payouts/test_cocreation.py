@@ -302,3 +302,28 @@ def test_rewards_due_are_shown_on_the_shop_page(client):
     login(client, idea.author)
     mine = client.get("/ideas/mine").get_data(as_text=True)
     assert "Due from the shop" in mine and "€5.00" in mine
+
+
+def test_a_refund_takes_the_royalty_and_the_pool_back_with_the_line(app, client, emulator):
+    call = CallFactory(
+        royalty_bps=1000, threshold_votes=None, threshold_reward_minor=0, shortlist_reward_minor=0
+    )
+    idea = IdeaFactory(call=call)
+    login(client, call.shop.owner)
+    client.api("PUT", f"/api/v1/shops/{call.shop.id}/co-creation", json={"pool_bps": 500})
+    product = _adopt_and_publish(client, idea)
+    checkout = buy(client, UserFactory(), product)
+    order = orders_of(checkout)[0]
+    login(client, call.shop.owner)
+    refunded = client.post_form(
+        f"/account/shop/orders/{order.id}/refund", {f"line-{order.lines[0].id}": "20.00"}
+    )
+    assert refunded.status_code == 302
+    db.session.expire_all()
+    parts = {
+        e.role: (e.amount_minor, e.refunded_minor)
+        for e in db.session.scalars(select(Earning).where(Earning.order_line_id.is_not(None)))
+    }
+    # Half the line back: the royalty (4.00) and the pool (2.00) give back half too.
+    assert parts["co_creator"] == (400, 200) and parts["pool"] == (200, 100)
+    check_invariants(emulator)
