@@ -2,6 +2,8 @@
 
 * `product_sections`: callables `(product) -> Markup | ""` rendered on the product page, in
   order, below the details (social shows "picked by" there).
+* `shop_sections`: callables `(shop) -> Markup | ""` rendered in the shop page's side column
+  (co-creation shows the shop's calls for ideas there).
 * `delete_guards`: callables `(product) -> bool`; when any returns true, deleting the product
   archives it instead (orders register one: a product that was ordered keeps its row, so order
   history and its snapshots stay whole).
@@ -20,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
-    from marketplace.models import Product
+    from marketplace.models import Product, Shop
 
 
 @dataclass
 class CatalogueHooks:
     product_sections: list[Callable[[Product], Any]] = field(default_factory=list)
+    shop_sections: list[Callable[[Shop], Any]] = field(default_factory=list)
     delete_guards: list[Callable[[Product], bool]] = field(default_factory=list)
     card_badges: list[Callable[[Sequence[Product]], dict[int, Any]]] = field(default_factory=list)
 
@@ -37,6 +40,10 @@ def catalogue_hooks(app: Flask | None = None) -> CatalogueHooks:
 
 def add_product_section(app: Flask, renderer: Callable[[Product], Any]) -> None:
     catalogue_hooks(app).product_sections.append(renderer)
+
+
+def add_shop_section(app: Flask, renderer: Callable[[Shop], Any]) -> None:
+    catalogue_hooks(app).shop_sections.append(renderer)
 
 
 def add_delete_guard(app: Flask, guard: Callable[[Product], bool]) -> None:

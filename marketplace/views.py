@@ -168,6 +168,7 @@ def shop(slug: str) -> str:
         bounds=shops.commission_bounds(),
         rating=orders.shop_rating(found.id),
         reviews=orders.shop_reviews(found.id, limit=5),
+        sections=[s for s in (section(found) for section in catalogue_hooks().shop_sections) if s],
     )
 
 

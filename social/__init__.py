@@ -91,7 +91,7 @@ def _hide_suspended_profiles() -> Any:
 
 def init_app(app: Flask) -> None:
     from app.accounts import signals as account_signals
-    from marketplace.hooks import add_product_section
+    from marketplace.hooks import add_product_section, add_shop_section
     from social import api, attribution, idea_api, idea_views, models, views  # noqa: F401
     from social.seed import seed_social
 
@@ -129,6 +129,7 @@ def init_app(app: Flask) -> None:
     registry.profile_sections.append(views.profile_posts_section)
     add_product_section(app, views.product_section)
     add_product_section(app, idea_views.product_section)
+    add_shop_section(app, idea_views.shop_section)
 
     attribution.connect(app)
     account_signals.logged_in.connect(_suspended_at_login, app)

@@ -565,6 +565,17 @@ def remove_member(user_id: int) -> Response:
 # --- sections of other pages ------------------------------------------------------------------
 
 
+def shop_section(shop: Shop) -> Any:
+    """On a shop page: its open calls and terms, when it asks for ideas."""
+    terms = ideas.terms_of(shop.id)
+    calls = ideas.calls_of(shop.id, open_only=True, limit=5)
+    if not calls and not (terms and (terms.accepts_ideas or terms.pool_bps)):
+        return ""
+    return Markup(  # noqa: S704 - rendered by an autoescaping template
+        render_template("social/ideas/_shop_section.html", shop=shop, terms=terms, calls=calls)
+    )
+
+
 def product_section(product: Product) -> Any:
     """On a product page: the idea it was made from and who co-created it."""
     idea = ideas.idea_of_product(product.id)

@@ -292,3 +292,11 @@ def test_idea_pages_render_and_keep_people_in_their_place(client, path):
     login(client, MemberFactory())
     expected = 404 if path == "/shop/ideas" else 200  # no shop: nothing to manage
     assert client.get(path).status_code == expected
+
+
+def test_the_shop_page_points_to_its_calls(client):
+    call = CallFactory(title="Our next bowl")
+    page = client.get(f"/shops/{call.shop.slug}").get_data(as_text=True)
+    assert "Our next bowl" in page and f"/shops/{call.shop.slug}/ideas" in page
+    quiet = ShopFactory()
+    assert "See the ideas board" not in client.get(f"/shops/{quiet.slug}").get_data(as_text=True)
