@@ -333,7 +333,13 @@ def _seller_page(
     split = split_preview(
         [
             PreviewLine(
-                f"order-line-{line.id}", order.shop_id, line.product_id, None, line.gross_minor
+                f"order-line-{line.id}",
+                order.shop_id,
+                line.product_id,
+                None,
+                line.gross_minor,
+                # The split fixed at checkout (its curator, its rates), not today's terms.
+                checkout_line_id=line.checkout_line_id,
             )
             for line in order.lines
         ],

@@ -115,11 +115,15 @@ class Destination:
 
 def destination(link: ShareLink, viewer: User | None, product_id: int | None = None) -> Destination:
     """Where a share link leads. A collection link with `p` leads to that product of the
-    collection (the collection page's product links go through the owner's link that way)."""
+    collection (the collection page's product links go through the owner's link that way),
+    and a pick link with `p` to the pick's product (the pick's own product link)."""
     from social import posts
 
     if link.target_type == Target.PICK:
         pick = posts.visible_pick(link.target_id, viewer)
+        if product_id is not None and product_id == pick.product_id and pick.product.listed:
+            # The pick's own product link (`p`): straight to the product, not back to the pick.
+            return Destination("catalogue.product", {"product_id": product_id}, product_id)
         return Destination("social.pick", {"pick_id": pick.id}, pick.product_id)
     if link.target_type == Target.COLLECTION:
         collection = posts.visible_collection(link.target_id, viewer)

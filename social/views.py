@@ -112,7 +112,7 @@ def pick_link(pick: Pick) -> str:
     """Where a pick's product link goes: through its author's share link, so a visit from
     inside the site attributes a sale like one from outside."""
     if pick.share_link is not None:
-        return url_for("social.visit", code=pick.share_link.code)
+        return url_for("social.visit", code=pick.share_link.code, p=pick.product_id)
     return url_for("catalogue.product", product_id=pick.product_id)
 
 

@@ -91,6 +91,12 @@ def page(browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
     context.close()
 
 
+def overflow(page: Any) -> int:
+    """How many CSS pixels the page is wider than the window (0 when nothing sticks out, so
+    a phone never scrolls sideways)."""
+    return int(page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") or 0)
+
+
 def screenshot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"] if page.viewport_size else 0
@@ -109,3 +115,46 @@ def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any
         if result or time.monotonic() > deadline:
             return result
         time.sleep(interval)
+
+
+def log_in(page: Any, base: str, user: Any, password: str | None = None) -> None:
+    """Log in through the log-in page, as a person would."""
+    from tests.factories import DEFAULT_PASSWORD
+
+    page.goto(f"{base}/login")
+    page.get_by_label("Email or handle").fill(user.handle)
+    page.get_by_label("Password", exact=True).fill(password or DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    assert page.locator(f"a.nav-me:has-text('@{user.handle}')").count() == 1, page.url
+
+
+@pytest.fixture
+def open_as(browser: Any, viewport: dict[str, int], live_server: str) -> Iterator[Any]:
+    """`open_as(user)`: a page in that person's own browser context, logged in, at the
+    viewport of the test (several people can use the site side by side)."""
+    contexts: list[Any] = []
+
+    def open_page(user: Any | None = None, **options: Any) -> Any:
+        context = browser.new_context(viewport=viewport, locale="en-GB", **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        if user is not None:
+            log_in(page, live_server, user)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def png(colour: tuple[int, int, int] = (200, 120, 80), size: int = 48) -> bytes:
+    """A small generated PNG, for uploads."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(out, format="PNG")
+    return out.getvalue()
