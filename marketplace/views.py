@@ -20,6 +20,7 @@ from app.accounts.models import User
 from app.accounts.services import current_person
 from app.forms import apply_violation, render_form
 from app.rules import RuleViolation
+from app.security import safe_next
 from marketplace import browse, categories, orders, products, shops
 from marketplace.forms import (
     AltTextForm,
@@ -423,7 +424,7 @@ def quick_edit(product_id: int) -> Any:
         messages = [m for ms in violation.errors.values() for m in ms] or [violation.message]
         return _render_dashboard({product.id: messages}, violation.status)
     flash(_("“%(title)s” is saved.", title=product.title), "success")
-    return redirect(request.form.get("back") or url_for("seller.dashboard"))
+    return redirect(safe_next(request.form.get("back"), url_for("seller.dashboard")))
 
 
 def _details_from(form: ProductForm) -> products.ProductDetails:

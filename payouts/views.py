@@ -113,6 +113,14 @@ def earnings() -> Any:
     )
 
 
+def _cell(value: Any) -> Any:
+    """A spreadsheet would run a text cell starting with = + - @ as a formula (a product
+    title is anyone's text): such cells are quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 @blueprint.get("/earnings.csv")
 @login_required
 def earnings_csv() -> Response:
@@ -139,7 +147,8 @@ def earnings_csv() -> Response:
 
         for earning, reference, title in db.session.execute(dashboard.earnings_query(payee)):
             writer.writerow(
-                [
+                _cell(value)
+                for value in [
                     earning.created_at.isoformat(),
                     reference,
                     title or "shipping",

@@ -124,3 +124,15 @@ def test_earnings_of_this_month_are_in_the_chart(client, emulator):
 
     bars = monthly_chart(find_user_payee(order.shop.owner_id))
     assert bars[-1].amount == 2800 and bars[-1].height == 100
+
+
+def test_the_csv_never_hands_a_spreadsheet_a_formula(client, emulator):
+    from tests.factories import ProductFactory
+
+    sneaky = ProductFactory(title="=HYPERLINK(\"http://evil.test\",\"x\")", price_minor=2500)
+    checkout = buy(client, UserFactory(), sneaky)
+    (order,) = orders_of(checkout)
+    client.post_form("/logout")
+    login(client, order.shop.owner)
+    text = client.get("/account/earnings.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
