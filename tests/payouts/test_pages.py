@@ -129,7 +129,7 @@ def test_earnings_of_this_month_are_in_the_chart(client, emulator):
 def test_the_csv_never_hands_a_spreadsheet_a_formula(client, emulator):
     from tests.factories import ProductFactory
 
-    sneaky = ProductFactory(title="=HYPERLINK(\"http://evil.test\",\"x\")", price_minor=2500)
+    sneaky = ProductFactory(title='=HYPERLINK("http://evil.test","x")', price_minor=2500)
     checkout = buy(client, UserFactory(), sneaky)
     (order,) = orders_of(checkout)
     client.post_form("/logout")
