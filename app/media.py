@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -41,16 +42,27 @@ def _upload_dir() -> Path:
     return Path(current_app.config["UPLOAD_DIR"])
 
 
-def _store(data: bytes, suffix: str) -> str:
-    digest = hashlib.sha256(data).hexdigest()
-    key = f"{digest[:2]}/{digest}{suffix}"
+@dataclass
+class PreparedImage:
+    """An image checked and encoded, with its files not written yet (see `save`)."""
+
+    stored: StoredImage
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def add(self, data: bytes, suffix: str) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        key = f"{digest[:2]}/{digest}{suffix}"
+        self.files[key] = data
+        return key
+
+
+def _write(key: str, data: bytes) -> None:
     path = _upload_dir() / key
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
         tmp.write_bytes(data)
         tmp.replace(path)
-    return key
 
 
 def _encode(image: Image.Image) -> bytes:
@@ -99,6 +111,37 @@ def decode_image(data: bytes, *, field_name: str = "image") -> Image.Image:
     return image.convert("RGBA" if has_alpha else "RGB")
 
 
+def prepare_image(
+    data: bytes,
+    *,
+    thumbnail_sizes: tuple[int, ...] = (),
+    square: bool = False,
+    field_name: str = "image",
+) -> PreparedImage:
+    """Check and re-encode an upload (and its thumbnails) in memory; nothing is written."""
+    image = decode_image(data, field_name=field_name)
+    if square:
+        side = min(image.size)
+        image = ImageOps.fit(image, (side, side))
+    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    prepared = PreparedImage(StoredImage(key="", width=image.width, height=image.height))
+    prepared.stored.key = prepared.add(_encode(image), ".webp")
+    for size in thumbnail_sizes:
+        thumb = ImageOps.fit(image, (size, size)) if square else image.copy()
+        thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
+        prepared.stored.thumbnails[size] = prepared.add(_encode(thumb), ".webp")
+    return prepared
+
+
+def save(*prepared: PreparedImage) -> list[StoredImage]:
+    """Write prepared images. Prepare every image of a request first, then save them all, so
+    a refused one leaves no file of the others behind."""
+    for image in prepared:
+        for key, data in image.files.items():
+            _write(key, data)
+    return [image.stored for image in prepared]
+
+
 def store_image(
     data: bytes,
     *,
@@ -106,19 +149,23 @@ def store_image(
     square: bool = False,
     field_name: str = "image",
 ) -> StoredImage:
-    image = decode_image(data, field_name=field_name)
-    if square:
-        side = min(image.size)
-        image = ImageOps.fit(image, (side, side))
-    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    stored = StoredImage(
-        key=_store(_encode(image), ".webp"), width=image.width, height=image.height
+    """Check, re-encode and store one image."""
+    prepared = prepare_image(
+        data, thumbnail_sizes=thumbnail_sizes, square=square, field_name=field_name
     )
-    for size in thumbnail_sizes:
-        thumb = ImageOps.fit(image, (size, size)) if square else image.copy()
-        thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
-        stored.thumbnails[size] = _store(_encode(thumb), ".webp")
-    return stored
+    return save(prepared)[0]
+
+
+def store_images(
+    uploads: Sequence[bytes], *, thumbnail_sizes: tuple[int, ...] = (), field_name: str = "image"
+) -> list[StoredImage]:
+    """Store several images, all or none: each is checked before any file is written."""
+    return save(
+        *[
+            prepare_image(data, thumbnail_sizes=thumbnail_sizes, field_name=field_name)
+            for data in uploads
+        ]
+    )
 
 
 def read_stored(key: str) -> bytes:

@@ -512,9 +512,12 @@ def _add_images(product: Product, uploads: Sequence[ImageUpload]) -> list[Produc
         )
     added = []
     position = max((image.position for image in product.images), default=-1)
-    for upload in uploads:
+    # All or none: a refused picture leaves no file of the others behind.
+    every = media.store_images(
+        [upload.data for upload in uploads], thumbnail_sizes=IMAGE_SIZES, field_name="images"
+    )
+    for upload, stored in zip(uploads, every, strict=True):
         alt = " ".join((upload.alt_text or "").split())[:ALT_MAX]
-        stored = media.store_image(upload.data, thumbnail_sizes=IMAGE_SIZES, field_name="images")
         position += 1
         image = ProductImage(
             image_key=stored.key,

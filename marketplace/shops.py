@@ -163,18 +163,25 @@ def _apply(shop: Shop, details: ShopDetails, name: str, slug: str, commission: i
 def _store_images(shop: Shop, images: ShopImages | None) -> None:
     if images is None:
         return
-    if images.remove_logo:
-        shop.logo_key = None
-    elif images.logo:
-        stored = media.store_image(
+    # Both checked before either is written: a refused banner leaves no logo file behind.
+    logo = banner = None
+    if images.logo and not images.remove_logo:
+        logo = media.prepare_image(
             images.logo, thumbnail_sizes=LOGO_SIZES, square=True, field_name="logo"
         )
-        shop.logo_key = stored.thumbnails[LOGO_SIZES[0]]
+    if images.banner and not images.remove_banner:
+        banner = media.prepare_image(
+            images.banner, thumbnail_sizes=BANNER_SIZES, field_name="banner"
+        )
+    media.save(*[image for image in (logo, banner) if image is not None])
+    if images.remove_logo:
+        shop.logo_key = None
+    elif logo is not None:
+        shop.logo_key = logo.stored.thumbnails[LOGO_SIZES[0]]
     if images.remove_banner:
         shop.banner_key = None
-    elif images.banner:
-        stored = media.store_image(images.banner, thumbnail_sizes=BANNER_SIZES, field_name="banner")
-        shop.banner_key = stored.thumbnails[BANNER_SIZES[0]]
+    elif banner is not None:
+        shop.banner_key = banner.stored.thumbnails[BANNER_SIZES[0]]
 
 
 def open_shop(owner: User, details: ShopDetails, images: ShopImages | None = None) -> Shop:

@@ -270,11 +270,9 @@ def open_calls(limit: int = 12) -> list[IdeaCall]:
 
 
 def _store_images(uploads: Sequence[bytes]) -> list[list[str]]:
-    stored = []
-    for data in uploads:
-        image = media.store_image(data, thumbnail_sizes=IMAGE_SIZES, field_name="images")
-        stored.append([image.key, image.thumbnails[IMAGE_SIZES[0]]])
-    return stored
+    # All or none: a refused image leaves no file of the others behind.
+    stored = media.store_images(uploads, thumbnail_sizes=IMAGE_SIZES, field_name="images")
+    return [[image.key, image.thumbnails[IMAGE_SIZES[0]]] for image in stored]
 
 
 def _check_idea_text(title: str, description: str) -> tuple[str, str]:

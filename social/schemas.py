@@ -96,8 +96,16 @@ class CollectionUpdateSchema(Schema):
     is_public = fields.Boolean()
 
 
+class CollectionSummarySchema(CollectionSchema):
+    """A collection in a listing, without its products (a listing's dicts have no "items",
+    which would otherwise be read from the dict's own .items method and fail)."""
+
+    class Meta:
+        exclude = ("items",)
+
+
 class CollectionPageSchema(PickPageSchema):
-    items = fields.List(fields.Nested(CollectionSchema))
+    items = fields.List(fields.Nested(CollectionSummarySchema))
 
 
 class ItemAddSchema(Schema):

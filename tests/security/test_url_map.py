@@ -2,61 +2,33 @@
 
 from __future__ import annotations
 
-import pytest
-from werkzeug.routing import Rule
-
 from tests.conftest import login
 from tests.factories import UserFactory
+from tests.security.urlmap import UNSAFE, build, rules
 
-UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Authenticated another way: Stripe signs its webhooks.
 CSRF_EXEMPT = {"stripe_webhooks.receive"}
-
-
-def _url(rule: Rule) -> str:
-    values = {}
-    for name, converter in rule._converters.items():
-        kind = type(converter).__name__
-        if kind in ("IntegerConverter",):
-            values[name] = 1
-        elif kind == "AnyConverter":
-            values[name] = next(iter(converter.items)) if hasattr(converter, "items") else "x"
-        else:
-            values[name] = "x"
-    try:
-        return rule.build(values, append_unknown=False)[1]
-    except Exception:  # pragma: no cover - a converter we do not know how to fill
-        pytest.fail(f"cannot build {rule.rule}")
-        raise
-
-
-def _rules(app, methods):
-    return [
-        rule
-        for rule in app.url_map.iter_rules()
-        if rule.methods and rule.methods & methods and rule.endpoint != "static"
-    ]
 
 
 def test_every_state_changing_endpoint_needs_the_csrf_token(app, client):
     """A logged-in browser session cannot be driven from another site: no token, no change."""
     login(client, UserFactory())
     checked = 0
-    for rule in _rules(app, UNSAFE):
+    for rule in rules(app, UNSAFE):
         if rule.endpoint in CSRF_EXEMPT:
             continue
         for method in sorted(rule.methods & UNSAFE):
-            response = client.open(_url(rule), method=method)
+            response = client.open(build(rule), method=method)
             assert response.status_code == 400, (method, rule.rule, response.status_code)
             checked += 1
     assert checked > 80  # the sweep really covered the app
 
 
 def test_no_page_answers_an_anonymous_visitor_with_a_server_error(app, client):
-    for rule in _rules(app, {"GET"}):
+    for rule in rules(app, {"GET"}):
         if rule.endpoint.startswith("api-docs") or rule.rule.startswith("/api/docs/assets"):
             continue
-        response = client.get(_url(rule))
+        response = client.get(build(rule))
         assert response.status_code < 500, (rule.rule, response.status_code)
 
 
@@ -72,10 +44,10 @@ def test_no_get_route_changes_state_for_a_logged_in_person(app, client):
     before = [
         db.session.scalar(select(func.count()).select_from(m)) for m in (JournalEntry, Follow, Like)
     ]
-    for rule in _rules(app, {"GET"}):
+    for rule in rules(app, {"GET"}):
         if rule.rule.startswith("/s/") or rule.endpoint.startswith("api-docs"):
             continue  # a share link records its click by design (and only a click)
-        response = client.get(_url(rule))
+        response = client.get(build(rule))
         assert response.status_code < 500, (rule.rule, response.status_code)
     db.session.commit()
     after = [
