@@ -13,8 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from werkzeug.routing import IntegerConverter, Map
 
 from app import config as config_module
+from app.models import INT_MAX
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: at most INT_MAX, so a huge number is a 404, not a database
+    error (SQLite and PostgreSQL both refuse to compare a column with it)."""
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = INT_MAX,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -25,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.url_map.converters["int"] = IdConverter
     app.config.update(config_module.from_environment(Path(app.instance_path)))
     if config:
         app.config.update(config)

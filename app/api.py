@@ -7,6 +7,7 @@ the browser session; session requests that change state need the CSRF token like
 
 from __future__ import annotations
 
+import http
 from functools import wraps
 from typing import Any
 
@@ -15,16 +16,59 @@ from flask import Flask, Response, g, render_template, request, send_from_direct
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
+from marshmallow import INCLUDE, Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
-from app.errors import http_error_response, problem
+from app.errors import PROBLEM_JSON, http_error_response, problem
+from app.models import INT_MAX
 
 API_PREFIX = "/api/v1"
 
 
+def object_id(**kwargs: Any) -> fields.Integer:
+    """An object's id in a query or a body: from 1 to INT_MAX, like the ids in URLs."""
+    return fields.Integer(validate=validate.Range(min=1, max=INT_MAX), **kwargs)
+
+
+class ProblemSchema(Schema):
+    """How every API error is answered: application/problem+json (RFC 9457)."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as open: a problem may carry more members
+
+    type = fields.String(metadata={"description": "Always about:blank: the status says it all."})
+    title = fields.String(required=True, metadata={"description": "What went wrong, briefly."})
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status code."})
+    detail = fields.String(metadata={"description": "What went wrong, for a person to read."})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Each invalid field (dotted path) with its messages."},
+    )
+
+
 class KindredApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
     def handle_http_exception(self, error: HTTPException) -> Any:
         return http_error_response(error)
+
+    def _register_responses(self) -> None:
+        """flask-smorest's shared error responses (one per status, and the default one), as
+        application/problem+json: that is what the errors are answered with."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not 100 <= status < 200 and status not in (204, 304):
+                response["content"] = {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response(
+            self.DEFAULT_ERROR_RESPONSE_NAME,
+            {
+                "description": "An error, as application/problem+json",
+                "content": {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}},
+            },
+            lazy=True,
+        )
 
 
 api = KindredApi()

@@ -19,6 +19,11 @@ NAMING_CONVENTION = {
 }
 
 
+# Integer columns (ids among them) are 32 bits on PostgreSQL. A larger number names nothing,
+# and both databases refuse to compare a column with it, so URLs and API inputs stop here.
+INT_MAX = 2**31 - 1
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC (tests move it with time-machine)."""
     return datetime.now(UTC)

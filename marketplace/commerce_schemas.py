@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.api import object_id
+
 
 class CartLineSchema(Schema):
     id = fields.Integer(dump_only=True)
@@ -36,7 +38,7 @@ class CartSchema(Schema):
 
 
 class AddToCartSchema(Schema):
-    variant_id = fields.Integer(required=True, strict=True)
+    variant_id = object_id(required=True, strict=True)
     quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=99))
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from marketplace import categories
 from marketplace.models import (
     ALT_MAX,
     OPTION_MAX,
@@ -39,7 +40,7 @@ class PageSchema(Schema):
 class ShopSchema(Schema):
     id = fields.Integer(dump_only=True)
     slug = fields.String(validate=validate.Length(max=SHOP_SLUG_MAX))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=SHOP_NAME_MAX))
+    name = fields.String(required=True, validate=validate.Length(min=2, max=SHOP_NAME_MAX))
     description = fields.String(metadata={"description": "Markdown."})
     description_html = fields.String(dump_only=True, metadata={"description": "Sanitised HTML."})
     return_policy = fields.String(metadata={"description": "Markdown."})
@@ -63,12 +64,24 @@ class ShopSchema(Schema):
 
 
 class ShopUpdateSchema(ShopSchema):
-    name = fields.String(validate=validate.Length(min=1, max=SHOP_NAME_MAX))
+    name = fields.String(validate=validate.Length(min=2, max=SHOP_NAME_MAX))
     status = fields.String(validate=validate.OneOf(["open", "paused"]))
 
 
 class ShopPageSchema(PageSchema):
     items = fields.List(fields.Nested(ShopSchema))
+
+
+# What the services accept, documented (they check it themselves, with their own messages).
+VARIANT_PRICE: dict[str, Any] = {
+    "strict": True,
+    "metadata": {**PRICE["metadata"], "minimum": 1, "maximum": MAX_PRICE_MINOR},
+}
+STOCK: dict[str, Any] = {
+    "strict": True,
+    "validate": validate.Range(max=MAX_STOCK),
+    "metadata": {"minimum": 0},
+}
 
 
 class VariantSchema(Schema):
@@ -77,13 +90,13 @@ class VariantSchema(Schema):
     option1 = fields.String(validate=validate.Length(max=OPTION_MAX))
     option2 = fields.String(validate=validate.Length(max=OPTION_MAX))
     label = fields.String(dump_only=True)
-    price_minor = fields.Integer(required=True, **PRICE)
-    stock = fields.Integer(strict=True, load_default=0, validate=validate.Range(max=MAX_STOCK))
+    price_minor = fields.Integer(required=True, **VARIANT_PRICE)
+    stock = fields.Integer(load_default=0, **STOCK)
 
 
 class VariantUpdateSchema(VariantSchema):
-    price_minor = fields.Integer(**PRICE)
-    stock = fields.Integer(strict=True, validate=validate.Range(max=MAX_STOCK))
+    price_minor = fields.Integer(**VARIANT_PRICE)
+    stock = fields.Integer(**STOCK)
 
 
 class ImageSchema(Schema):
@@ -139,10 +152,13 @@ class ProductSummarySchema(Schema):
 
 
 class ProductSchema(ProductSummarySchema):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=TITLE_MAX))
+    title = fields.String(required=True, validate=validate.Length(min=2, max=TITLE_MAX))
     description = fields.String(load_default="", metadata={"description": "Markdown."})
     description_html = fields.String(dump_only=True)
-    category = fields.String(required=True, metadata={"description": "A leaf category key."})
+    category = fields.String(
+        required=True,
+        metadata={"description": "A leaf category key.", "enum": list(categories.LEAF_KEYS)},
+    )
     tags = fields.List(fields.String(), load_default=list)
     condition = fields.String(load_default=Condition.NEW, validate=validate.OneOf(Condition.ALL))
     status = fields.String(
@@ -162,12 +178,12 @@ class ProductSchema(ProductSummarySchema):
 
 
 class ProductUpdateSchema(Schema):
-    title = fields.String(validate=validate.Length(min=1, max=TITLE_MAX))
+    title = fields.String(validate=validate.Length(min=2, max=TITLE_MAX))
     description = fields.String()
-    category = fields.String()
+    category = fields.String(metadata={"enum": list(categories.LEAF_KEYS)})
     tags = fields.List(fields.String())
     condition = fields.String(validate=validate.OneOf(Condition.ALL))
-    status = fields.String(validate=validate.OneOf(ProductStatus.ALL))
+    status = fields.String(validate=validate.OneOf(ProductStatus.CHOOSABLE))
     option1_name = fields.String(validate=validate.Length(max=OPTION_MAX))
     option2_name = fields.String(validate=validate.Length(max=OPTION_MAX))
 

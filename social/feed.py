@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
 from app.extensions import db
+from app.models import INT_MAX
 from marketplace.models import Product, Shop
 from social.idea_models import Idea, IdeaStatus
 from social.models import Collection, EventKind, FeedEvent, Follow, Pick, ShareLink
@@ -68,6 +69,8 @@ def parse_cursor(raw: str | None) -> tuple[datetime, int, int] | None:
         micros, source, row_id = (int(part) for part in raw.split("."))
         at = datetime.fromtimestamp(micros / 1_000_000, UTC)
     except (ValueError, OverflowError, OSError):
+        return None
+    if not 0 <= row_id <= INT_MAX:  # no row has it, and the databases refuse to compare it
         return None
     return at, source, row_id
 

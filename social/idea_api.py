@@ -86,7 +86,7 @@ class CallListSchema(Schema):
 class IdeaSchema(PromiseSchema):
     id = fields.Integer(dump_only=True)
     shop_id = fields.Integer(dump_only=True)
-    call_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    call_id = api.object_id(load_default=None, allow_none=True, strict=True)
     title = fields.String(required=True, validate=validate.Length(min=3, max=IDEA_TITLE_MAX))
     description = fields.String(
         required=True, validate=validate.Length(min=1, max=IDEA_DESCRIPTION_MAX)
@@ -126,8 +126,8 @@ class IdeaPageSchema(PickPageSchema):
 
 
 class IdeaArgsSchema(Schema):
-    shop_id = fields.Integer(load_default=None)
-    call_id = fields.Integer(load_default=None)
+    shop_id = api.object_id(load_default=None)
+    call_id = api.object_id(load_default=None)
     sort = fields.String(load_default="votes", validate=validate.OneOf(ideas.SORTS))
     status = fields.String(load_default="", validate=validate.OneOf(("", *IdeaStatus.ALL)))
     page = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
@@ -144,7 +144,7 @@ class DeclineSchema(Schema):
 
 
 class AdoptSchema(Schema):
-    product_id = fields.Integer(
+    product_id = api.object_id(
         load_default=None,
         allow_none=True,
         strict=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.api import object_id
 from social.models import (
     COLLECTION_DESCRIPTION_MAX,
     COLLECTION_TITLE_MAX,
@@ -36,7 +37,7 @@ class ProductBriefSchema(Schema):
 
 class PickSchema(Schema):
     id = fields.Integer(dump_only=True)
-    product_id = fields.Integer(required=True, load_only=True, strict=True)
+    product_id = object_id(required=True, load_only=True, strict=True)
     note = fields.String(
         load_default="",
         validate=validate.Length(max=NOTE_MAX),
@@ -109,7 +110,7 @@ class CollectionPageSchema(PickPageSchema):
 
 
 class ItemAddSchema(Schema):
-    product_id = fields.Integer(required=True, strict=True)
+    product_id = object_id(required=True, strict=True)
     note = fields.String(load_default="", validate=validate.Length(max=ITEM_NOTE_MAX))
 
 
@@ -173,7 +174,7 @@ class LikeStateSchema(Schema):
 class CommentSchema(Schema):
     id = fields.Integer(dump_only=True)
     body = fields.String(required=True, validate=validate.Length(min=1, max=COMMENT_MAX))
-    parent_id = fields.Integer(allow_none=True, load_default=None, strict=True)
+    parent_id = object_id(allow_none=True, load_default=None, strict=True)
     author = fields.Nested(PersonSchema, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     edited_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -192,7 +193,7 @@ class CommentListSchema(Schema):
 
 class ShareRequestSchema(Schema):
     target_type = fields.String(required=True, validate=validate.OneOf(Target.SHAREABLE))
-    target_id = fields.Integer(required=True, strict=True)
+    target_id = object_id(required=True, strict=True)
 
 
 class ShareLinkSchema(Schema):
@@ -229,7 +230,7 @@ class NotificationListSchema(Schema):
 
 
 class NotificationArgsSchema(Schema):
-    before = fields.Integer(load_default=None)
+    before = object_id(load_default=None)
 
 
 class SettingsSchema(Schema):
@@ -242,7 +243,7 @@ class SettingsSchema(Schema):
 class ReportSchema(Schema):
     id = fields.Integer(dump_only=True)
     target_type = fields.String(required=True, validate=validate.OneOf(Target.REPORTABLE))
-    target_id = fields.Integer(required=True, strict=True)
+    target_id = object_id(required=True, strict=True)
     reason = fields.String(required=True, validate=validate.OneOf(ReportReason.ALL))
     details = fields.String(load_default="", validate=validate.Length(max=REPORT_DETAILS_MAX))
 
