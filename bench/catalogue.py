@@ -4,10 +4,12 @@
     .venv/bin/python -m bench.catalogue --scale 1 10 --db postgresql
 
 For each scale it builds a fresh database (a temporary SQLite file, or a PostgreSQL database
-`kindred_bench_<scale>` it creates and drops), migrates it, seeds it with bench.seed, then
-requests each page through the Flask test client in-process (so the time is the server's:
-routing, queries, templates) and prints the median and 95th percentile per page, and the
-ratio of each scale to the first. The goal: at 10x the data, within 1.5x of the time at 1x.
+`kindred_bench_<scale>` it creates and drops), migrates it and seeds it with bench.seed. Then
+it requests each page through the Flask test client in-process (so the time is the server's:
+routing, queries, templates), taking turns between the scales request by request, so that
+whatever else the machine is doing weighs on every scale alike; and prints the median and
+95th percentile per page, and the ratio of each scale's median to the first's. The goal: at
+10x the data, within 1.5x of the time at 1x.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,8 @@ from flask import Flask
 from sqlalchemy import select
 
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+# The PostgreSQL databases are named <prefix>_<scale>.
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "kindred_bench")
 
 
 def make_app(database_url: str, root: Path | None = None) -> Flask:
@@ -58,7 +63,7 @@ def database_for(db_kind: str, scale: float, root: Path) -> tuple[str, Any]:
     if db_kind == "sqlite":
         path = root / f"bench-{scale:g}.sqlite3"
         return f"sqlite:///{path}", lambda: None
-    name = f"kindred_bench_{str(scale).replace('.', '_')}"
+    name = f"{DB_PREFIX}_{str(scale).replace('.', '_')}"
     _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     _pg_admin(f"CREATE DATABASE {name}")
     return f"{PG_SERVER}/{name}", lambda: _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -79,7 +84,8 @@ SEARCHES = [
 ]
 
 
-def measure(app: Flask, requests: int, rng: random.Random) -> dict[str, list[float]]:
+def pages(app: Flask, rng: random.Random) -> dict[str, Callable[[], str]]:
+    """Each page measured, as a function giving the next URL to request."""
     from app.extensions import db
     from marketplace.models import Product, Shop
 
@@ -95,7 +101,7 @@ def measure(app: Flask, requests: int, rng: random.Random) -> dict[str, list[flo
             )
         )
         db.session.remove()
-    pages = {
+    return {
         "home": lambda: "/",
         "shop page": lambda: f"/shops/{rng.choice(shop_slugs)}",
         "product page": lambda: f"/products/{rng.choice(product_ids)}",
@@ -105,19 +111,25 @@ def measure(app: Flask, requests: int, rng: random.Random) -> dict[str, list[flo
         "search (mixed)": lambda: f"/search?{rng.choice(SEARCHES)}",
         "API search": lambda: f"/api/v1/search?{rng.choice(SEARCHES)}",
     }
-    client = app.test_client()
-    timings: dict[str, list[float]] = {}
-    for name, url in pages.items():
-        for _ in range(3):  # warm caches (templates, statement cache, database pages)
-            client.get(url())
-        samples = []
+
+
+def measure(apps: dict[float, Flask], requests: int) -> dict[float, dict[str, list[float]]]:
+    """Time `requests` requests of each page at each scale, the scales taking turns."""
+    urls = {scale: pages(app, random.Random(7)) for scale, app in apps.items()}
+    clients = {scale: app.test_client() for scale, app in apps.items()}
+    timings: dict[float, dict[str, list[float]]] = {scale: {} for scale in apps}
+    for name in urls[next(iter(apps))]:
+        for scale in apps:
+            for _ in range(3):  # warm caches (templates, statement cache, database pages)
+                clients[scale].get(urls[scale][name]())
+            timings[scale][name] = []
         for _ in range(requests):
-            target = url()
-            started = time.perf_counter()
-            response = client.get(target)
-            samples.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (target, response.status_code)
-        timings[name] = samples
+            for scale in apps:
+                target = urls[scale][name]()
+                started = time.perf_counter()
+                response = clients[scale].get(target)
+                timings[scale][name].append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (target, response.status_code)
     return timings
 
 
@@ -127,13 +139,16 @@ def run(scales: list[float], db_kind: str, requests: int, keep: bool) -> None:
     from app.extensions import db
     from bench.seed import seed
 
-    results: dict[float, dict[str, list[float]]] = {}
-    for scale in scales:
-        root = Path(tempfile.mkdtemp(prefix="kindred-bench-"))
-        url, drop = database_for(db_kind, scale, root)
-        print(f"== {db_kind}, scale {scale:g}: seeding {url}", flush=True)
-        app = make_app(url, root)
-        try:
+    apps: dict[float, Flask] = {}
+    cleanups: list[Callable[[], None]] = []
+    try:
+        for scale in scales:
+            root = Path(tempfile.mkdtemp(prefix="kindred-bench-"))
+            url, drop = database_for(db_kind, scale, root)
+            print(f"== {db_kind}, scale {scale:g}: seeding {url}", flush=True)
+            app = make_app(url, root)
+            apps[scale] = app
+            cleanups.append(lambda app=app, drop=drop, root=root: _clean(app, drop, root, keep))
             with app.app_context():
                 upgrade()
                 started = time.perf_counter()
@@ -144,14 +159,21 @@ def run(scales: list[float], db_kind: str, requests: int, keep: bool) -> None:
                     flush=True,
                 )
                 db.session.remove()
-            results[scale] = measure(app, requests, random.Random(7))
-        finally:
-            with app.app_context():
-                db.engine.dispose()
-            if not keep:
-                drop()
-                shutil.rmtree(root, ignore_errors=True)
+        results = measure(apps, requests)
+    finally:
+        for cleanup in cleanups:
+            cleanup()
     print_table(db_kind, scales, results, requests)
+
+
+def _clean(app: Flask, drop: Callable[[], None], root: Path, keep: bool) -> None:
+    from app.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+    if not keep:
+        drop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def print_table(

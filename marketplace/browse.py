@@ -13,10 +13,11 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 from sqlalchemy.orm import contains_eager, joinedload
 
+from app.extensions import db
 from app.rules import RuleViolation
 from marketplace import categories, search
 from marketplace.models import Condition, Product, Shop
-from marketplace.pagination import Page, paginate_select
+from marketplace.pagination import Page, clamp_page, paginate_select
 from marketplace.rules import MAX_PRICE_MINOR
 
 SORTS = ("relevance", "newest", "price_asc", "price_desc")
@@ -116,7 +117,7 @@ def check_query(query: SearchQuery) -> None:
 # A text search ranks at most this many matching products: the most recently created ones
 # that pass the filters. Ranking every match would make a common word's search grow with the
 # catalogue; with the cap its cost stays flat, and a query with fewer matches is exact.
-SEARCH_CANDIDATES = 1000
+SEARCH_CANDIDATES = 500
 
 
 def _filtered(statement: Select[Any], query: SearchQuery) -> Select[Any]:
@@ -142,30 +143,50 @@ def _filtered(statement: Select[Any], query: SearchQuery) -> Select[Any]:
 def run_search(query: SearchQuery, page: int = 1, per_page: int = 24) -> Page[Product]:
     """Search listed products; the same filters and orders on SQLite and PostgreSQL."""
     check_query(query)
-    statement = select(Product).join(Shop, Shop.id == Product.shop_id)
-    statement = statement.options(contains_eager(Product.shop))
     terms = search.query_words(query.text)
-    score = None
-    higher_is_better = False
     if terms:
-        found, higher_is_better = search.candidates(
-            terms, lambda candidates: _filtered(candidates, query), SEARCH_CANDIDATES
-        )
-        statement = statement.join(found, found.c.id == Product.id)
-        score = found.c.score
-    else:
-        statement = _filtered(statement, query)
+        return _text_search(query, terms, page, per_page)
+    statement = select(Product).join(Shop, Shop.id == Product.shop_id)
+    statement = _filtered(statement.options(contains_eager(Product.shop)), query)
     sort = query.effective_sort
-    if sort == "relevance" and score is not None:
-        statement = statement.order_by(
-            score.desc() if higher_is_better else score.asc(),
-            Product.published_at.desc(),
-            Product.id.desc(),
-        )
-    elif sort == "price_asc":
+    if sort == "price_asc":
         statement = statement.order_by(Product.price_minor.asc(), Product.id.desc())
     elif sort == "price_desc":
         statement = statement.order_by(Product.price_minor.desc(), Product.id.desc())
     else:
         statement = _newest(statement)
     return paginate_select(statement, page, per_page)
+
+
+def _text_search(query: SearchQuery, terms: list[str], page: int, per_page: int) -> Page[Product]:
+    """Sort the candidates (their ids and sort keys only), then load one page of products."""
+    found = search.candidates(
+        terms, lambda candidates: _filtered(candidates, query), SEARCH_CANDIDATES
+    )
+    sort = query.effective_sort
+
+    def order(keys: Any) -> list[Any]:
+        if sort == "price_asc":
+            return [keys.price_minor.asc(), keys.id.desc()]
+        if sort == "price_desc":
+            return [keys.price_minor.desc(), keys.id.desc()]
+        newest = [keys.published_at.desc(), keys.id.desc()]
+        return [keys.score.desc(), *newest] if sort == "relevance" else newest
+
+    page = clamp_page(page)
+    shown = (
+        select(found)
+        .order_by(*order(found.c))
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
+        .subquery("shown")
+    )
+    statement = (
+        select(Product)
+        .join(shown, shown.c.id == Product.id)
+        .join(Shop, Shop.id == Product.shop_id)
+        .options(contains_eager(Product.shop))
+        .order_by(*order(shown.c))
+    )
+    rows = list(db.session.scalars(statement).unique())
+    return Page(rows[:per_page], page, per_page, len(rows) > per_page)

@@ -1,16 +1,27 @@
 """Full-text search over listed products: title, tags, shop name and description.
 
 One contract, two engines. The documents and the queries are cut into words by the same
-Python function (`text.words`: folded to lower case without accents), then
+Python function (`text.words`: folded to lower case without accents). Each query word matches
+as a prefix ("cera" finds "ceramic"), and every word must match. Only listed products are in
+the index: the services call `index_products` whenever a product or its shop changes, so the
+index never needs a join to know what is public.
 
-* SQLite keeps them in an FTS5 virtual table (`product_search`, rowid = product id) and
-  ranks with bm25;
-* PostgreSQL keeps a weighted `tsvector` per product in `product_search` under a GIN index
-  and ranks with ts_rank_cd, using the 'simple' configuration (no stemming, as FTS5).
+Both engines keep the four folded texts of each product in `product_search`, and find
+matches through an index of word prefixes, so a query word is never expanded into the words
+it begins (whose number and lists grow with the catalogue):
 
-Each query word matches as a prefix ("cera" finds "ceramic"), and every word must match. Only
-listed products are in the index: the services call `index_products` whenever a product or
-its shop changes, so the index never needs a join to know what is public.
+* SQLite: an FTS5 table with a prefix index of every word's first 1..PREFIX_CHARS characters
+  (rowid = product id; detail=none, as no query needs word positions);
+* PostgreSQL: a GIN index on `product_search_prefixes(...)`, a database function giving the
+  tsvector whose lexemes are those same prefixes (the migration 0012_search_index makes
+  both; no text-search parser is involved); the index has no pending list to scan, and the
+  table's rows stay narrow (the texts only).
+
+A longer query word is looked up by its first PREFIX_CHARS characters, then checked in the
+texts. Relevance is computed the same way on both engines, from the candidates' texts only
+(no statistics over the whole catalogue, whose cost would grow with it): for each query word,
+the weights of the fields holding a word that starts with it (title 10, tags 4, shop name 2,
+description 1), added up. So a query ranks the same products in the same order on both.
 """
 
 from __future__ import annotations
@@ -19,21 +30,26 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
-    Float,
     Integer,
     Select,
+    String,
     Subquery,
+    and_,
+    case,
+    cast,
     column,
     delete,
     func,
     insert,
+    literal,
     literal_column,
+    or_,
     select,
     table,
+    true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.sql import ColumnElement
 
 from app.extensions import db
@@ -42,45 +58,43 @@ from marketplace.text import words
 
 MAX_QUERY_WORDS = 8
 
-# Column weights: a word in the title counts most, then tags, the shop's name, the description.
-SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
+# How many leading characters of each word the prefix index holds (the migration that builds
+# the index uses the same number).
+PREFIX_CHARS = 6
+
+FIELDS = ("title", "tags", "shop_name", "description")
+# A word found in the title counts most, then in the tags, the shop's name, the description.
+WEIGHTS = (10, 4, 2, 1)
 
 _sqlite_table = table(
-    SEARCH_TABLE,
-    column("rowid", Integer),
-    column("title"),
-    column("tags"),
-    column("shop_name"),
-    column("description"),
+    SEARCH_TABLE, column("rowid", Integer), *(column(name, String) for name in FIELDS)
 )
-_pg_table = table(SEARCH_TABLE, column("product_id", Integer), column("document", TSVECTOR))
+_pg_table = table(
+    SEARCH_TABLE, column("product_id", Integer), *(column(name, String) for name in FIELDS)
+)
+# The function the GIN index is built on. Computing it costs far more than a look into the
+# texts, so it appears only where the index answers it (see `_pg_candidates`).
+PG_PREFIXES = "product_search_prefixes"
 
 
 def _is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def document(product: Product, shop_name: str) -> dict[str, str]:
+def document(product: Any, shop_name: str) -> dict[str, str]:
+    """The texts indexed for a product (anything with a title, tags and a description): the
+    words of each field, each after a space (" speckled stoneware mug"), so that a word
+    starting with "sto" is where " sto" is."""
     return {
-        "title": " ".join(words(product.title)),
-        "tags": " ".join(words(product.tags.replace(",", " "))),
-        "shop_name": " ".join(words(shop_name)),
-        "description": " ".join(words(product.description)),
+        "title": _spaced(product.title),
+        "tags": _spaced(product.tags.replace(",", " ")),
+        "shop_name": _spaced(shop_name),
+        "description": _spaced(product.description),
     }
 
 
-def _pg_vector(doc: dict[str, Any]) -> ColumnElement[Any]:
-    def weighted(text: str, weight: str) -> ColumnElement[Any]:
-        # setweight takes a "char"; an untyped literal lets PostgreSQL infer it (the weight
-        # is one of our four constants, never input).
-        return func.setweight(func.to_tsvector("simple", text), literal_column(f"'{weight}'"))
-
-    return (
-        weighted(doc["title"], "A")
-        .op("||")(weighted(doc["tags"], "B"))
-        .op("||")(weighted(doc["shop_name"], "C"))
-        .op("||")(weighted(doc["description"], "D"))
-    )
+def _spaced(text: str) -> str:
+    return "".join(f" {word}" for word in words(text))
 
 
 def remove_products(product_ids: Iterable[int]) -> None:
@@ -91,6 +105,16 @@ def remove_products(product_ids: Iterable[int]) -> None:
         db.session.execute(delete(_pg_table).where(_pg_table.c.product_id.in_(ids)))
     else:
         db.session.execute(delete(_sqlite_table).where(_sqlite_table.c.rowid.in_(ids)))
+
+
+def write_documents(rows: Sequence[tuple[int, dict[str, str]]]) -> None:
+    """Add these (product id, document) pairs to the index; the ids must not be in it."""
+    if not rows:
+        return
+    if _is_postgres():
+        db.session.execute(insert(_pg_table), [{"product_id": pid, **doc} for pid, doc in rows])
+    else:
+        db.session.execute(insert(_sqlite_table), [{"rowid": pid, **doc} for pid, doc in rows])
 
 
 def index_products(products: Sequence[Product]) -> None:
@@ -105,20 +129,7 @@ def index_products(products: Sequence[Product]) -> None:
         select(Shop.id, Shop.name).where(Shop.id.in_({p.shop_id for p in listed}))
     )
     names: dict[int, str] = {shop_id: name for shop_id, name in rows}
-    if _is_postgres():
-        for product in listed:
-            vector = _pg_vector(document(product, names[product.shop_id]))
-            statement = pg_insert(_pg_table).values(product_id=product.id, document=vector)
-            db.session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[_pg_table.c.product_id], set_={"document": vector}
-                )
-            )
-    else:
-        db.session.execute(
-            insert(_sqlite_table),
-            [{"rowid": p.id, **document(p, names[p.shop_id])} for p in listed],
-        )
+    write_documents([(p.id, document(p, names[p.shop_id])) for p in listed])
 
 
 def index_product(product: Product) -> None:
@@ -147,81 +158,223 @@ def query_words(query: str) -> list[str]:
     return words(query)[:MAX_QUERY_WORDS]
 
 
-# PostgreSQL: how many of the newest index rows to try first (see `candidates`).
-RECENT_WINDOW = 5_000
+def _starts_a_word(field: ColumnElement[Any], term: str) -> ColumnElement[bool]:
+    """Whether a word of this stored text (see `document`) starts with term."""
+    position = func.strpos if _is_postgres() else func.instr
+    return position(field, literal(f" {term}", String)) > _number(0)
+
+
+def _has_words(fields: Sequence[ColumnElement[Any]], terms: list[str]) -> list[ColumnElement[bool]]:
+    """Each term starts a word of one of the fields."""
+    return [or_(*(_starts_a_word(field, term) for field in fields)) for term in terms]
+
+
+def _long_words_found(
+    fields: Sequence[ColumnElement[Any]], terms: list[str]
+) -> list[ColumnElement[bool]]:
+    """The prefix index knows words by their first PREFIX_CHARS characters: a longer query
+    word is checked in the texts."""
+    return _has_words(fields, [term for term in terms if len(term) > PREFIX_CHARS])
+
+
+def _relevance(fields: Sequence[ColumnElement[Any]], terms: list[str]) -> ColumnElement[Any]:
+    total: ColumnElement[Any] = _number(0)
+    for term in terms:
+        for field, weight in zip(fields, WEIGHTS, strict=True):
+            total = total + case((_starts_a_word(field, term), _number(weight)), else_=_number(0))
+    return total
+
+
+# What each candidate carries besides its id and score: the keys the results are sorted by.
+SORT_KEYS = ("published_at", "price_minor")
+
+
+def _sort_keys() -> list[ColumnElement[Any]]:
+    return [getattr(Product, name).label(name) for name in SORT_KEYS]
+
+
+def _number(value: float) -> ColumnElement[Any]:
+    """A number written into the statement, not bound: the numbers that shape a plan (row
+    limits, thresholds) must be known to PostgreSQL's planner, also when it makes one plan
+    for every execution of a prepared statement."""
+    return literal_column(repr(value))
 
 
 def candidates(
     query_terms: list[str], filtered: Callable[[Select[Any]], Select[Any]], limit: int
-) -> tuple[Subquery, bool]:
-    """The newest `limit` listed products matching every word and passing `filtered`, with
-    their relevance: a subquery of (id, score), and whether a higher score is better.
+) -> Subquery:
+    """The newest `limit` listed products matching every word and passing `filtered`: a
+    subquery of (id, score, published_at, price_minor), a higher score being more relevant.
 
-    Walking the index newest first and stopping at `limit` keeps a common word's search from
-    growing with the catalogue; the ranking is computed for the candidates only. The words
-    contain only letters and digits, so quoting them is safe.
+    Walking the matches newest first and stopping at `limit` keeps a common word's search
+    from growing with the catalogue; the relevance is computed for the candidates only, and
+    the caller sorts them and loads the products of one page. The words contain only
+    letters and digits, so quoting them is safe.
     """
     if _is_postgres():
-        return _pg_candidates(query_terms, filtered, limit), True
-    fts_query = " AND ".join(f'"{term}"*' for term in query_terms)
-    rank = func.bm25(literal_column(SEARCH_TABLE), *SQLITE_WEIGHTS, type_=Float)
-    # FTS5 yields its matches in rowid order, backwards on request, with no sort.
+        return _pg_candidates(query_terms, filtered, limit)
+    fields = [_sqlite_table.c[name] for name in FIELDS]
+    fts_query = " AND ".join(f'"{term[:PREFIX_CHARS]}"*' for term in query_terms)
+    # FTS5 yields its matches in rowid order, backwards on request, with no sort; each
+    # prefix is one entry of the prefix index, read lazily.
     statement = (
-        filtered(select(Product.id.label("id"), rank.label("score")))
+        filtered(
+            select(
+                Product.id.label("id"),
+                _relevance(fields, query_terms).label("score"),
+                *_sort_keys(),
+            )
+        )
         .select_from(_sqlite_table)
         .join(Product, Product.id == _sqlite_table.c.rowid)
         .where(literal_column(SEARCH_TABLE).op("MATCH")(fts_query))
+        .where(*_long_words_found(fields, query_terms))
         .order_by(_sqlite_table.c.rowid.desc())
-        .limit(limit)
+        .limit(_number(limit))
     )
-    return statement.subquery("candidates"), False
+    return statement.subquery("candidates")
+
+
+# PostgreSQL: the newest index rows in which a query's densities are sampled (see below);
+# the cost of reading one index row in id order, of looking up its product, and of fetching
+# one product that an index found (the index row, then the product), relative to each other.
+PROBE_ROWS = 1_000
+ROW_COST, LOOKUP_COST, FETCH_COST = 1, 6, 8
+# Words in at least this share of the sample are looked for through the filters, not GIN.
+COMMON_WORDS = 0.1
 
 
 def _pg_candidates(
     query_terms: list[str], filtered: Callable[[Select[Any]], Select[Any]], limit: int
 ) -> Subquery:
-    """PostgreSQL cannot walk a GIN index in order, and guesses badly how many rows a prefix
-    query matches; so take the plan each case needs. First look for matches among the newest
-    index rows (a backward primary-key scan, cheap when the words are common); only when
-    that window holds fewer than `limit` matches, ask the GIN index for all matches (cheap
-    when they are rare) and keep the newest. Either way the result is the newest `limit`
-    matches."""
-    tsquery = func.to_tsquery("simple", " & ".join(f"{term}:*" for term in query_terms))
-    window = (
-        select(_pg_table.c.product_id, _pg_table.c.document)
-        .order_by(_pg_table.c.product_id.desc())
-        .limit(RECENT_WINDOW)
-        .subquery("recent_window")
+    """PostgreSQL cannot walk a GIN index in order, so there are three ways to the newest
+    `limit` matches, each cheap in its own case:
+
+    * scan the index rows newest first, checking the words in the texts, and stop at `limit`
+      matches that pass the filters: cheap when those are dense (a common word), as it reads
+      about limit / density rows;
+    * for rare words, ask the GIN index for every product with them (each word is one
+      lexeme, so GIN skips through the rarest word's list), filter them, keep the newest;
+    * for common words with a narrow filter (a shop, a price range), let the planner start
+      from the filter's index and check the words in the texts.
+
+    The densities of the words and of the matches are sampled among the newest PROBE_ROWS
+    rows, and the cheaper way taken. The scan is given three times the rows the sample
+    predicts; should it still find too few (the sample was not typical), one of the other
+    ways gives them. Either way the result is the newest `limit` matches.
+    """
+    texts = [_pg_table.c[name] for name in FIELDS]
+
+    def newest(rows: ColumnElement[Any]) -> Subquery:
+        return select(_pg_table).order_by(_pg_table.c.product_id.desc()).limit(rows).subquery()
+
+    def count(rows: Any) -> ColumnElement[Any]:
+        return select(func.count()).select_from(rows).scalar_subquery()
+
+    def looked_up(rows: Any) -> Any:
+        """The product of each of these index rows, if it passes the filters: looked up row
+        by row (a lateral join, kept from being unnested by its limit), so that a scan can
+        stop early and a few rows never cost a pass over the products."""
+        return (
+            filtered(select(Product.id.label("id"), *_sort_keys()))
+            .where(Product.id == rows.c.product_id)
+            .limit(_number(1))
+            .lateral("product")
+        )
+
+    sample = newest(_number(PROBE_ROWS))
+    sample_words = (
+        select(sample.c.product_id)
+        .where(*_has_words([sample.c[name] for name in FIELDS], query_terms))
+        .cte("sample")
     )
+    probe = select(
+        count(sample_words).label("words"),
+        count(select(sample_words).join(looked_up(sample_words), true()).subquery()).label("found"),
+        select(func.max(_pg_table.c.product_id)).scalar_subquery().label("catalogue"),
+    ).cte("probe")
+    words, found, catalogue = (select(c).scalar_subquery() for c in probe.c)
+    rare = words < _number(COMMON_WORDS * PROBE_ROWS)
+    # The scan reads about limit / found-density rows, looking up the product of those with
+    # the words. Otherwise, for rare words GIN finds words-density x catalogue products; for
+    # common ones, a filter's index finds (found / words)-density x catalogue products.
+    scan_cost = _number(limit) * (
+        _number(ROW_COST * PROBE_ROWS) + _number(LOOKUP_COST) * words
+    )  # x found
+    other_cost = case(
+        (rare, _number(FETCH_COST) * words * catalogue / _number(PROBE_ROWS)),
+        else_=_number(FETCH_COST) * catalogue * found / func.greatest(words, 1),
+    )
+    scan = and_(
+        scan_cost < found * other_cost,
+        found * catalogue >= _number(3 * PROBE_ROWS * limit),  # within the catalogue
+    )
+    window = newest(cast(_number(3 * PROBE_ROWS * limit) / func.greatest(found, 1), Integer))
+    product = looked_up(window)
     recent = (
-        filtered(select(Product.id.label("id")))
+        select(product, *(window.c[name] for name in FIELDS))
         .select_from(window)
-        .join(Product, Product.id == window.c.product_id)
-        .where(window.c.document.op("@@")(tsquery))
+        .join(product, true())
+        .where(*_has_words([window.c[name] for name in FIELDS], query_terms), scan)
         .order_by(window.c.product_id.desc())
-        .limit(limit)
+        .limit(_number(limit))
         .cte("recent")
     )
-    enough = select(func.count()).select_from(recent).scalar_subquery() >= limit
-    # "+ 0" keeps the planner off the ordered primary-key scan here: this branch runs for
-    # rare words, where the bitmap from the GIN index is the cheap way.
-    everything = (
-        filtered(select(Product.id.label("id")))
-        .select_from(_pg_table)
-        .join(Product, Product.id == _pg_table.c.product_id)
-        .where(_pg_table.c.document.op("@@")(tsquery), ~enough)
-        .order_by((_pg_table.c.product_id + 0).desc())
-        .limit(limit)
-        .subquery("everything")
+    enough = count(recent) >= _number(limit)
+
+    def everything(*where: ColumnElement[bool]) -> Subquery:
+        # "+ 0" keeps the planner off the ordered primary-key scan: the cheap ways here are
+        # the GIN index's bitmap, or a filter's index. The words are also checked in the
+        # texts, so that however the planner goes, it computes the indexed function (for
+        # want of the index) only for products that have the words.
+        return (
+            filtered(select(Product.id.label("id"), *_sort_keys(), *texts))
+            .select_from(_pg_table)
+            .join(Product, Product.id == _pg_table.c.product_id)
+            .where(*_has_words(texts, query_terms), *where)
+            .order_by((_pg_table.c.product_id + _number(0)).desc())
+            .limit(_number(limit))
+            .subquery()
+        )
+
+    tsquery = cast(
+        literal(" & ".join(f"'{term[:PREFIX_CHARS]}'" for term in query_terms), String),
+        TSQUERY,
     )
-    ids = union_all(select(recent.c.id).where(enough), select(everything.c.id)).subquery(
-        "candidate_ids"
+    # For rare words: every index row GIN finds, newest first, then each one's product (so
+    # the products looked up are those of the `limit` newest matches, about).
+    with_words = (
+        select(_pg_table)
+        .where(
+            getattr(func, PG_PREFIXES)(*texts).op("@@")(tsquery),
+            *_has_words(texts, query_terms),
+        )
+        .order_by(_pg_table.c.product_id.desc())
+        .offset(_number(0))  # planned on its own: GIN, then a sort of what it found
+        .subquery()
     )
-    return (
-        select(ids.c.id, func.ts_rank_cd(_pg_table.c.document, tsquery, type_=Float).label("score"))
-        .join(_pg_table, _pg_table.c.product_id == ids.c.id)
-        .subquery("candidates")
+    found_product = looked_up(with_words)
+    by_words = (
+        select(found_product, *(with_words.c[name] for name in FIELDS))
+        .select_from(with_words)
+        .join(found_product, true())
+        .order_by(with_words.c.product_id.desc())
+        .limit(_number(limit))
+        .subquery()
     )
+    by_filters = everything()
+    # Which way runs is decided outside each way's own query (whose limit keeps the
+    # condition out of it), so that a way not taken starts nothing, not even parallel workers.
+    matches = union_all(
+        select(recent).where(enough),
+        select(*by_words.c).where(~enough, rare),
+        select(*by_filters.c).where(~enough, ~rare),
+    ).subquery("found")
+    return select(
+        matches.c.id,
+        _relevance([matches.c[name] for name in FIELDS], query_terms).label("score"),
+        *(matches.c[name] for name in SORT_KEYS),
+    ).subquery("candidates")
 
 
 def rebuild_index() -> int:

@@ -161,3 +161,84 @@ def test_index_follows_changes(app, client, catalogue):
     assert search.rebuild_index() == 4
     db.session.commit()
     assert ids(client, "q=porcelain") == {catalogue["mug"]}
+
+
+def test_a_long_word_matches_as_a_prefix_past_the_indexed_characters(client, catalogue):
+    # The index knows words by their first characters ("stonew"): the rest is checked.
+    assert len("stoneware") > search.PREFIX_CHARS
+    assert ids(client, "q=stonewa") == {catalogue["mug"], catalogue["bowl"], catalogue["jeans"]}
+    assert ids(client, "q=stoneware") == {catalogue["mug"], catalogue["bowl"]}
+    assert ids(client, "q=stonewash") == {catalogue["jeans"]}
+    assert ids(client, "q=stonewashed") == set()
+
+
+def test_relevance_adds_up_where_each_word_is_found(client, app):
+    """Each word counts the weight of the fields it starts a word in: title 10, tags 4, shop
+    name 2, description 1; ties go to the newest. Both engines give this same order."""
+    shop = ShopFactory(name="Linen House")
+    made = [
+        ProductFactory(shop=shop, title="Plain mug", description="linen"),  # 1 + 2 + 10 = 13
+        ProductFactory(shop=shop, title="Linen mug"),  # 10 + 2 + 10 = 22
+        ProductFactory(shop=shop, title="Mug", tags="linen"),  # 4 + 2 + 10 = 16
+        ProductFactory(shop=shop, title="Another mug", tags="linen"),  # 16, newer
+        ProductFactory(shop=shop, title="Linen towel", description="For a mug."),  # 13, newer
+    ]
+    titles_found = titles(client, "q=linen+mug")
+    assert titles_found == ["Linen mug", "Another mug", "Mug", "Linen towel", "Plain mug"]
+    assert len(made) == len(titles_found)
+
+
+@pytest.fixture
+def many(app, monkeypatch):
+    """Twelve listed products, few enough candidates kept (3) that the newest are a choice."""
+    from marketplace import browse
+
+    monkeypatch.setattr(browse, "SEARCH_CANDIDATES", 3)
+    shop = ShopFactory(name="Bench", slug="bench")
+    other = ShopFactory(name="Other", slug="other")
+    made = []
+    for n in range(12):
+        made.append(
+            ProductFactory(
+                shop=shop if n % 3 else other,
+                title=f"Woollen {'scarf' if n % 2 else 'mug'} {n}",
+                description="A soft one." if n % 4 == 0 else "",
+                price_minor=1000 + 100 * (n % 5),
+            ).id
+        )
+    return made
+
+
+PG_WAYS = {
+    # The scan of the newest rows: costs that make it always the cheaper.
+    "scan": {"PROBE_ROWS": 1, "ROW_COST": 0, "LOOKUP_COST": 0},
+    # GIN: the scan never cheaper, the words always rare.
+    "gin": {"ROW_COST": 10**6, "COMMON_WORDS": 2},
+    # The filters' way: the scan never cheaper, the words always common.
+    "filters": {"ROW_COST": 10**6, "COMMON_WORDS": 0},
+}
+
+
+@pytest.mark.parametrize("way", sorted(PG_WAYS))
+def test_every_way_to_the_candidates_finds_the_newest(client, many, monkeypatch, way, app):
+    """Each way PostgreSQL may take finds the same candidates (the newest matches that pass
+    the filters); on SQLite there is one way, and the same answers."""
+    for name, value in PG_WAYS[way].items():
+        monkeypatch.setattr(search, name, value)
+    newest_first = list(reversed(many))
+    assert [i["id"] for i in fetch(client, "q=wool&sort=newest")] == newest_first[:3]
+    scarves = [pid for n, pid in enumerate(many) if n % 2]
+    assert ids(client, "q=woollen+scarf") == set(scarves[-3:])
+    at_bench = [pid for n, pid in enumerate(many) if n % 3]
+    assert ids(client, "q=woo&shop=bench") == set(at_bench[-3:])
+    soft = [pid for n, pid in enumerate(many) if n % 4 == 0]
+    assert ids(client, "q=soft+woollen&sort=price_asc") == set(soft)
+    assert ids(client, "q=woollen+nothing") == set()
+    # Relevance among the candidates: "mug" in the title counts, "soft" only in descriptions.
+    assert fetch(client, "q=woollen+mug")[0]["title"] == "Woollen mug 10"
+
+
+def fetch(client, query: str) -> list[dict]:
+    response = client.get(f"/api/v1/search?{query}")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["items"]
