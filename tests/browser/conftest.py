@@ -86,7 +86,7 @@ def viewport(request: pytest.FixtureRequest) -> dict[str, int]:
 def page(browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
     context = browser.new_context(viewport=viewport, locale="en-GB")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)  # generous: CI machines are shared
     yield page
     context.close()
 
@@ -139,7 +139,7 @@ def open_as(browser: Any, viewport: dict[str, int], live_server: str) -> Iterato
         context = browser.new_context(viewport=viewport, locale="en-GB", **options)
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(30_000)  # generous: CI machines are shared
         if user is not None:
             log_in(page, live_server, user)
         return page
