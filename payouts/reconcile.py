@@ -4,6 +4,10 @@ Checks that the ledger balances; that its Stripe balance equals the platform's b
 Stripe (available plus pending); that every paid payout item has its transfer at Stripe with
 the same amount, destination and reversed amount; and that Stripe holds no transfer we do not
 know. Each difference is reported; any difference makes `flask payouts reconcile` fail.
+
+A transfer Stripe made for a payout item still pending here (the answer was lost: a timeout,
+a dropped connection) is in flight, not a difference: the next payout run replays the item's
+key, gets the same transfer back and posts it. Until then it is counted beside the balance.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ class Report:
     ledger_stripe_balance: int = 0
     stripe_balance: int | None = None
     transfers_checked: int = 0
+    # Made at Stripe for items still pending here; the next payout run records them.
+    in_flight_minor: int = 0
     differences: list[str] = field(default_factory=list)
 
     @property
@@ -44,6 +50,12 @@ def run() -> Report:
         .where(PayoutItem.status == PayoutItemStatus.PAID)
     ).all()
     ours = {item.stripe_transfer_id: (item, account) for item, account in items}
+    pending = {
+        str(item.id): item
+        for item in db.session.scalars(
+            select(PayoutItem).where(PayoutItem.status == PayoutItemStatus.PENDING)
+        )
+    }
     uow.checkpoint()  # no transaction held across the calls to Stripe
     try:
         balance = gateway().balance()
@@ -55,6 +67,11 @@ def run() -> Report:
             seen.add(transfer.id)
             report.transfers_checked += 1
             known = ours.get(transfer.id)
+            metadata = transfer.metadata.to_dict() if transfer.metadata else {}
+            waiting = pending.get(str(metadata.get("payout_item", "")))
+            if known is None and waiting is not None and transfer.amount == waiting.amount_minor:
+                report.in_flight_minor += transfer.amount
+                continue
             if known is None:
                 report.differences.append(f"transfer {transfer.id} at Stripe is not in the ledger")
                 continue
@@ -79,9 +96,11 @@ def run() -> Report:
     except GatewayError as error:
         report.differences.append(f"could not read Stripe: {error.message}")
         return report
-    if report.stripe_balance != report.ledger_stripe_balance:
+    at_stripe = report.stripe_balance + report.in_flight_minor
+    if at_stripe != report.ledger_stripe_balance:
         report.differences.append(
-            f"Stripe balance {report.stripe_balance} != ledger {report.ledger_stripe_balance} "
-            f"(difference {report.stripe_balance - report.ledger_stripe_balance})"
+            f"Stripe balance {report.stripe_balance} (+{report.in_flight_minor} in flight) != "
+            f"ledger {report.ledger_stripe_balance} "
+            f"(difference {at_stripe - report.ledger_stripe_balance})"
         )
     return report

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from payouts import ledger
+from app.uow import unit_of_work
+from payouts import ledger, reconcile
 from payouts.models import Earning, EarningState, PayoutItem, TransferReversal
 from tests.conftest import login
 from tests.factories import UserFactory
@@ -115,4 +116,31 @@ def test_refund_before_release_comes_out_of_pending(app, client, emulator):
     assert ledger.balance(ledger.pending("payee-1")) == 0
     assert ledger.balance(ledger.FEE_REVENUE) == 0
     assert db.session.scalar(select(TransferReversal)) is None
+    check_invariants(emulator)
+
+
+def test_a_transfer_whose_answer_was_lost_is_in_flight_until_the_next_run(app, client, emulator):
+    bowl, _jacket = two_shops()
+    buyer = UserFactory()
+    (order,) = orders_of(buy(client, buyer, bowl))
+    deliver(client, order, buyer)
+    release_after_hold()
+    onboard(order.shop.owner, emulator)
+    # Stripe makes the transfer, but every answer is lost: the item stays pending here.
+    emulator.fail_next("/v1/transfers", count=3, kind="disconnect", when="after")
+    result = pay_out()
+    emulator.faults.clear()
+    assert (result.paid, result.pending) == (0, 1)
+    assert len(emulator.objects("transfer")) == 1
+    with unit_of_work(write=False):
+        report = reconcile.run()
+    assert report.ok, report.differences
+    assert report.in_flight_minor == 2800
+    check_invariants(emulator)
+    # The next run replays the item's key: the same transfer, now recorded; nothing paid twice.
+    assert pay_out().paid == 1
+    assert len(emulator.objects("transfer")) == 1
+    with unit_of_work(write=False):
+        report = reconcile.run()
+    assert report.ok and report.in_flight_minor == 0
     check_invariants(emulator)
