@@ -20,7 +20,20 @@ class NavLink:
     label: Any = field(compare=False)  # a lazy_gettext string
     # Shown only when this returns true (e.g. only for people who have a shop).
     visible: Callable[[], bool] = field(compare=False, default=lambda: True)
-    badge: Callable[[], int] | None = field(compare=False, default=None)
+    # What its badge counts: SQL for the number (a scalar subquery), or None when there is
+    # nothing to count. The badges of a page are read together, in one query.
+    badge: Callable[[], Any] | None = field(compare=False, default=None)
+
+
+@dataclass
+class ViewerFact:
+    """Something a feature reads about the person making a request on every request (e.g.
+    whether they are suspended), read in the same query that loads them: `expression` makes
+    the SQL of it from their id column, `keep(user_id, value)` keeps the answer for the
+    request (where the feature's own look-up finds it)."""
+
+    expression: Callable[[Any], Any]
+    keep: Callable[[int, Any], None]
 
 
 @dataclass
@@ -30,6 +43,7 @@ class Hooks:
     # Each returns the HTML (already rendered, Markup) of one section of a profile page.
     profile_sections: list[Callable[[Any], Any]] = field(default_factory=list)
     banners: list[Callable[[], Any]] = field(default_factory=list)
+    viewer_facts: list[ViewerFact] = field(default_factory=list)
     # Seeders run in order by `flask seed`; each gets a progress reporter.
     seeders: list[tuple[int, str, Callable[..., None]]] = field(default_factory=list)
 

@@ -6,12 +6,13 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, get_currency_precision
-from flask import Flask, current_app, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask import Flask, current_app, g, request
+from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +58,22 @@ def _format_money(amount_minor: int, currency: str, locale: str) -> str:
     return format_currency(value, currency, locale=locale)
 
 
+def request_translations() -> Any:
+    """The translations in force, as Flask-Babel finds them, kept while the locale stays the
+    same: templates ask for every string they show (dozens a page), and Flask-Babel's own
+    look-up walks the request's context and names the locale each time. `force_locale`
+    (mail in the recipient's language) makes another locale object, so another answer."""
+    locale = get_locale()
+    if locale is None:  # no app context
+        return get_translations()
+    kept = g.get("_kindred_translations")
+    if kept is not None and kept[0] is locale:
+        return kept[1]
+    translations = get_translations()
+    g._kindred_translations = (locale, translations)
+    return translations
+
+
 def date(value: datetime | None, style: str = "medium") -> str:
     return format_date(value, style) if value else ""
 
@@ -93,6 +110,14 @@ def init_app(app: Flask) -> None:
     compile_catalogs()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(d) for d in translation_dirs())
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel's template callables, with the translations looked up once per locale.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["datetime"] = datetime_

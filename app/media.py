@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from flask import Blueprint, Flask, abort, current_app, send_from_directory, url_for
+from flask import Blueprint, Flask, abort, current_app, send_from_directory
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from app import urls
 from app.rules import RuleViolation
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
@@ -176,7 +177,8 @@ def read_stored(key: str) -> bytes:
 
 
 def media_url(key: str | None) -> str | None:
-    return url_for("media.file", key=key) if key else None
+    # Remembered: a page of product cards asks for dozens of these.
+    return urls.url_for("media.file", key=key) if key else None
 
 
 blueprint = Blueprint("media", __name__)

@@ -2,15 +2,75 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, has_request_context
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from app.extensions import db
 from app.hooks import NavLink, hooks
 
 
+class OnFirstUse:
+    """A list worked out the first time a template reads it, at most once.
+
+    The layout's lists are offered to every template, but a fragment (a page section, a mail)
+    never reads them and the account links show on account pages only: what they cost (a
+    `visible` check may ask the database) is then never paid for nothing.
+    """
+
+    def __init__(self, compute: Callable[[], list[Any]]) -> None:
+        self._compute: Callable[[], list[Any]] | None = compute
+        self._items: list[Any] = []
+
+    def _get(self) -> list[Any]:
+        if self._compute is not None:
+            self._items = self._compute()
+            self._compute = None
+        return self._items
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __getitem__(self, index: int) -> Any:
+        return self._get()[index]
+
+
+@dataclass
+class ShownLink:
+    endpoint: str
+    label: Any
+    count: int = 0  # its badge's number (none shown at 0)
+
+
+def shown_links(links: list[NavLink]) -> list[ShownLink]:
+    """The visible links, in order, with their badges' numbers read in one query."""
+    visible = [link for link in sorted(links) if link.visible()]
+    counted: dict[int, Any] = {}
+    for index, link in enumerate(visible):
+        expression = link.badge() if link.badge is not None else None
+        if expression is not None:
+            counted[index] = expression
+    counts: dict[int, int] = {}
+    if counted:
+        row = db.session.execute(select(*counted.values())).one()
+        counts = {index: int(value or 0) for index, value in zip(counted, row, strict=True)}
+    return [
+        ShownLink(link.endpoint, link.label, counts.get(index, 0))
+        for index, link in enumerate(visible)
+    ]
+
+
 def init_app(app: Flask) -> None:
+    from app import urls
+
+    urls.init_app(app)
     # Turns a filtered list of (key, value) pairs back into keyword arguments (forms macro).
     app.jinja_env.filters["items2dict"] = dict
     hooks(app).account_nav.extend(
@@ -20,16 +80,16 @@ def init_app(app: Flask) -> None:
             NavLink(90, "account.tokens", _l("API tokens")),
         ]
     )
+    registry = hooks(app)
 
     @app.context_processor
     def _layout() -> dict[str, Any]:
         # Mail is also rendered by jobs and commands, with no request and no visitor.
         if not has_request_context():
             return {"site_name": current_app.config["SITE_NAME"]}
-        registry = hooks()
         return {
             "site_name": current_app.config["SITE_NAME"],
-            "nav_links": [link for link in sorted(registry.nav) if link.visible()],
-            "account_links": [link for link in sorted(registry.account_nav) if link.visible()],
-            "banners": [banner() for banner in registry.banners],
+            "nav_links": OnFirstUse(lambda: shown_links(registry.nav)),
+            "account_links": OnFirstUse(lambda: shown_links(registry.account_nav)),
+            "banners": OnFirstUse(lambda: [banner() for banner in registry.banners]),
         }

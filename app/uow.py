@@ -32,7 +32,9 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 
 def _commit() -> None:
-    db.session.commit()
+    # A request that never touched the database has no transaction: nothing to commit.
+    if db.session().in_transaction():
+        db.session.commit()
     callbacks: list[Callable[[], None]] = g.pop("_after_commit", [])
     for callback in callbacks:
         callback()

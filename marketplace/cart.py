@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import current_app, session
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.database import for_update
@@ -33,18 +35,28 @@ MAX_QUANTITY = 99
 # --- finding the cart ----------------------------------------------------------------------
 
 
-def _user_cart(user: User, create: bool) -> Cart | None:
-    cart = db.session.scalar(select(Cart).where(Cart.user_id == user.id))
+def _find(condition: Any, lock: bool) -> Cart | None:
+    statement = select(Cart).where(condition)
+    return db.session.scalar(for_update(statement) if lock else statement)
+
+
+def _user_cart(user: User, create: bool, lock: bool = False) -> Cart | None:
+    cart = _find(Cart.user_id == user.id, lock)
     if cart is None and create:
         cart = Cart(user_id=user.id)
-        db.session.add(cart)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(cart)
+        except IntegrityError:
+            # Another request (a second tab, the same API token twice) made this person's
+            # cart a moment ago: use that one.
+            cart = _find(Cart.user_id == user.id, lock)
     return cart
 
 
-def _guest_cart(create: bool) -> Cart | None:
+def _guest_cart(create: bool, lock: bool = False) -> Cart | None:
     token = session.get(GUEST_CART_KEY)
-    cart = db.session.scalar(select(Cart).where(Cart.guest_token == token)) if token else None
+    cart = _find(Cart.guest_token == token, lock) if token else None
     if cart is None and create:
         token = secrets.token_urlsafe(24)
         cart = Cart(guest_token=token)
@@ -54,9 +66,14 @@ def _guest_cart(create: bool) -> Cart | None:
     return cart
 
 
-def cart_for(user: User | None, *, create: bool = False) -> Cart | None:
-    """The shopper's cart (a guest's when `user` is None); None when there is none yet."""
-    return _user_cart(user, create) if user is not None else _guest_cart(create)
+def cart_for(user: User | None, *, create: bool = False, lock: bool = False) -> Cart | None:
+    """The shopper's cart (a guest's when `user` is None); None when there is none yet.
+
+    With `lock`, the cart's row stays locked until the transaction ends (read and locked in
+    one query); a cart created here is this transaction's own until it commits."""
+    if user is not None:
+        return _user_cart(user, create, lock)
+    return _guest_cart(create, lock)
 
 
 def _line(cart: Cart, line_id: int) -> CartLine:
@@ -83,7 +100,12 @@ def _check_quantity(quantity: int) -> None:
 
 
 def _sellable(variant_id: int) -> tuple[ProductVariant, Product, Shop]:
-    variant = db.session.get(ProductVariant, variant_id)
+    # The variant, its product and its shop in one query.
+    variant = db.session.get(
+        ProductVariant,
+        variant_id,
+        options=[joinedload(ProductVariant.product).joinedload(Product.shop)],
+    )
     if variant is None:
         raise NotFound(_("There is no such item."))
     product = variant.product
@@ -115,10 +137,9 @@ def add(user: User | None, variant_id: int, quantity: int = 1) -> CartLine:
     """Put a variant in the shopper's cart (or add to the quantity already there)."""
     _check_quantity(quantity)
     variant, product, _shop = _sellable(variant_id)
-    cart = cart_for(user, create=True)
-    assert cart is not None
     # Two adds at once to the same cart (a double click, two tabs) wait for each other.
-    db.session.scalar(for_update(select(Cart.id).where(Cart.id == cart.id)))
+    cart = cart_for(user, create=True, lock=True)
+    assert cart is not None
     line = db.session.scalar(
         select(CartLine).where(CartLine.cart_id == cart.id, CartLine.variant_id == variant.id)
     )
@@ -160,6 +181,8 @@ def add(user: User | None, variant_id: int, quantity: int = 1) -> CartLine:
     line.unit_price_seen_minor = variant.price_minor
     _touch(cart)
     db.session.flush()
+    # The line comes back with its cart loaded: a caller showing the cart next needs no query.
+    set_committed_value(line, "cart", cart)
     signals.cart_line_added.send(current_app._get_current_object(), line=line, user=user)  # type: ignore[attr-defined]
     return line
 
@@ -334,12 +357,13 @@ def view(cart: Cart | None) -> CartView:
     currency = current_app.config["CURRENCY"]
     if cart is None:
         return CartView(None, [], currency)
+    # One query: a line's variant, product and shop are each one row (many-to-one joins).
     lines = db.session.scalars(
         select(CartLine)
         .where(CartLine.cart_id == cart.id)
         .options(
-            selectinload(CartLine.variant),
-            selectinload(CartLine.product).selectinload(Product.shop),
+            joinedload(CartLine.variant),
+            joinedload(CartLine.product).joinedload(Product.shop),
         )
         .order_by(CartLine.id)
     ).all()
@@ -384,8 +408,9 @@ def price_changes(cart_view: CartView) -> list[LineView]:
     ]
 
 
-def count_items(user: User | None) -> int:
-    """The number of items in the cart, for the navigation badge (one query)."""
+def count_items_query(user: User | None) -> Any:
+    """SQL for the number of items in the cart (a scalar subquery, for the navigation badge);
+    None for a guest without a cart."""
     from sqlalchemy import func
 
     if user is not None:
@@ -393,9 +418,17 @@ def count_items(user: User | None) -> int:
     else:
         token = session.get(GUEST_CART_KEY)
         if not token:
-            return 0
+            return None
         condition = Cart.guest_token == token
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(CartLine.quantity), 0)).join(Cart).where(condition)
+    return (
+        select(func.coalesce(func.sum(CartLine.quantity), 0))
+        .join(Cart)
+        .where(condition)
+        .scalar_subquery()
     )
-    return int(total or 0)
+
+
+def count_items(user: User | None) -> int:
+    """The number of items in the cart (one query)."""
+    query = count_items_query(user)
+    return int(db.session.scalar(select(query)) or 0) if query is not None else 0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask import Flask
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import select
 
 from app import hooks as app_hooks
@@ -14,16 +15,17 @@ from app.accounts import signals as account_signals
 from app.extensions import db
 from app.hooks import NavLink
 from app.uow import unit_of_work
+from marketplace import has_shop
 from marketplace.hooks import add_delete_guard
 from marketplace.models import Product
 from marketplace.order_models import OrderLine
 
 
-def _cart_count() -> int:
+def _cart_count() -> Any:
     from marketplace import cart
     from marketplace.commerce_views import shopper
 
-    return cart.count_items(shopper())
+    return cart.count_items_query(shopper())
 
 
 def _was_ordered(product: Product) -> bool:
@@ -32,12 +34,6 @@ def _was_ordered(product: Product) -> bool:
         db.session.scalar(select(OrderLine.id).where(OrderLine.product_id == product.id).limit(1))
         is not None
     )
-
-
-def _has_shop() -> bool:
-    from marketplace.shops import shop_of
-
-    return bool(current_user.is_authenticated and shop_of(current_user._get_current_object()))
 
 
 def _merge_cart_at_login(_sender: Flask, user, kept, **_extra) -> None:
@@ -118,7 +114,7 @@ def init_app(app: Flask) -> None:
     registry.account_nav.extend(
         [
             NavLink(30, "shopping.my_orders", _l("My orders")),
-            NavLink(27, "seller_orders.list_orders", _l("Shop orders"), visible=_has_shop),
+            NavLink(27, "seller_orders.list_orders", _l("Shop orders"), visible=has_shop),
         ]
     )
     jobs.register(app, "marketplace.sweep_checkouts", _sweep_job)

@@ -94,8 +94,9 @@ class CartLines(MethodView):
     @blueprint.response(201, CartSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Put a variant in your cart (adds to the quantity when it is there already)."""
-        carts.add(current_person(), data["variant_id"], data["quantity"])
-        return _my_cart()
+        line = carts.add(current_person(), data["variant_id"], data["quantity"])
+        # The cart the line went into (already loaded: no second look-up).
+        return cart_view_dict(carts.view(line.cart))
 
 
 @blueprint.route("/cart/lines/<int:line_id>")

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import media
 from app.accounts.models import User
+from app.database import kept_statement
 from app.extensions import db
 from app.models import utcnow
 from app.rules import Conflict, NotFound, RuleViolation
@@ -99,9 +100,22 @@ def product_for_owner(actor: User, product_id: int) -> Product:
 def public_product(product_id: int, viewer: User | None = None) -> Product:
     """A product as a visitor sees it: drafts, archived products and those of a paused shop
     are visible to their owner only."""
-    product = db.session.scalar(
-        select(Product).where(Product.id == product_id).options(*_with_everything())
+    # Every product page: built once (app.database.kept_statement). The variants (a few
+    # rows) are joined to the product's row, the images read by a second query: two
+    # queries, whatever their numbers.
+    statement = kept_statement(
+        "marketplace.public_product",
+        lambda: (
+            select(Product)
+            .where(Product.id == bindparam("product_id"))
+            .options(
+                joinedload(Product.shop).joinedload(Shop.owner),
+                joinedload(Product.variants),
+                selectinload(Product.images),
+            )
+        ),
     )
+    product = db.session.scalars(statement, {"product_id": product_id}).unique().first()
     is_owner = product is not None and viewer is not None and product.shop.owner_id == viewer.id
     if product is None or not (product.listed or is_owner):
         raise NotFound(_("That product is not available."))

@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import stripe
 from flask import Flask, current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -156,6 +158,12 @@ def _install_emulator(app: Flask) -> None:
 
 
 def _emulated_banner() -> Markup:
+    return _banner_in(str(get_locale() or "en"))
+
+
+@lru_cache(maxsize=16)
+def _banner_in(locale: str) -> Markup:
+    # On every page and the same for everyone: built once per language.
     return Markup('{} <a href="{}">{}</a>').format(
         _l("Payments are emulated: no real money moves, and test cards work."),
         EMULATOR_PREFIX + "/_emulator/dashboard",

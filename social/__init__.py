@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from app import hooks as app_hooks
-from app.hooks import NavLink
+from app.hooks import NavLink, ViewerFact
 from marketplace import has_shop
 
 
@@ -28,15 +28,26 @@ def _is_admin() -> bool:
     return bool(current_user.is_authenticated and current_user.is_admin)
 
 
-def _unread() -> int:
-    # Drawn on every page; asked once per request.
-    if "social_unread" not in g:
-        from social import notifications
+def _unread() -> Any:
+    # The navigation's badge: read with the page's other badges, in one query.
+    from social import notifications
 
-        g.social_unread = (
-            notifications.unread_count(current_user.id) if current_user.is_authenticated else 0
-        )
-    return int(g.social_unread)
+    if not current_user.is_authenticated:
+        return None
+    return notifications.unread_count_query(current_user.id)
+
+
+def _suspended_expression(user_id: Any) -> Any:
+    from sqlalchemy import exists, select
+
+    from social.models import Suspension
+
+    return exists(select(Suspension.user_id).where(Suspension.user_id == user_id))
+
+
+def _keep_suspended(user_id: int, value: Any) -> None:
+    # Where social.rules.is_suspended looks first: the check on every request costs no query.
+    g.setdefault("social_suspended", {})[user_id] = bool(value)
 
 
 def _suspended_at_login(sender: Flask, user: Any, **_extra: Any) -> None:
@@ -106,6 +117,8 @@ def init_app(app: Flask) -> None:
     idea_api.register()
 
     registry = app_hooks.hooks(app)
+    # Whether the person making a request is suspended is read with them (one query).
+    registry.viewer_facts.append(ViewerFact(_suspended_expression, _keep_suspended))
     registry.nav.extend(
         [
             NavLink(5, "social.home_feed", _l("Feed"), visible=_logged_in),

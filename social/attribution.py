@@ -29,6 +29,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
 from app.extensions import db
@@ -123,11 +124,9 @@ def _covering_link(
 
 
 def _shop_owner(product_id: int) -> int | None:
-    return db.session.scalar(
-        select(Shop.owner_id)
-        .join(Product, Product.shop_id == Shop.id)
-        .where(Product.id == product_id)
-    )
+    # The cart has just loaded the product and its shop: no query when they are in the session.
+    product = db.session.get(Product, product_id, options=[joinedload(Product.shop)])
+    return product.shop.owner_id if product is not None else None
 
 
 def _bump(link_id: int | None, **amounts: int) -> None:

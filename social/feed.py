@@ -9,14 +9,16 @@ costs the same number of queries whatever its size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
+from app.database import kept_statement
 from app.extensions import db
 from app.models import INT_MAX
 from marketplace.models import Product, Shop
@@ -75,25 +77,50 @@ def parse_cursor(raw: str | None) -> tuple[datetime, int, int] | None:
     return at, source, row_id
 
 
-def _after(
-    cursor: tuple[datetime, int, int] | None, at_column: Any, id_column: Any, source: int
-) -> ColumnElement[bool]:
-    """Keyset condition: rows that come after the cursor in (time, source, id) descending."""
+# The feed's statements are built once per shape and kept (building one, with its LATERAL
+# joins, cost more than running it); what changes between requests is bound on execution:
+# the viewer, the page size and the cursor's position.
+def _kept(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    return kept_statement(("social.feed", *key), build)
+
+
+def _cursor_shape(cursor: tuple[datetime, int, int] | None, source: int) -> str:
+    """Which keyset condition a source's rows need to come after the cursor."""
     if cursor is None:
-        return true()
-    at, cursor_source, cursor_id = cursor
+        return "start"
+    cursor_source = cursor[1]
     if source < cursor_source:
-        return at_column <= at
+        return "at_or_before"
     if source > cursor_source:
+        return "before"
+    return "before_or_same_time"
+
+
+def _cursor_params(cursor: tuple[datetime, int, int] | None) -> dict[str, Any]:
+    if cursor is None:
+        return {}
+    at, _source, row_id = cursor
+    return {"cursor_at": at, "cursor_id": row_id}
+
+
+def _after(shape: str, at_column: Any, id_column: Any) -> ColumnElement[bool]:
+    """Keyset condition: rows that come after the cursor in (time, source, id) descending."""
+    at: Any = bindparam("cursor_at")
+    cursor_id: Any = bindparam("cursor_id")
+    if shape == "start":
+        return true()
+    if shape == "at_or_before":
+        return at_column <= at
+    if shape == "before":
         return at_column < at
     return or_(at_column < at, and_(at_column == at, id_column < cursor_id))
 
 
-def _followees(viewer: User) -> Select[Any]:
-    return select(Follow.followee_id).where(Follow.follower_id == viewer.id)
+def _followees() -> Select[Any]:
+    return select(Follow.followee_id).where(Follow.follower_id == bindparam("viewer_id"))
 
 
-def _visible_event_conditions(cursor: Any) -> list[Any]:
+def _visible_event_conditions(shape: str) -> list[Any]:
     return [
         or_(FeedEvent.pick_id.is_(None), Pick.hidden_at.is_(None)),
         or_(
@@ -102,7 +129,7 @@ def _visible_event_conditions(cursor: Any) -> list[Any]:
         ),
         or_(FeedEvent.product_id.is_(None), Product.listed.is_(True)),
         or_(FeedEvent.idea_id.is_(None), Idea.status != IdeaStatus.WITHDRAWN),
-        _after(cursor, FeedEvent.created_at, FeedEvent.id, EVENTS),
+        _after(shape, FeedEvent.created_at, FeedEvent.id),
     ]
 
 
@@ -126,7 +153,23 @@ OVERREAD = 3
 
 def _event_ids(viewer: User, cursor: Any, size: int) -> list[int]:
     """The ids of the page's events, newest first (ids only: the rows load in one query)."""
-    if _per_followee():
+    shape = _cursor_shape(cursor, EVENTS)
+    per_followee = _per_followee()
+    statement = _kept(
+        ("event_ids", per_followee, shape),
+        lambda: _event_ids_statement(per_followee, shape),
+    )
+    params = {
+        "viewer_id": viewer.id,
+        "page_limit": size + 1,
+        "overread_limit": OVERREAD * (size + 1),
+        **_cursor_params(cursor),
+    }
+    return list(db.session.scalars(statement, params))
+
+
+def _event_ids_statement(per_followee: bool, shape: str) -> Select[Any]:
+    if per_followee:
         newest = (
             select(
                 FeedEvent.id,
@@ -138,13 +181,13 @@ def _event_ids(viewer: User, cursor: Any, size: int) -> list[int]:
             )
             .where(
                 FeedEvent.actor_id == Follow.followee_id,
-                _after(cursor, FeedEvent.created_at, FeedEvent.id, EVENTS),
+                _after(shape, FeedEvent.created_at, FeedEvent.id),
             )
             .order_by(FeedEvent.created_at.desc(), FeedEvent.id.desc())
-            .limit(OVERREAD * (size + 1))
+            .limit(bindparam("overread_limit", type_=Integer))
             .lateral("newest")
         )
-        statement = (
+        return (
             select(newest.c.id)
             .select_from(Follow)
             .join(newest, true())
@@ -153,7 +196,7 @@ def _event_ids(viewer: User, cursor: Any, size: int) -> list[int]:
             .outerjoin(Product, Product.id == newest.c.product_id)
             .outerjoin(Idea, Idea.id == newest.c.idea_id)
             .where(
-                Follow.follower_id == viewer.id,
+                Follow.follower_id == bindparam("viewer_id"),
                 not_suspended(Follow.followee_id),
                 or_(newest.c.pick_id.is_(None), Pick.hidden_at.is_(None)),
                 or_(
@@ -164,24 +207,22 @@ def _event_ids(viewer: User, cursor: Any, size: int) -> list[int]:
                 or_(newest.c.idea_id.is_(None), Idea.status != IdeaStatus.WITHDRAWN),
             )
             .order_by(newest.c.created_at.desc(), newest.c.id.desc())
-            .limit(size + 1)
+            .limit(bindparam("page_limit", type_=Integer))
         )
-    else:
-        statement = (
-            select(FeedEvent.id)
-            .outerjoin(Pick, Pick.id == FeedEvent.pick_id)
-            .outerjoin(Collection, Collection.id == FeedEvent.collection_id)
-            .outerjoin(Product, Product.id == FeedEvent.product_id)
-            .outerjoin(Idea, Idea.id == FeedEvent.idea_id)
-            .where(
-                FeedEvent.actor_id.in_(_followees(viewer)),
-                not_suspended(FeedEvent.actor_id),
-                *_visible_event_conditions(cursor),
-            )
-            .order_by(FeedEvent.created_at.desc(), FeedEvent.id.desc())
-            .limit(size + 1)
+    return (
+        select(FeedEvent.id)
+        .outerjoin(Pick, Pick.id == FeedEvent.pick_id)
+        .outerjoin(Collection, Collection.id == FeedEvent.collection_id)
+        .outerjoin(Product, Product.id == FeedEvent.product_id)
+        .outerjoin(Idea, Idea.id == FeedEvent.idea_id)
+        .where(
+            FeedEvent.actor_id.in_(_followees()),
+            not_suspended(FeedEvent.actor_id),
+            *_visible_event_conditions(shape),
         )
-    return list(db.session.scalars(statement))
+        .order_by(FeedEvent.created_at.desc(), FeedEvent.id.desc())
+        .limit(bindparam("page_limit", type_=Integer))
+    )
 
 
 def _events(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
@@ -190,20 +231,23 @@ def _events(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
         return []
     # Loaded by primary key, apart from the ranking query: joined to seven tables, the
     # ranking query's plan went wrong on PostgreSQL (hash joins over whole tables).
-    statement = (
-        select(FeedEvent)
-        .where(FeedEvent.id.in_(ids))
-        .options(
-            joinedload(FeedEvent.actor),
-            joinedload(FeedEvent.share_link),
-            joinedload(FeedEvent.pick),
-            joinedload(FeedEvent.collection),
-            joinedload(FeedEvent.product).joinedload(Product.shop),
-            joinedload(FeedEvent.idea).joinedload(Idea.shop),
-        )
+    statement = _kept(
+        ("events",),
+        lambda: (
+            select(FeedEvent)
+            .where(FeedEvent.id.in_(bindparam("ids", expanding=True)))
+            .options(
+                joinedload(FeedEvent.actor),
+                joinedload(FeedEvent.share_link),
+                joinedload(FeedEvent.pick),
+                joinedload(FeedEvent.collection),
+                joinedload(FeedEvent.product).joinedload(Product.shop),
+                joinedload(FeedEvent.idea).joinedload(Idea.shop),
+            )
+        ),
     )
     events = sorted(
-        db.session.scalars(statement).unique(),
+        db.session.scalars(statement, {"ids": ids}).unique(),
         key=lambda event: (_micros(event.created_at), event.id),
         reverse=True,
     )
@@ -226,48 +270,28 @@ def _events(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
 
 def _shop_products(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
     """New products of the shops of people followed (following a person follows their shop)."""
-    conditions = [
-        Product.listed.is_(True),
-        Product.published_at.is_not(None),
-        _after(cursor, Product.published_at, Product.id, PRODUCTS),
-    ]
-    if _per_followee():
-        # One page per followed seller's shop, from ix_products_shop_listed (see _per_followee).
-        newest = (
-            select(Product.id, Product.published_at)
-            .where(Product.shop_id == Shop.id, *conditions)
-            .order_by(Product.published_at.desc(), Product.id.desc())
-            .limit(size + 1)
-            .lateral("newest_products")
-        )
-        ranking = (
-            select(newest.c.id)
-            .select_from(Follow)
-            .join(Shop, Shop.owner_id == Follow.followee_id)
-            .join(newest, true())
-            .where(Follow.follower_id == viewer.id, not_suspended(Follow.followee_id))
-            .order_by(newest.c.published_at.desc(), newest.c.id.desc())
-            .limit(size + 1)
-        )
-    else:
-        ranking = (
-            select(Product.id)
-            .join(Shop, Shop.id == Product.shop_id)
-            .where(Shop.owner_id.in_(_followees(viewer)), not_suspended(Shop.owner_id), *conditions)
-            .order_by(Product.published_at.desc(), Product.id.desc())
-            .limit(size + 1)
-        )
-    ids = list(db.session.scalars(ranking))
+    shape = _cursor_shape(cursor, PRODUCTS)
+    per_followee = _per_followee()
+    ranking = _kept(
+        ("product_ids", per_followee, shape),
+        lambda: _shop_products_statement(per_followee, shape),
+    )
+    params = {"viewer_id": viewer.id, "page_limit": size + 1, **_cursor_params(cursor)}
+    ids = list(db.session.scalars(ranking, params))
     if not ids:
         return []
-    statement = (
-        select(Product)
-        .where(Product.id.in_(ids))
-        .options(joinedload(Product.shop).joinedload(Shop.owner))
-        .order_by(Product.published_at.desc(), Product.id.desc())
+    statement = _kept(
+        ("products",),
+        lambda: (
+            select(Product)
+            .where(Product.id.in_(bindparam("ids", expanding=True)))
+            .options(joinedload(Product.shop).joinedload(Shop.owner))
+            .order_by(Product.published_at.desc(), Product.id.desc())
+        ),
     )
+    products = db.session.scalars(statement, {"ids": ids}).unique()
     items = []
-    for product in db.session.scalars(statement).unique():
+    for product in products:
         assert product.published_at is not None
         items.append(
             FeedItem(
@@ -282,6 +306,40 @@ def _shop_products(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
     return items
 
 
+def _shop_products_statement(per_followee: bool, shape: str) -> Select[Any]:
+    conditions = [
+        Product.listed.is_(True),
+        Product.published_at.is_not(None),
+        _after(shape, Product.published_at, Product.id),
+    ]
+    page_limit = bindparam("page_limit", type_=Integer)
+    if per_followee:
+        # One page per followed seller's shop, from ix_products_shop_listed (see _per_followee).
+        newest = (
+            select(Product.id, Product.published_at)
+            .where(Product.shop_id == Shop.id, *conditions)
+            .order_by(Product.published_at.desc(), Product.id.desc())
+            .limit(page_limit)
+            .lateral("newest_products")
+        )
+        return (
+            select(newest.c.id)
+            .select_from(Follow)
+            .join(Shop, Shop.owner_id == Follow.followee_id)
+            .join(newest, true())
+            .where(Follow.follower_id == bindparam("viewer_id"), not_suspended(Follow.followee_id))
+            .order_by(newest.c.published_at.desc(), newest.c.id.desc())
+            .limit(page_limit)
+        )
+    return (
+        select(Product.id)
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(Shop.owner_id.in_(_followees()), not_suspended(Shop.owner_id), *conditions)
+        .order_by(Product.published_at.desc(), Product.id.desc())
+        .limit(page_limit)
+    )
+
+
 def home_feed(viewer: User, cursor: str | None = None, size: int = PAGE_SIZE) -> FeedPage:
     size = min(max(size, 1), MAX_PAGE_SIZE)
     position = parse_cursor(cursor)
@@ -290,12 +348,3 @@ def home_feed(viewer: User, cursor: str | None = None, size: int = PAGE_SIZE) ->
     page = merged[:size]
     has_more = len(merged) > size
     return FeedPage(page, page[-1].cursor if has_more and page else None)
-
-
-def follows_anyone(viewer: User) -> bool:
-    return (
-        db.session.scalar(
-            select(Follow.followee_id).where(Follow.follower_id == viewer.id).limit(1)
-        )
-        is not None
-    )

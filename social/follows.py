@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import Integer, Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
+from app.database import kept_statement
 from app.extensions import db
 from app.models import utcnow
 from app.rules import RuleViolation
@@ -106,16 +108,23 @@ def followed_ids(user_ids: list[int], viewer: User | None) -> set[int]:
     )
 
 
-def suggestions(user: User | None, limit: int = 6) -> list[User]:
+def followee_ids(user: User) -> set[int]:
+    """Everyone the user follows (ids)."""
+    return set(db.session.scalars(select(Follow.followee_id).where(Follow.follower_id == user.id)))
+
+
+def suggestions(user: User | None, limit: int = 6, following: set[int] | None = None) -> list[User]:
     """People to follow: first those followed by the people you follow (most shared first),
-    then active curators (most picks in the last 30 days). Never yourself or whom you follow."""
+    then active curators (most picks in the last 30 days). Never yourself or whom you follow.
+
+    `following`: the user's followee_ids, when the caller has them already."""
     chosen: list[User] = []
     excluded: set[int] = set()
     if user is not None:
-        excluded = {
-            user.id,
-            *db.session.scalars(select(Follow.followee_id).where(Follow.follower_id == user.id)),
-        }
+        if following is None:
+            following = followee_ids(user)
+        excluded = {user.id, *following}
+    if user is not None and following:
         mine = select(Follow.followee_id).where(Follow.follower_id == user.id)
         second = Follow.__table__.alias("second")
         friends_of_friends = db.session.scalars(
@@ -133,26 +142,38 @@ def suggestions(user: User | None, limit: int = 6) -> list[User]:
         chosen.extend(friends_of_friends)
         excluded |= {u.id for u in friends_of_friends}
     if len(chosen) < limit:
-        # Active curators: the most frequent authors among the latest picks. Bounded to the
-        # newest RECENT_PICKS rows (ix_picks_created), so it costs the same on any size of site.
-        since = utcnow() - timedelta(days=30)
-        recent = (
-            select(Pick.author_id.label("author_id"))
-            .where(Pick.created_at >= since, Pick.hidden_at.is_(None))
-            .order_by(Pick.created_at.desc(), Pick.id.desc())
-            .limit(RECENT_PICKS)
-            .subquery()
+        excluding = bool(excluded)
+        statement = kept_statement(
+            ("social.active_curators", excluding), lambda: _active_curators(excluding)
         )
-        conditions = [not_suspended(User.id)]
+        params: dict[str, Any] = {
+            "since": utcnow() - timedelta(days=30),
+            "limit": limit - len(chosen),
+        }
         if excluded:
-            conditions.append(User.id.not_in(excluded))
-        active = db.session.scalars(
-            select(User)
-            .join(recent, recent.c.author_id == User.id)
-            .where(*conditions)
-            .group_by(User.id)
-            .order_by(func.count().desc(), User.id)
-            .limit(limit - len(chosen))
-        ).all()
-        chosen.extend(active)
+            params["excluded"] = list(excluded)
+        chosen.extend(db.session.scalars(statement, params).all())
     return chosen
+
+
+def _active_curators(excluding: bool) -> Select[Any]:
+    """Active curators: the most frequent authors among the latest picks. Bounded to the
+    newest RECENT_PICKS rows (ix_picks_created), so it costs the same on any size of site."""
+    recent = (
+        select(Pick.author_id.label("author_id"))
+        .where(Pick.created_at >= bindparam("since"), Pick.hidden_at.is_(None))
+        .order_by(Pick.created_at.desc(), Pick.id.desc())
+        .limit(RECENT_PICKS)
+        .subquery()
+    )
+    conditions = [not_suspended(User.id)]
+    if excluding:
+        conditions.append(User.id.not_in(bindparam("excluded", expanding=True)))
+    return (
+        select(User)
+        .join(recent, recent.c.author_id == User.id)
+        .where(*conditions)
+        .group_by(User.id)
+        .order_by(func.count().desc(), User.id)
+        .limit(bindparam("limit", type_=Integer))
+    )

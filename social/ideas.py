@@ -19,12 +19,13 @@ from typing import Any
 from blinker import Namespace
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app import media
 from app.accounts.models import User
+from app.database import kept_statement
 from app.extensions import db
 from app.models import utcnow
 from app.rules import Forbidden, NotFound, RuleViolation
@@ -760,12 +761,17 @@ def agreements_for_products(product_ids: Sequence[int]) -> dict[int, list[Royalt
 
 
 def idea_of_product(product_id: int) -> Idea | None:
-    return db.session.scalar(
-        _idea_query()
-        .where(Idea.product_id == product_id, Idea.status == IdeaStatus.ADOPTED)
-        .order_by(Idea.id)
-        .limit(1)
+    # On every product page: built once (app.database.kept_statement).
+    statement = kept_statement(
+        "social.idea_of_product",
+        lambda: (
+            _idea_query()
+            .where(Idea.product_id == bindparam("product_id"), Idea.status == IdeaStatus.ADOPTED)
+            .order_by(Idea.id)
+            .limit(1)
+        ),
     )
+    return db.session.scalar(statement, {"product_id": product_id})
 
 
 def rewards(

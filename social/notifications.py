@@ -129,15 +129,17 @@ def _email(
         )
 
 
-def unread_count(user_id: int) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count(Notification.id)).where(
-                Notification.recipient_id == user_id, Notification.read_at.is_(None)
-            )
-        )
-        or 0
+def unread_count_query(user_id: int) -> Any:
+    """SQL for the number of unread notifications (a scalar subquery)."""
+    return (
+        select(func.count(Notification.id))
+        .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
+        .scalar_subquery()
     )
+
+
+def unread_count(user_id: int) -> int:
+    return int(db.session.scalar(select(unread_count_query(user_id))) or 0)
 
 
 def recent(user_id: int, before: int | None = None, limit: int = PAGE_SIZE) -> list[Notification]:

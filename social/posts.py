@@ -8,11 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Integer, Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import joinedload
 
 from app import media
 from app.accounts.models import User
+from app.database import kept_statement
 from app.extensions import db
 from app.models import utcnow
 from app.rules import Conflict, Forbidden, NotFound, RuleViolation
@@ -188,26 +189,32 @@ def picks_of(user: User, page: int = 1, per_page: int = 12) -> Page[Pick]:
 
 
 def picks_of_product(product_id: int, limit: int = 6) -> list[Pick]:
-    return list(
-        db.session.scalars(
+    # On every product page: built once (app.database.kept_statement).
+    statement = kept_statement(
+        "social.picks_of_product",
+        lambda: (
             _listed_picks()
-            .where(Pick.product_id == product_id)
+            .where(Pick.product_id == bindparam("product_id"))
             .order_by(Pick.like_count.desc(), Pick.id.desc())
-            .limit(limit)
-        )
+            .limit(bindparam("limit", type_=Integer))
+        ),
     )
+    return list(db.session.scalars(statement, {"product_id": product_id, "limit": limit}))
 
 
 def trending_picks(limit: int = 12, days: int = 30) -> list[Pick]:
-    since = utcnow() - timedelta(days=days)
-    return list(
-        db.session.scalars(
+    # On a new person's feed: built once (app.database.kept_statement).
+    statement = kept_statement(
+        "social.trending_picks",
+        lambda: (
             _listed_picks()
-            .where(Pick.created_at >= since)
+            .where(Pick.created_at >= bindparam("since"))
             .order_by(Pick.like_count.desc(), Pick.created_at.desc(), Pick.id.desc())
-            .limit(limit)
-        )
+            .limit(bindparam("limit", type_=Integer))
+        ),
     )
+    since = utcnow() - timedelta(days=days)
+    return list(db.session.scalars(statement, {"since": since, "limit": limit}))
 
 
 # --- collections ---------------------------------------------------------------------------
@@ -505,16 +512,19 @@ def my_collections(actor: User, limit: int = 100) -> list[Collection]:
 
 
 def collections_with_product(product_id: int, limit: int = 6) -> list[Collection]:
-    return list(
-        db.session.scalars(
+    # On every product page: built once (app.database.kept_statement).
+    statement = kept_statement(
+        "social.collections_with_product",
+        lambda: (
             select(Collection)
             .join(CollectionItem, CollectionItem.collection_id == Collection.id)
-            .where(CollectionItem.product_id == product_id, *visible_collections())
+            .where(CollectionItem.product_id == bindparam("product_id"), *visible_collections())
             .options(joinedload(Collection.owner))
             .order_by(Collection.like_count.desc(), Collection.id.desc())
-            .limit(limit)
-        )
+            .limit(bindparam("limit", type_=Integer))
+        ),
     )
+    return list(db.session.scalars(statement, {"product_id": product_id, "limit": limit}))
 
 
 def shop_owner_of(product_id: int) -> int | None:

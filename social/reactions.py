@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
+from app.database import kept_statement
 from app.extensions import db
 from app.models import utcnow
 from app.rules import Forbidden, NotFound, RuleViolation
@@ -189,14 +190,14 @@ def liked_ids(viewer: User | None, target_type: str, ids: list[int]) -> set[int]
 
 
 def product_like_count(product_id: int) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count(Like.id)).where(
-                Like.target_type == Target.PRODUCT, Like.target_id == product_id
-            )
-        )
-        or 0
+    # On every product page: built once (app.database.kept_statement).
+    statement = kept_statement(
+        "social.product_like_count",
+        lambda: select(func.count(Like.id)).where(
+            Like.target_type == Target.PRODUCT, Like.target_id == bindparam("product_id")
+        ),
     )
+    return int(db.session.scalar(statement, {"product_id": product_id}) or 0)
 
 
 # --- comments --------------------------------------------------------------------------------

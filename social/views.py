@@ -137,15 +137,15 @@ def home_feed() -> str:
     size = int(current_app.config.get("SOCIAL_FEED_PAGE", feed.PAGE_SIZE))
     page = feed.home_feed(user, request.args.get("cursor"), size)
     pick_ids = [item.pick.id for item in page.items if item.pick is not None]
-    follows_anyone = feed.follows_anyone(user)
+    following = follows.followee_ids(user)  # asked once, for the empty state and suggestions
     trending = [] if page.items else posts.trending_picks(8)
     return render_template(
         "social/feed.html",
         page=page,
         liked=reactions.liked_ids(user, Target.PICK, pick_ids + [p.id for p in trending]),
-        follows_anyone=follows_anyone,
+        follows_anyone=bool(following),
         trending=trending,
-        suggestions=follows.suggestions(user, 6),
+        suggestions=follows.suggestions(user, 6, following=following),
         first_page=not request.args.get("cursor"),
     )
 

@@ -6,13 +6,16 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import (
     BIO_MAX,
@@ -32,6 +35,7 @@ from app.accounts.passwords import (
 )
 from app.database import write_intent
 from app.extensions import db
+from app.hooks import ViewerFact, hooks
 from app.models import utcnow
 from app.rules import Conflict, NotFound, RuleViolation
 
@@ -182,13 +186,39 @@ def sign_out_everywhere(user: User) -> None:
     user.session_nonce = new_session_nonce()
 
 
+def _viewer_query(name: str, build: Callable[[list[ViewerFact]], Any]) -> tuple[Any, list[Any]]:
+    """The query that loads the person making a request with the facts features read about
+    them on every request (app.hooks.ViewerFact): one query instead of one per fact. Built
+    once per app; outside a request, without the facts."""
+    if not has_request_context():
+        return build([]), []
+    facts = hooks().viewer_facts
+    kept: dict[str, Any] = current_app.extensions.setdefault("kindred_viewer_queries", {})
+    if name not in kept:
+        kept[name] = build(facts)
+    return kept[name], facts
+
+
+def _keep_facts(facts: list[ViewerFact], user_id: int, values: Sequence[Any]) -> None:
+    for fact, value in zip(facts, values, strict=True):
+        fact.keep(user_id, value)
+
+
 def load_session_user(session_id: str) -> User | None:
     user_id, _sep, nonce = session_id.partition(":")
     if not user_id.isdigit() or not nonce:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not hmac.compare_digest(user.session_nonce, nonce):
+    statement, facts = _viewer_query(
+        "session",
+        lambda facts: select(User, *[fact.expression(User.id) for fact in facts]).where(
+            User.id == bindparam("user_id")
+        ),
+    )
+    row = db.session.execute(statement, {"user_id": int(user_id)}).first()
+    if row is None or not hmac.compare_digest(row[0].session_nonce, nonce):
         return None
+    user: User = row[0]
+    _keep_facts(facts, user.id, row[1:])
     return user
 
 
@@ -325,9 +355,20 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
 def user_for_token(secret: str) -> User | None:
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret)))
-    if token is None or token.revoked_at is not None:
+    # The token, its user and the facts about them in one query.
+    statement, facts = _viewer_query(
+        "token",
+        lambda facts: (
+            select(ApiToken, *[fact.expression(ApiToken.user_id) for fact in facts])
+            .options(joinedload(ApiToken.user))
+            .where(ApiToken.token_hash == bindparam("token_hash"))
+        ),
+    )
+    row = db.session.execute(statement, {"token_hash": _hash_token(secret)}).first()
+    if row is None or row[0].revoked_at is not None:
         return None
+    token: ApiToken = row[0]
+    _keep_facts(facts, token.user_id, row[1:])
     now = utcnow()
     # Recording use on a read would turn every API read into a write (and, on SQLite, take the
     # write lock); writes record it, to a minute's grain.

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from marketplace import products as product_services
@@ -182,6 +182,42 @@ def test_two_adds_of_the_same_variant_at_once_make_one_line(app):
         thread.join()
     assert errors == []
     assert [line.quantity for line in lines()] == [2]
+
+
+def test_two_first_adds_at_once_make_one_cart(app):
+    """A person without a cart yet, adding from two tabs at once: one cart, no error."""
+    import threading
+
+    from app.accounts.models import User
+    from app.uow import unit_of_work
+    from marketplace import cart as carts
+
+    bowl, jacket = two_shops()
+    buyer_id = UserFactory().id
+    variant_ids = [bowl.variants[0].id, jacket.variants[0].id]
+    db.session.commit()
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def add_one(variant_id: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                with unit_of_work():
+                    carts.add(db.session.get(User, buyer_id), variant_id, 1)
+                db.session.remove()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=add_one, args=(v,)) for v in variant_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert db.session.scalar(select(func.count(Cart.id))) == 1
+    assert sorted(line.variant_id for line in lines()) == sorted(variant_ids)
 
 
 def test_the_login_helper_keeps_a_guest_cart(client):
