@@ -16,7 +16,7 @@ from app import api, media
 from app.accounts.services import current_person, user_by_handle
 from app.extensions import db
 from app.rules import NotFound, RuleViolation
-from marketplace.models import Shop
+from marketplace.shops import shop_by_id
 from social import ideas
 from social.api import page_view, person_view
 from social.idea_models import (
@@ -258,13 +258,6 @@ def reward_view(reward: IdeaReward) -> dict[str, Any]:
     }
 
 
-def _shop(shop_id: int) -> Shop:
-    shop = db.session.get(Shop, shop_id)
-    if shop is None:
-        raise NotFound(_("There is no such shop."))
-    return shop
-
-
 def _idea(idea_id: int) -> Idea:
     return ideas.visible_idea(idea_id, viewer())
 
@@ -283,14 +276,14 @@ class Terms(MethodView):
     @blueprint.response(200, TermsSchema)
     def get(self, shop_id: int) -> Any:
         """A shop's co-creation terms (all zero when it has none)."""
-        return ideas.terms_of(_shop(shop_id).id) or ideas.TermsChange()
+        return ideas.terms_of(shop_by_id(shop_id).id) or ideas.TermsChange()
 
     @api.login_required
     @blueprint.arguments(TermsSchema)
     @blueprint.response(200, TermsSchema)
     def put(self, data: dict[str, Any], shop_id: int) -> Any:
         """Set your shop's default terms for ideas and its collective pool."""
-        return ideas.update_terms(current_person(), _shop(shop_id), ideas.TermsChange(**data))
+        return ideas.update_terms(current_person(), shop_by_id(shop_id), ideas.TermsChange(**data))
 
 
 @blueprint.route("/shops/<int:shop_id>/idea-calls")
@@ -298,14 +291,16 @@ class Calls(MethodView):
     @blueprint.response(200, CallListSchema)
     def get(self, shop_id: int) -> dict[str, Any]:
         """A shop's calls for ideas, newest first."""
-        return {"items": [call_view(c) for c in ideas.calls_of(_shop(shop_id).id)]}
+        return {"items": [call_view(c) for c in ideas.calls_of(shop_by_id(shop_id).id)]}
 
     @api.login_required
     @blueprint.arguments(CallSchema)
     @blueprint.response(201, CallSchema)
     def post(self, data: dict[str, Any], shop_id: int) -> dict[str, Any]:
         """Open a call for ideas for your shop."""
-        return call_view(ideas.open_call(current_person(), _shop(shop_id), ideas.CallInput(**data)))
+        return call_view(
+            ideas.open_call(current_person(), shop_by_id(shop_id), ideas.CallInput(**data))
+        )
 
 
 @blueprint.route("/idea-calls/<int:call_id>")
@@ -359,7 +354,7 @@ class ShopIdeas(MethodView):
         POST /ideas/{id}/images."""
         call = ideas.get_call(data["call_id"]) if data.get("call_id") else None
         idea = ideas.submit_idea(
-            current_person(), _shop(shop_id), data["title"], data["description"], call=call
+            current_person(), shop_by_id(shop_id), data["title"], data["description"], call=call
         )
         return idea_view(idea)
 
@@ -510,7 +505,7 @@ class Collective(MethodView):
     @blueprint.response(200, MemberListSchema)
     def get(self, shop_id: int) -> dict[str, Any]:
         """The members your shop named to its collective."""
-        shop = _shop(shop_id)
+        shop = shop_by_id(shop_id)
         if shop.owner_id != current_person().id:
             raise NotFound(_("There is no such shop."))
         return {"items": [_member_view(m) for m in ideas.named_members(shop.id)]}
@@ -525,14 +520,14 @@ class CollectiveMember(MethodView):
     def put(self, data: dict[str, Any], shop_id: int, handle: str) -> dict[str, Any]:
         """Name someone to your shop's collective, with a weight."""
         member = ideas.name_member(
-            current_person(), _shop(shop_id), user_by_handle(handle), data["weight"]
+            current_person(), shop_by_id(shop_id), user_by_handle(handle), data["weight"]
         )
         return _member_view(member)
 
     @blueprint.response(204)
     def delete(self, shop_id: int, handle: str) -> None:
         """Take someone out of your shop's collective."""
-        ideas.remove_member(current_person(), _shop(shop_id), user_by_handle(handle).id)
+        ideas.remove_member(current_person(), shop_by_id(shop_id), user_by_handle(handle).id)
 
 
 def register() -> None:

@@ -308,17 +308,7 @@ def decline(idea_id: int) -> Any:
 
 def _adopt_form(idea: Idea, formdata: Any = ...) -> AdoptForm:
     form = AdoptForm() if formdata is ... else AdoptForm(formdata=formdata)
-    from sqlalchemy import select
-
-    from app.extensions import db
-
-    rows = db.session.execute(
-        select(Product.id, Product.title)
-        .where(Product.shop_id == idea.shop_id)
-        .order_by(Product.title)
-        .limit(500)
-    ).all()
-    form.product_id.choices = [(0, _("Choose a product"))] + [(pid, title) for pid, title in rows]
+    form.product_id.choices = [(0, _("Choose a product")), *ideas.products_to_adopt_into(idea)]
     form.category.choices = [("", _("Choose a category")), *categories.leaf_choices()]
     if not form.category.data:
         form.category.data = ideas.usual_category(idea.shop_id)

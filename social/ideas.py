@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from blinker import Namespace
@@ -52,7 +52,14 @@ from social.idea_models import (
     RoyaltyAgreement,
 )
 from social.models import Comment, EventKind, FeedEvent, NotificationKind, Target
-from social.rules import check_length, ensure_can_post, is_moderator, not_suspended, plain_text
+from social.rules import (
+    check_length,
+    ensure_can_post,
+    is_moderator,
+    is_suspended,
+    not_suspended,
+    plain_text,
+)
 
 IMAGE_SIZES = (480,)
 RATE_MAX_BPS = 5_000
@@ -426,18 +433,27 @@ def min_account_age() -> timedelta:
 
 
 def _as_aware(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def vote_refusal(actor: User, idea: Idea) -> RuleViolation | None:
+    """Why this person may not vote for this idea, or None when they may."""
+    if actor.id == idea.author_id:
+        return RuleViolation(_("You cannot vote for your own idea."), status=403)
+    if actor.id == idea.shop.owner_id:
+        return RuleViolation(_("The shop cannot vote for ideas it reviews."), status=403)
+    if idea.status not in IdeaStatus.LIVE:
+        return RuleViolation(_("Votes are closed for this idea."), status=409)
+    if _as_aware(actor.created_at) + min_account_age() > _as_aware(utcnow()):
+        hours = min_account_age() // timedelta(hours=1)
+        return RuleViolation(
+            _("New accounts can vote after %(hours)d hours.", hours=hours), status=403
+        )
+    return None
+
+
 def can_vote(actor: User | None, idea: Idea) -> bool:
-    return (
-        actor is not None
-        and actor.id not in (idea.author_id, idea.shop.owner_id)
-        and idea.status in IdeaStatus.LIVE
-        and _as_aware(actor.created_at) + min_account_age() <= _as_aware(utcnow())
-    )
+    return actor is not None and vote_refusal(actor, idea) is None
 
 
 def has_voted(user_id: int, idea_id: int) -> bool:
@@ -474,20 +490,9 @@ def _bump_votes(idea_id: int, amount: int) -> int:
 def vote(actor: User, idea: Idea) -> bool:
     """Vote for an idea; a second vote changes nothing. Returns whether the vote is new."""
     ensure_can_post(actor)
-    if actor.id == idea.author_id:
-        raise RuleViolation(_("You cannot vote for your own idea."), status=403)
-    if actor.id == idea.shop.owner_id:
-        raise RuleViolation(_("The shop cannot vote for ideas it reviews."), status=403)
-    if idea.status not in IdeaStatus.LIVE:
-        raise RuleViolation(_("Votes are closed for this idea."), status=409)
-    if _as_aware(actor.created_at) + min_account_age() > _as_aware(utcnow()):
-        raise RuleViolation(
-            _(
-                "New accounts can vote after %(hours)d hours.",
-                hours=min_account_age() // timedelta(hours=1),
-            ),
-            status=403,
-        )
+    refusal = vote_refusal(actor, idea)
+    if refusal is not None:
+        raise refusal
     if has_voted(actor.id, idea.id):
         return False
     try:
@@ -691,6 +696,17 @@ def adopt(
     return idea
 
 
+def products_to_adopt_into(idea: Idea, limit: int = 500) -> list[tuple[int, str]]:
+    """(id, title) of the products of the idea's shop, by title: what it can be linked to."""
+    rows = db.session.execute(
+        select(Product.id, Product.title)
+        .where(Product.shop_id == idea.shop_id)
+        .order_by(Product.title)
+        .limit(limit)
+    ).all()
+    return [(int(pid), str(title)) for pid, title in rows]
+
+
 def usual_category(shop_id: int) -> str:
     return (
         db.session.scalar(
@@ -862,6 +878,4 @@ def collective_weights(shop: Shop, until: datetime) -> dict[int, int]:
     for member in db.session.scalars(select(PoolMember).where(PoolMember.shop_id == shop.id)):
         weights[member.user_id] += member.weight
     weights.pop(shop.owner_id, None)
-    from social.rules import is_suspended
-
     return {uid: w for uid, w in sorted(weights.items()) if w > 0 and not is_suspended(uid)}
