@@ -41,6 +41,52 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    report = getattr(request.node, "report_call", None)
+    return bool(report is not None and report.failed)
+
+
+def _server_side(app: Any) -> str:
+    """What the database is doing (on PostgreSQL: every session of the test database and what
+    it waits for) and the app's connection pool, for a failed browser test's report."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    lines = [f"pool: {db.engine.pool.status()}"]
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT pid, state, wait_event_type, wait_event, "
+                    "now() - xact_start AS open_for, left(query, 160) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            lines += [" | ".join(str(value) for value in row) for row in rows]
+    return "\n".join(lines)
+
+
+def _describe_pages(pages: list[Any]) -> str:
+    """Where each person's page is and what it shows, for a failed browser test's report."""
+    parts = []
+    for index, page in enumerate(pages):
+        try:
+            body = " ".join(page.locator("body").inner_text(timeout=5_000).split())
+        except Exception as error:  # the page may be mid-navigation or hung: say so
+            body = f"(no text: {error.__class__.__name__})"
+        parts.append(f"page {index}: {page.url}\n  {body[:1500]}")
+    return "\n".join(parts)
+
+
 @pytest.fixture
 def live_port() -> int:
     with socket.socket() as sock:
@@ -130,21 +176,34 @@ def log_in(page: Any, base: str, user: Any, password: str | None = None) -> None
 
 
 @pytest.fixture
-def open_as(browser: Any, viewport: dict[str, int], live_server: str) -> Iterator[Any]:
+def open_as(
+    request: pytest.FixtureRequest,
+    app: Any,
+    browser: Any,
+    viewport: dict[str, int],
+    live_server: str,
+) -> Iterator[Any]:
     """`open_as(user)`: a page in that person's own browser context, logged in, at the
-    viewport of the test (several people can use the site side by side)."""
+    viewport of the test (several people can use the site side by side). When the test fails,
+    its report says where each page was, what it showed, and what the database was doing."""
     contexts: list[Any] = []
+    pages: list[Any] = []
 
     def open_page(user: Any | None = None, **options: Any) -> Any:
         context = browser.new_context(viewport=viewport, locale="en-GB", **options)
         contexts.append(context)
         page = context.new_page()
+        pages.append(page)
         page.set_default_timeout(30_000)  # generous: CI machines are shared
         if user is not None:
             log_in(page, live_server, user)
         return page
 
     yield open_page
+    if _failed(request):
+        # Printed in teardown, it shows under the failed test's "Captured stdout teardown".
+        print("== the pages when the test failed\n" + _describe_pages(pages))
+        print("== the server side\n" + _server_side(app))
     for context in contexts:
         context.close()
 
