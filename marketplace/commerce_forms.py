@@ -42,8 +42,11 @@ class ShipForm(FlaskForm):
 
 
 class CancelOrderForm(FlaskForm):
+    # Shown on the same page as the refund form: its own id keeps the two labels apart.
     reason = TextAreaField(
-        _l("Reason (shown to the buyer)"), validators=[Optional(), Length(max=500)]
+        _l("Reason (shown to the buyer)"),
+        validators=[Optional(), Length(max=500)],
+        id="cancel-reason",
     )
 
 

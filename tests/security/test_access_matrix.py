@@ -17,7 +17,8 @@ of object in URLs is one line in PARAMS and its making in tests/security/world.p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -307,8 +308,16 @@ def _checks(app) -> list[tuple[Rule, str, Expect]]:
     return found
 
 
-def sweep(world: World, role: str, *, unsafe: bool, fresh: bool = False) -> tuple[int, list[str]]:
-    """Send every operation (safe ones, or the changes) as `role`; the failures, readable."""
+def sweep(
+    world: World,
+    role: str,
+    *,
+    unsafe: bool,
+    fresh: bool = False,
+    on_answer: Callable[[str, Any], None] | None = None,
+) -> tuple[int, list[str]]:
+    """Send every operation (safe ones, or the changes) as `role`; the failures, readable.
+    `on_answer(url, response)` sees every answer, for checks of its own."""
     sender = Sender(world.client(role))
     failures: list[str] = []
     sent = 0
@@ -339,6 +348,8 @@ def sweep(world: World, role: str, *, unsafe: bool, fresh: bool = False) -> tupl
             response = sender.send(method, filled.url, body)
             error_flash = sender.take_error_flash()
             sent += 1
+            if on_answer is not None:
+                on_answer(filled.url, response)
             if not judge(expected, method, filled.url, response, error_flash):
                 where = response.headers.get("Location", "")
                 failures.append(
@@ -395,3 +406,89 @@ def test_an_admin_moderates_but_does_not_own(world):
     failures = sweep(world, "admin", unsafe=False)[1]
     failures += sweep(world, "admin", unsafe=True, fresh=True)[1]
     assert not failures, _report(failures)
+
+
+# --- the pages' markup -------------------------------------------------------------------------
+
+
+class _Ids(HTMLParser):
+    """The ids of a page, the targets of its labels, and its form fields without a label."""
+
+    FIELDS = {"input", "select", "textarea"}
+    UNLABELLED_TYPES = {"hidden", "submit", "button", "image", "reset"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.label_targets: list[str] = []
+        self.fields: list[tuple[str, str]] = []  # (id, name)
+        self.labelled: set[str] = set()
+        self._in_label = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {key: value or "" for key, value in attrs}
+        if "id" in values:
+            self.ids.append(values["id"])
+        if tag == "label":
+            self._in_label += 1
+            if values.get("for"):
+                self.label_targets.append(values["for"])
+        if tag in self.FIELDS and values.get("type", "") not in self.UNLABELLED_TYPES:
+            if self._in_label or "aria-label" in values or "aria-labelledby" in values:
+                self.labelled.add(values.get("id") or values.get("name", ""))
+            self.fields.append((values.get("id", ""), values.get("name", "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label" and self._in_label:
+            self._in_label -= 1
+
+
+def markup_problems(html: str) -> list[str]:
+    parser = _Ids()
+    parser.feed(html)
+    problems = []
+    seen: set[str] = set()
+    for id_ in parser.ids:
+        if id_ in seen:
+            problems.append(f"id {id_!r} is used twice")
+        seen.add(id_)
+    for target in parser.label_targets:
+        if target not in seen:
+            problems.append(f"a label points to {target!r}, which no element has")
+    targets = set(parser.label_targets) | parser.labelled
+    for id_, name in parser.fields:
+        if (id_ or name) not in targets:
+            problems.append(f"the field {name or id_!r} has no label")
+    return problems
+
+
+@pytest.mark.parametrize("role", ["owner", "admin"])
+def test_every_page_has_unique_ids_and_labelled_fields(world, role):
+    """Every page the owner or an admin can open (with the owner's objects filled in, so the
+    forms of a real order, product or shop are on it): ids are unique, which labels and
+    screen readers rely on, every label points at something, and every field has a label."""
+    pages: list[str] = []
+    problems: list[str] = []
+
+    def check(url: str, response: Any) -> None:
+        if response.status_code == 200 and response.mimetype == "text/html":
+            pages.append(url)
+            problems.extend(f"{url}: {p}" for p in markup_problems(response.get_data(True)))
+
+    sweep(world, role, unsafe=False, on_answer=check)
+    assert len(pages) > 40
+    assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_the_markup_check_finds_what_it_looks_for():
+    html = (
+        '<label for="a">A</label><input id="a" name="a">'
+        '<label for="b">B</label><textarea id="b" name="b"></textarea><p id="a"></p>'
+        '<label for="gone">?</label><input name="loose"><input type="hidden" name="t">'
+        '<label>Wrapped <input name="w"></label><input name="q" aria-label="Search">'
+    )
+    assert markup_problems(html) == [
+        "id 'a' is used twice",
+        "a label points to 'gone', which no element has",
+        "the field 'loose' has no label",
+    ]
