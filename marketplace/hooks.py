@@ -9,6 +9,9 @@
   history and its snapshots stay whole).
 * `card_badges`: callables `(products) -> dict[product_id, Markup]` computed for a whole page of
   product cards at once (one query per page, never one per card).
+* `commission_guards`: callables `(shop, commission_bps)` raising `RuleViolation` when the shop
+  may not raise its curator commission to that rate (co-creation: the royalties and the pool it
+  promised must still leave the seller the platform's minimum).
 
 Popularity is a plain column that later features bump with `products.bump_popularity`.
 """
@@ -31,6 +34,7 @@ class CatalogueHooks:
     shop_sections: list[Callable[[Shop], Any]] = field(default_factory=list)
     delete_guards: list[Callable[[Product], bool]] = field(default_factory=list)
     card_badges: list[Callable[[Sequence[Product]], dict[int, Any]]] = field(default_factory=list)
+    commission_guards: list[Callable[[Shop, int], None]] = field(default_factory=list)
 
 
 def catalogue_hooks(app: Flask | None = None) -> CatalogueHooks:
@@ -52,3 +56,7 @@ def add_delete_guard(app: Flask, guard: Callable[[Product], bool]) -> None:
 
 def add_card_badges(app: Flask, badges: Callable[[Sequence[Product]], dict[int, Any]]) -> None:
     catalogue_hooks(app).card_badges.append(badges)
+
+
+def add_commission_guard(app: Flask, guard: Callable[[Shop, int], None]) -> None:
+    catalogue_hooks(app).commission_guards.append(guard)

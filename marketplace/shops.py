@@ -13,8 +13,9 @@ from app import media
 from app.accounts.models import User
 from app.extensions import db
 from app.models import utcnow
-from app.rules import Conflict, NotFound
+from app.rules import Conflict, NotFound, RuleViolation
 from marketplace import search
+from marketplace.hooks import catalogue_hooks
 from marketplace.models import (
     POLICY_MAX,
     SHOP_NAME_MAX,
@@ -138,6 +139,13 @@ def _check_details(details: ShopDetails, shop: Shop | None) -> tuple[str, str, i
                 max=_percent(bounds.max_bps),
             ),
         )
+    elif shop is not None and commission > shop.curator_commission_bps:
+        for guard in catalogue_hooks().commission_guards:
+            try:
+                guard(shop, commission)
+            except RuleViolation as violation:
+                problems.add("curator_commission_bps", violation.message)
+                break
     problems.check()
     return name, slug, commission
 

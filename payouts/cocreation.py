@@ -80,23 +80,38 @@ def _parties(line: LineContext) -> list[Term]:
     return terms
 
 
-def check_rates(shop: Shop, royalty_bps: int, pool_bps: int) -> None:
+def check_rates(shop: Shop, royalty_bps: int, pool_bps: int, commission: int | None = None) -> None:
     """The fee, the highest commission the shop may owe, the royalties of one product and the
-    pool must leave the seller the platform's minimum."""
+    pool must leave the seller the platform's minimum. `commission` is a rate the shop is about
+    to set (None: the one it has)."""
     settings = current_settings()
-    total = settings.fee_bps + commission_bps(shop, settings) + royalty_bps + pool_bps
-    room = BPS - settings.seller_min_bps
-    if total > room:
+    room = BPS - settings.seller_min_bps - settings.fee_bps
+    owed = commission_bps(shop, settings, commission)
+    if owed + royalty_bps + pool_bps <= room:
+        return
+    if commission is not None:
         raise RuleViolation(
             _(
-                "With the Kindred fee (%(fee)s) and your curator commission (%(commission)s), "
-                "royalties and the pool can take at most %(left)s of a sale.",
+                "Your co-creation promises (royalties up to %(royalty)s, the pool %(pool)s) "
+                "and the Kindred fee (%(fee)s) leave room for a curator commission of at most "
+                "%(left)s.",
+                royalty=_percent(royalty_bps),
+                pool=_percent(pool_bps),
                 fee=_percent(settings.fee_bps),
-                commission=_percent(commission_bps(shop, settings)),
-                left=_percent(max(room - settings.fee_bps - commission_bps(shop, settings), 0)),
+                left=_percent(max(room - royalty_bps - pool_bps, 0)),
             ),
-            field="pool_bps" if pool_bps and not royalty_bps else "royalty_bps",
+            field="curator_commission_bps",
         )
+    raise RuleViolation(
+        _(
+            "With the Kindred fee (%(fee)s) and your curator commission (%(commission)s), "
+            "royalties and the pool can take at most %(left)s of a sale.",
+            fee=_percent(settings.fee_bps),
+            commission=_percent(owed),
+            left=_percent(max(room - owed, 0)),
+        ),
+        field="pool_bps" if pool_bps and not royalty_bps else "royalty_bps",
+    )
 
 
 def _percent(bps: int) -> str:

@@ -65,10 +65,11 @@ def _providers() -> list[PartyProvider]:
     return list(current_app.extensions.get("kindred_party_providers", []))
 
 
-def commission_bps(shop: Shop, settings: PlatformSettings) -> int:
-    return min(
-        max(shop.curator_commission_bps, settings.commission_min_bps), settings.commission_max_bps
-    )
+def commission_bps(shop: Shop, settings: PlatformSettings, rate: int | None = None) -> int:
+    """The curator commission the shop owes: its rate (or `rate`, one it is about to set)
+    within the platform's bounds."""
+    chosen = shop.curator_commission_bps if rate is None else rate
+    return min(max(chosen, settings.commission_min_bps), settings.commission_max_bps)
 
 
 def payee_id_of(user_id: int, create: bool) -> int:

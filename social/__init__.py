@@ -102,8 +102,8 @@ def _hide_suspended_profiles() -> Any:
 
 def init_app(app: Flask) -> None:
     from app.accounts import signals as account_signals
-    from marketplace.hooks import add_product_section, add_shop_section
-    from social import api, attribution, idea_api, idea_views, models, views  # noqa: F401
+    from marketplace.hooks import add_commission_guard, add_product_section, add_shop_section
+    from social import api, attribution, idea_api, idea_views, ideas, models, views  # noqa: F401
     from social.seed import seed_social
 
     app.config.setdefault("ATTRIBUTION_WINDOW_DAYS", 7)
@@ -143,6 +143,7 @@ def init_app(app: Flask) -> None:
     add_product_section(app, views.product_section)
     add_product_section(app, idea_views.product_section)
     add_shop_section(app, idea_views.shop_section)
+    add_commission_guard(app, ideas.check_commission)
 
     attribution.connect(app)
     account_signals.logged_in.connect(_suspended_at_login, app)

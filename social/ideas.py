@@ -69,17 +69,28 @@ _signals = Namespace()
 # Sent with `reward=` when a reward becomes due (after the row is flushed).
 reward_due = _signals.signal("idea-reward-due")
 
-# (shop, royalty rates of one product in bps, pool rate in bps) -> raises RuleViolation
-RateGuard = Callable[[Shop, int, int], None]
+# (shop, royalty rates of one product in bps, pool rate in bps, curator commission in bps or
+# None for the shop's own) -> raises RuleViolation
+RateGuard = Callable[[Shop, int, int, int | None], None]
 
 
 def add_rate_guard(app: Flask, guard: RateGuard) -> None:
     app.extensions.setdefault("kindred_rate_guards", []).append(guard)
 
 
-def _check_rates(shop: Shop, royalty_bps: int, pool_bps: int) -> None:
+def _check_rates(
+    shop: Shop, royalty_bps: int, pool_bps: int, commission_bps: int | None = None
+) -> None:
     for guard in current_app.extensions.get("kindred_rate_guards", []):
-        guard(shop, royalty_bps, pool_bps)
+        guard(shop, royalty_bps, pool_bps, commission_bps)
+
+
+def check_commission(shop: Shop, commission_bps: int) -> None:
+    """A shop raising its curator commission: its royalties and pool must still fit."""
+    pool = pool_bps_of(shop.id)
+    royalty = _highest_royalty(shop.id)
+    if pool or royalty:
+        _check_rates(shop, royalty, pool, commission_bps)
 
 
 # --- terms ------------------------------------------------------------------------------------

@@ -209,6 +209,28 @@ def test_rates_must_leave_the_seller_the_platform_minimum(client):
     login(client, shop.owner)
     linked = client.api("POST", f"/api/v1/ideas/{second.id}/adopt", json={"product_id": product.id})
     assert linked.status_code == 422  # 8 + 10 + 30 + 5 > 50
+    # Nor may the shop raise its curator commission past what its promises leave:
+    # 50 - 8 fee - 20 royalty - 5 pool = 17 %.
+    raised = client.api("PATCH", f"/api/v1/shops/{shop.id}", json={"curator_commission_bps": 1800})
+    assert raised.status_code == 422, raised.get_json()
+    assert "at most 17%" in str(raised.get_json())
+    form = client.get("/account/shop/")
+    assert form.status_code == 200
+    page = client.post_form(
+        "/account/shop/",
+        {
+            "name": shop.name,
+            "slug": shop.slug,
+            "shipping_flat": "0",
+            "processing_days": "3",
+            "curator_commission": "20",
+        },
+    )
+    assert page.status_code == 422 and "at most 17%" in page.get_data(as_text=True)
+    db.session.refresh(shop)
+    assert shop.curator_commission_bps == 1000
+    fits = client.api("PATCH", f"/api/v1/shops/{shop.id}", json={"curator_commission_bps": 1700})
+    assert fits.status_code == 200 and fits.get_json()["curator_commission_bps"] == 1700
 
 
 def test_the_pool_is_shared_by_weight_to_the_cent_once_a_month(app, client, emulator):
