@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from werkzeug.routing import IntegerConverter, Map
 
 from app import config as config_module
@@ -92,15 +92,25 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
 
     @app.before_request
-    def _csrf_unless_token() -> None:
+    def _csrf_unless_token() -> Response | None:
         # A bearer token is never sent by a browser on its own, so token-authenticated API
         # calls cannot be forged cross-site; everything else needs the CSRF token.
+        from flask_login import current_user
+
         if request.method in uow.SAFE_METHODS or g.get("api_token_user"):
-            return
+            return None
         view = app.view_functions.get(request.endpoint or "")
         if getattr(view, "_kindred_csrf_exempt", False):
-            return
+            return None
+        if (
+            request.path.startswith(f"{api.API_PREFIX}/")
+            and not current_user.is_authenticated
+            and api.needs_login(view, request.method)
+        ):
+            # Nobody is logged in, so nothing can be forged: say what is really missing.
+            return api.unauthorized()
         csrf.protect()
+        return None
 
 
 def _init_login(app: Flask) -> None:

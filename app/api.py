@@ -99,7 +99,16 @@ def login_required(view):
             return unauthorized()
         return view(*args, **kwargs)
 
+    wrapper._kindred_login_required = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def needs_login(view: Any, method: str) -> bool:
+    """Whether an API view (a function, or a MethodView's handler for `method`) is wrapped in
+    `login_required`."""
+    handler = getattr(getattr(view, "view_class", None), method.lower(), None)
+    # A MethodView's `decorators` wrap the view itself; a decorator on a method wraps that.
+    return any(getattr(f, "_kindred_login_required", False) for f in (view, handler))
 
 
 def register(blueprint: Blueprint, path: str) -> None:

@@ -77,6 +77,21 @@ def test_anonymous_gets_problem_json_401(client):
     assert body["status"] == 401 and body["title"]
 
 
+def test_an_anonymous_change_is_asked_to_authenticate_not_for_a_csrf_token(client):
+    """A script that forgot its token is told to authenticate (401), not that a CSRF token is
+    missing (every operation that changes something needs a person); a logged-in session
+    still needs the CSRF token (test above)."""
+    for method, url in [
+        ("PATCH", "/api/v1/me"),
+        ("POST", "/api/v1/shops"),
+        ("POST", "/api/v1/cart/lines"),
+    ]:
+        response = client.open(url, method=method, json={})
+        assert response.status_code == 401, (method, url, response.get_data(as_text=True))
+        assert response.mimetype == "application/problem+json"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
 def test_wrong_shape_gets_field_errors(client):
     user = UserFactory()
     login(client, user)

@@ -24,6 +24,25 @@ def test_every_state_changing_endpoint_needs_the_csrf_token(app, client):
     assert checked > 80  # the sweep really covered the app
 
 
+def test_every_api_change_needs_a_person_and_tells_a_stranger_to_authenticate(app, client):
+    """Every API operation that changes something is behind `login_required`, so a request
+    with neither a token nor a session is told 401 (with `WWW-Authenticate`), not 400 for a
+    CSRF token it could not have used anyway."""
+    from app.api import API_PREFIX, needs_login
+
+    checked = 0
+    for rule in rules(app, UNSAFE):
+        if not rule.rule.startswith(f"{API_PREFIX}/"):
+            continue
+        for method in sorted(rule.methods & UNSAFE):
+            assert needs_login(app.view_functions[rule.endpoint], method), (method, rule.rule)
+            response = client.open(build(rule), method=method, json={})
+            assert response.status_code == 401, (method, rule.rule, response.status_code)
+            assert "WWW-Authenticate" in response.headers
+            checked += 1
+    assert checked > 50
+
+
 def test_no_page_answers_an_anonymous_visitor_with_a_server_error(app, client):
     for rule in rules(app, {"GET"}):
         if rule.endpoint.startswith("api-docs") or rule.rule.startswith("/api/docs/assets"):
