@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.requests              # 300 requests per target
     .venv/bin/python -m bench.requests --requests 1000 --only home feed
+    .venv/bin/python -m bench.requests --only search --profile 25   # where the time goes
 
 It builds the load test's PostgreSQL database (bench.load: the small catalogue and shoppers
 with API tokens and sessions) and sends each target's requests through the Flask test client
@@ -77,7 +78,9 @@ def targets(client: Any, data: dict[str, Any], rng: random.Random) -> dict[str, 
     return found
 
 
-def measure(app: Any, data: dict[str, Any], requests: int, only: list[str] | None) -> None:
+def measure(
+    app: Any, data: dict[str, Any], requests: int, only: list[str] | None, profile_lines: int = 0
+) -> None:
     from app.extensions import db
 
     sent: list[float] = []
@@ -133,6 +136,10 @@ def measure(app: Any, data: dict[str, Any], requests: int, only: list[str] | Non
             f"{name:<22}{statistics.median(cpu):>8.2f}{min(batches):>8.2f}{db_cpu:>8.2f}"
             f"{queries:>9.1f}{sql_ms:>8.2f}{calls:>8.0f}"
         )
+        if profile_lines:
+            pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(
+                profile_lines
+            )
 
 
 def main() -> None:
@@ -140,6 +147,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--scale", type=float, default=0.05)
     parser.add_argument("--only", nargs="*", help="only the targets with these words")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print each target's N costliest functions",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="kindred-requests-"))
     name = f"kindred_requests_{os.getpid()}"
@@ -148,7 +162,7 @@ def main() -> None:
         url = f"{PG_SERVER}/{name}"
         data = prepare(url, root, args.scale, seed_data=True)
         app = make_app(url, root)
-        measure(app, data, max(args.requests, BATCH), args.only)
+        measure(app, data, max(args.requests, BATCH), args.only, args.profile)
         with app.app_context():
             from app.extensions import db
 
