@@ -344,9 +344,9 @@ class PickItem(MethodView):
     @api.login_required
     @blueprint.response(204)
     def delete(self, pick_id: int) -> None:
-        """Delete your pick."""
+        """Delete your pick (a moderator: anyone's)."""
         user = current_person()
-        posts.delete_pick(user, posts.own_pick(user, pick_id))
+        posts.delete_pick(user, posts.removable_pick(user, pick_id))
 
 
 @blueprint.route("/picks/<int:pick_id>/photo")
@@ -449,9 +449,9 @@ class CollectionResource(MethodView):
     @api.login_required
     @blueprint.response(204)
     def delete(self, collection_id: int) -> None:
-        """Delete your collection."""
+        """Delete your collection (a moderator: anyone's public one)."""
         user = current_person()
-        posts.delete_collection(user, posts.own_collection(user, collection_id))
+        posts.delete_collection(user, posts.removable_collection(user, collection_id))
 
 
 @blueprint.route("/collections/<int:collection_id>/items")

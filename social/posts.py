@@ -252,6 +252,18 @@ def visible_collection(collection_id: int, viewer: User | None) -> Collection:
     return collection
 
 
+def removable_pick(actor: User, pick_id: int) -> Pick:
+    """A pick the actor may delete: her own, or, for a moderator, anyone's."""
+    return visible_pick(pick_id, actor) if is_moderator(actor) else own_pick(actor, pick_id)
+
+
+def removable_collection(actor: User, collection_id: int) -> Collection:
+    """A collection the actor may delete: her own, or, for a moderator, anyone's public one."""
+    if is_moderator(actor):
+        return visible_collection(collection_id, actor)
+    return own_collection(actor, collection_id)
+
+
 def own_collection(actor: User, collection_id: int) -> Collection:
     collection = db.session.get(Collection, collection_id)
     if collection is None or (collection.owner_id != actor.id and not collection.is_public):

@@ -274,15 +274,19 @@ def edit_pick(pick_id: int) -> Any:
 @login_required
 def delete_pick(pick_id: int) -> Response:
     user = current_person()
-    found = (
-        posts.own_pick(user, pick_id)
-        if not is_moderator(user)
-        else posts.visible_pick(pick_id, user)
-    )
+    found = posts.removable_pick(user, pick_id)
+    author = found.author
     if ConfirmForm().validate_on_submit():
         posts.delete_pick(user, found)
-        flash(_("Your pick is deleted."), "success")
-    return redirect(url_for("profiles.show", handle=user.handle))
+        flash(
+            _deleted(user, author, _("Your pick is deleted."), _("The pick is deleted.")), "success"
+        )
+    return redirect(url_for("profiles.show", handle=author.handle))
+
+
+def _deleted(actor: Any, author: Any, own: str, moderated: str) -> Any:
+    """The message after a deletion: a moderator removed someone else's post, or her own."""
+    return own if author.id == actor.id else moderated
 
 
 # --- collections -----------------------------------------------------------------------------
@@ -357,11 +361,17 @@ def edit_collection(collection_id: int) -> Any:
 @login_required
 def delete_collection(collection_id: int) -> Response:
     user = current_person()
-    found = posts.own_collection(user, collection_id)
+    found = posts.removable_collection(user, collection_id)
+    owner = found.owner
     if ConfirmForm().validate_on_submit():
         posts.delete_collection(user, found)
-        flash(_("Your collection is deleted."), "success")
-    return redirect(url_for("profiles.show", handle=user.handle))
+        flash(
+            _deleted(
+                user, owner, _("Your collection is deleted."), _("The collection is deleted.")
+            ),
+            "success",
+        )
+    return redirect(url_for("profiles.show", handle=owner.handle))
 
 
 @social.post("/collections/add")

@@ -95,14 +95,16 @@ EXPECTATIONS: list[Expect] = [
            "social_api.Likes social_api.Following social_api.Comments", "*", SIGNED_IN),
     # The collection is named in the form: another user's is refused.
     Expect("social.add_to_collection", "POST", OWNER.but(other="deny", admin="deny")),
-    Expect("social.edit_pick social.edit_collection social.delete_collection social.item_note "
+    Expect("social.edit_pick social.edit_collection social.item_note "
            "social.move_item social.remove_item social.edit_comment social_api.PickItem "
            "social_api.PickPhoto social_api.CollectionResource social_api.CollectionCover "
            "social_api.CollectionItems social_api.CollectionItemResource "
            "social_api.CollectionOrder social_api.CommentResource", "*", OWNER),
     # Moderators (admins) may take down what others posted.
-    Expect("social.delete_pick social.remove_comment social.share_link", "*", OWNER_OR_MOD),
-    Expect("social_api.CommentResource", "DELETE", OWNER_OR_MOD),
+    Expect("social.delete_pick social.delete_collection social.remove_comment social.share_link",
+           "*", OWNER_OR_MOD),
+    Expect("social_api.CommentResource social_api.PickItem social_api.CollectionResource",
+           "DELETE", OWNER_OR_MOD),
     Expect("social.admin_reports social.moderate social.dismiss_report", "*", ADMIN),
     # --- co-creation: anyone reads; signed-in people submit and vote; the author changes her
     # idea; the shop reviews ideas given to it, runs its calls, terms and collective.

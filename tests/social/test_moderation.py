@@ -3,7 +3,13 @@ from __future__ import annotations
 from app.extensions import db
 from social.models import Pick, Report, Suspension
 from tests.conftest import login
-from tests.factories import FollowFactory, PickFactory, ProductFactory, UserFactory
+from tests.factories import (
+    CollectionFactory,
+    FollowFactory,
+    PickFactory,
+    ProductFactory,
+    UserFactory,
+)
 from tests.marketplace.helpers import bearer, make_token
 from tests.social.helpers import as_user, fresh, page_text
 
@@ -96,3 +102,28 @@ def test_only_moderators_moderate(app, client):
         json={"target_type": "pick", "target_id": pick.id, "reason": "meh"},
     )
     assert bad.status_code == 422
+
+
+def test_a_moderator_deletes_anyones_pick_or_collection_by_page_or_api(client):
+    from social.models import Collection
+
+    first, second = PickFactory(note="first"), PickFactory(note="second")
+    shelf = CollectionFactory(is_public=True, title="Shelf")
+    other_shelf = CollectionFactory(is_public=True, title="Other shelf")
+    author = first.author.handle
+    stranger = UserFactory()
+    as_user(client, stranger)
+    assert client.api("DELETE", f"/api/v1/picks/{first.id}").status_code == 403
+    assert client.api("DELETE", f"/api/v1/collections/{shelf.id}").status_code == 403
+    client.post_form("/logout")
+    admin = UserFactory(is_admin=True)
+    as_user(client, admin)
+    page = client.post_form(f"/picks/{first.id}/delete", {"confirm": "y"})
+    assert page.status_code == 302 and page.location.endswith(f"/@{author}")
+    assert "The pick is deleted." in page_text(client.get(page.location))
+    assert client.api("DELETE", f"/api/v1/picks/{second.id}").status_code == 204
+    page = client.post_form(f"/collections/{shelf.id}/delete", {"confirm": "y"})
+    assert page.status_code == 302
+    assert client.api("DELETE", f"/api/v1/collections/{other_shelf.id}").status_code == 204
+    db.session.expire_all()
+    assert fresh(Pick) == [] and fresh(Collection) == []
