@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter, Map
 
 from app import config as config_module
@@ -34,6 +35,21 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+class FormRequest(Request):
+    """Form fields as the page held them. A browser sends a text area's line breaks as CRLF,
+    so each would count twice against a length limit the page's own `maxlength` counts once,
+    and the stored text would differ from the same text sent through the API."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        form = self.__dict__.get("form")
+        if form and any("\r" in value for _key, value in form.items(multi=True)):
+            self.__dict__["form"] = ImmutableMultiDict(
+                (key, value.replace("\r\n", "\n").replace("\r", "\n"))
+                for key, value in form.items(multi=True)
+            )
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance_path = os.environ.get("KINDRED_INSTANCE_PATH") or (config or {}).get("INSTANCE_PATH")
     app = Flask(
@@ -42,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.request_class = FormRequest
     app.url_map.converters["int"] = IdConverter
     app.config.update(config_module.from_environment(Path(app.instance_path)))
     if config:

@@ -109,3 +109,16 @@ def test_bio_too_long(client):
     response = client.post_form("/account/", {"display_name": "", "bio": "x" * 501})
     assert response.status_code == 422
     assert db.session.get(User, user.id).bio == ""
+
+
+def test_a_line_break_from_a_text_area_counts_once(client):
+    """Browsers send a text area's line breaks as CRLF; the page's maxlength counts each once,
+    and so does the server, which keeps them as the API would (LF)."""
+    user = UserFactory()
+    login(client, user)
+    bio = "\r\n".join(["x" * 98] * 5) + "\r\nx"  # 491 characters and 5 breaks: 496 with LF
+    assert len(bio) > 500
+    response = client.post_form("/account/", {"display_name": "Ana", "bio": bio})
+    assert response.status_code == 302, response.get_data(as_text=True)[-500:]
+    stored = db.session.get(User, user.id).bio
+    assert "\r" not in stored and len(stored) == 496 and stored.count("\n") == 5
