@@ -24,6 +24,7 @@ from app.accounts.passwords import use_fast_hashing_for_tests
 from app.database import write_intent
 from app.extensions import db, limiter
 from app.i18n import compile_catalogs
+from marketplace.models import SEARCH_TABLE
 
 use_fast_hashing_for_tests()
 compile_catalogs()
@@ -153,6 +154,9 @@ def _empty_tables() -> None:
         else:
             for table in tables:
                 connection.execute(table.delete())
+            # The search index is a virtual table outside the models (on PostgreSQL it is a
+            # table whose rows the products' TRUNCATE cascades to).
+            connection.exec_driver_sql(f"DELETE FROM {SEARCH_TABLE}")  # noqa: S608 (a constant)
             connection.exec_driver_sql("DELETE FROM sqlite_sequence") if _has_sqlite_sequence(
                 connection
             ) else None
