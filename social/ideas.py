@@ -381,10 +381,14 @@ def get_idea(idea_id: int) -> Idea:
 
 
 def can_see(idea: Idea, viewer: User | None) -> bool:
-    if idea.status != IdeaStatus.WITHDRAWN:
+    """A withdrawn idea is its author's and the shop's; a suspended author's idea, like the
+    rest of what they posted, is gone for everyone but the shop and the moderators."""
+    if is_moderator(viewer) or (viewer is not None and viewer.id == idea.shop.owner_id):
         return True
-    return viewer is not None and (
-        viewer.id in (idea.author_id, idea.shop.owner_id) or is_moderator(viewer)
+    if is_suspended(idea.author_id):
+        return False
+    return idea.status != IdeaStatus.WITHDRAWN or (
+        viewer is not None and viewer.id == idea.author_id
     )
 
 

@@ -227,6 +227,24 @@ def test_a_withdrawn_idea_leaves_the_boards_and_cannot_be_adopted(client):
     assert adopt.status_code == 409
 
 
+def test_a_suspended_authors_idea_is_gone_but_for_the_shop_and_moderators(client):
+    from social import moderation
+
+    idea = IdeaFactory(title="Spammy idea")
+    admin = UserFactory(is_admin=True)
+    moderation.suspend(admin, idea.author, "spam")
+    db.session.commit()
+    login(client, MemberFactory())
+    assert client.get(f"/ideas/{idea.id}").status_code == 404
+    assert client.get(f"/api/v1/ideas/{idea.id}").status_code == 404
+    assert client.api("PUT", f"/api/v1/ideas/{idea.id}/vote").status_code == 404
+    assert "Spammy idea" not in client.get(f"/ideas/calls/{idea.call_id}").get_data(as_text=True)
+    login(client, idea.shop.owner)
+    assert client.get(f"/ideas/{idea.id}").status_code == 200  # given to the shop: it decides
+    login(client, admin)
+    assert client.get(f"/ideas/{idea.id}").status_code == 200
+
+
 def test_boards_sort_by_votes_or_newest_and_filter_by_status(client):
     call = CallFactory()
     quiet, popular = (
