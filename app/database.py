@@ -113,6 +113,9 @@ def for_update(query: Any, *, skip_locked: bool = False) -> Any:
 
 
 _KEPT_STATEMENTS: dict[Any, Any] = {}
+# Keys with many values (a search's shape: its words, filters, order and page) are bounded:
+# past this many statements, the oldest kept is let go.
+KEPT_MAX = 1_000
 
 
 def kept_statement(key: Any, build: Callable[[], Any]) -> Any:
@@ -126,5 +129,7 @@ def kept_statement(key: Any, build: Callable[[], Any]) -> Any:
     """
     statement = _KEPT_STATEMENTS.get(key)
     if statement is None:
+        while len(_KEPT_STATEMENTS) >= KEPT_MAX:
+            _KEPT_STATEMENTS.pop(next(iter(_KEPT_STATEMENTS), None), None)
         statement = _KEPT_STATEMENTS[key] = build()
     return statement

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 
+from app.database import kept_statement
 from app.extensions import db
 from app.rules import RuleViolation
 from marketplace import categories, search
@@ -120,20 +121,50 @@ def check_query(query: SearchQuery) -> None:
 SEARCH_CANDIDATES = 500
 
 
+def _filter_params(query: SearchQuery) -> dict[str, Any]:
+    """The filters' values, as named parameters (see `_filtered`)."""
+    category = categories.get(query.category)
+    return {
+        "filter_category": category.key if category is not None else None,
+        "filter_min": query.min_price,
+        "filter_max": query.max_price,
+        "filter_condition": query.condition,
+        "filter_shop": query.shop.lower(),
+    }
+
+
+def _filter_shape(query: SearchQuery) -> tuple[Any, ...]:
+    """Which filters a statement has (`_filtered`), without their values."""
+    category = categories.get(query.category)
+    return (
+        None if category is None else category.is_root,
+        query.min_price is not None,
+        query.max_price is not None,
+        bool(query.condition),
+        bool(query.shop),
+        query.in_stock,
+    )
+
+
 def _filtered(statement: Select[Any], query: SearchQuery) -> Select[Any]:
+    values = _filter_params(query)
+
+    def value(name: str) -> Any:
+        return bindparam(name, values[name])
+
     statement = statement.where(Product.listed.is_(True))
     category = categories.get(query.category)
     if category is not None:
         column = Product.category_root if category.is_root else Product.category
-        statement = statement.where(column == category.key)
+        statement = statement.where(column == value("filter_category"))
     if query.min_price is not None:
-        statement = statement.where(Product.price_minor >= query.min_price)
+        statement = statement.where(Product.price_minor >= value("filter_min"))
     if query.max_price is not None:
-        statement = statement.where(Product.price_minor <= query.max_price)
+        statement = statement.where(Product.price_minor <= value("filter_max"))
     if query.condition:
-        statement = statement.where(Product.condition == query.condition)
+        statement = statement.where(Product.condition == value("filter_condition"))
     if query.shop:
-        shop_id = select(Shop.id).where(Shop.slug == query.shop.lower()).scalar_subquery()
+        shop_id = select(Shop.id).where(Shop.slug == value("filter_shop")).scalar_subquery()
         statement = statement.where(Product.shop_id == shop_id)
     if query.in_stock:
         statement = statement.where(Product.stock_total > 0)
@@ -159,7 +190,31 @@ def run_search(query: SearchQuery, page: int = 1, per_page: int = 24) -> Page[Pr
 
 
 def _text_search(query: SearchQuery, terms: list[str], page: int, per_page: int) -> Page[Product]:
-    """Sort the candidates (their ids and sort keys only), then load one page of products."""
+    """Sort the candidates (their ids and sort keys only), then load one page of products.
+
+    Building this statement costs more than running it, so it is built once per shape (the
+    words' count and lengths, which filters, the order, the page) and kept; the words and the
+    filters' values are its parameters."""
+    page = clamp_page(page)
+    sort = query.effective_sort
+    key = (
+        "browse.text_search",
+        db.session.get_bind().dialect.name,
+        search.shape(terms),
+        _filter_shape(query),
+        sort,
+        page,
+        per_page,
+    )
+    statement = kept_statement(key, lambda: _text_search_statement(query, terms, page, per_page))
+    values = {**search.params(terms), **_filter_params(query)}
+    rows = list(db.session.scalars(statement, values).unique())
+    return Page(rows[:per_page], page, per_page, len(rows) > per_page)
+
+
+def _text_search_statement(
+    query: SearchQuery, terms: list[str], page: int, per_page: int
+) -> Select[Any]:
     found = search.candidates(
         terms, lambda candidates: _filtered(candidates, query), SEARCH_CANDIDATES
     )
@@ -173,7 +228,6 @@ def _text_search(query: SearchQuery, terms: list[str], page: int, per_page: int)
         newest = [keys.published_at.desc(), keys.id.desc()]
         return [keys.score.desc(), *newest] if sort == "relevance" else newest
 
-    page = clamp_page(page)
     shown = (
         select(found)
         .order_by(*order(found.c))
@@ -181,12 +235,10 @@ def _text_search(query: SearchQuery, terms: list[str], page: int, per_page: int)
         .offset((page - 1) * per_page)
         .subquery("shown")
     )
-    statement = (
+    return (
         select(Product)
         .join(shown, shown.c.id == Product.id)
         .join(Shop, Shop.id == Product.shop_id)
         .options(contains_eager(Product.shop))
         .order_by(*order(shown.c))
     )
-    rows = list(db.session.scalars(statement).unique())
-    return Page(rows[:per_page], page, per_page, len(rows) > per_page)

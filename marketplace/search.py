@@ -35,13 +35,13 @@ from sqlalchemy import (
     String,
     Subquery,
     and_,
+    bindparam,
     case,
     cast,
     column,
     delete,
     func,
     insert,
-    literal,
     literal_column,
     or_,
     select,
@@ -158,13 +158,46 @@ def query_words(query: str) -> list[str]:
     return words(query)[:MAX_QUERY_WORDS]
 
 
-def _starts_a_word(field: ColumnElement[Any], term: str) -> ColumnElement[bool]:
-    """Whether a word of this stored text (see `document`) starts with term."""
+# The values of a search are named parameters (`params`), so that a statement built for one
+# search serves every search of the same shape (`shape`): the number of words, and which are
+# longer than the prefix index holds.
+
+
+def _word_key(index: int) -> str:
+    return f"search_word_{index}"
+
+
+def params(terms: Sequence[str]) -> dict[str, Any]:
+    """The values of a text search's statement, for `execute`."""
+    values: dict[str, Any] = {_word_key(i): f" {term}" for i, term in enumerate(terms)}
+    values["search_match"] = " AND ".join(f'"{term[:PREFIX_CHARS]}"*' for term in terms)
+    values["search_tsquery"] = " & ".join(f"'{term[:PREFIX_CHARS]}'" for term in terms)
+    return values
+
+
+def shape(terms: Sequence[str]) -> tuple[bool, ...]:
+    """What a text search's statement is built from besides its values: one flag per word."""
+    return tuple(len(term) > PREFIX_CHARS for term in terms)
+
+
+def _param(name: str, terms: Sequence[str]) -> ColumnElement[Any]:
+    return bindparam(name, params(terms)[name], type_=String)
+
+
+def _starts_a_word(field: ColumnElement[Any], term: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Whether a word of this stored text (see `document`) starts with term (a parameter
+    holding the word with a space before it)."""
     position = func.strpos if _is_postgres() else func.instr
-    return position(field, literal(f" {term}", String)) > _number(0)
+    return position(field, term) > _number(0)
 
 
-def _has_words(fields: Sequence[ColumnElement[Any]], terms: list[str]) -> list[ColumnElement[bool]]:
+def _word_params(terms: Sequence[str]) -> list[ColumnElement[Any]]:
+    return [_param(_word_key(i), terms) for i in range(len(terms))]
+
+
+def _has_words(
+    fields: Sequence[ColumnElement[Any]], terms: Sequence[ColumnElement[Any]]
+) -> list[ColumnElement[bool]]:
     """Each term starts a word of one of the fields."""
     return [or_(*(_starts_a_word(field, term) for field in fields)) for term in terms]
 
@@ -174,12 +207,13 @@ def _long_words_found(
 ) -> list[ColumnElement[bool]]:
     """The prefix index knows words by their first PREFIX_CHARS characters: a longer query
     word is checked in the texts."""
-    return _has_words(fields, [term for term in terms if len(term) > PREFIX_CHARS])
+    words = _word_params(terms)
+    return _has_words(fields, [words[i] for i, long in enumerate(shape(terms)) if long])
 
 
 def _relevance(fields: Sequence[ColumnElement[Any]], terms: list[str]) -> ColumnElement[Any]:
     total: ColumnElement[Any] = _number(0)
-    for term in terms:
+    for term in _word_params(terms):
         for field, weight in zip(fields, WEIGHTS, strict=True):
             total = total + case((_starts_a_word(field, term), _number(weight)), else_=_number(0))
     return total
@@ -214,7 +248,6 @@ def candidates(
     if _is_postgres():
         return _pg_candidates(query_terms, filtered, limit)
     fields = [_sqlite_table.c[name] for name in FIELDS]
-    fts_query = " AND ".join(f'"{term[:PREFIX_CHARS]}"*' for term in query_terms)
     # FTS5 yields its matches in rowid order, backwards on request, with no sort; each
     # prefix is one entry of the prefix index, read lazily.
     statement = (
@@ -227,7 +260,7 @@ def candidates(
         )
         .select_from(_sqlite_table)
         .join(Product, Product.id == _sqlite_table.c.rowid)
-        .where(literal_column(SEARCH_TABLE).op("MATCH")(fts_query))
+        .where(literal_column(SEARCH_TABLE).op("MATCH")(_param("search_match", query_terms)))
         .where(*_long_words_found(fields, query_terms))
         .order_by(_sqlite_table.c.rowid.desc())
         .limit(_number(limit))
@@ -264,6 +297,7 @@ def _pg_candidates(
     ways gives them. Either way the result is the newest `limit` matches.
     """
     texts = [_pg_table.c[name] for name in FIELDS]
+    words_ = _word_params(query_terms)
 
     def newest(rows: ColumnElement[Any]) -> Subquery:
         return select(_pg_table).order_by(_pg_table.c.product_id.desc()).limit(rows).subquery()
@@ -285,7 +319,7 @@ def _pg_candidates(
     sample = newest(_number(PROBE_ROWS))
     sample_words = (
         select(sample.c.product_id)
-        .where(*_has_words([sample.c[name] for name in FIELDS], query_terms))
+        .where(*_has_words([sample.c[name] for name in FIELDS], words_))
         .cte("sample")
     )
     probe = select(
@@ -315,7 +349,7 @@ def _pg_candidates(
         select(product, *(window.c[name] for name in FIELDS))
         .select_from(window)
         .join(product, true())
-        .where(*_has_words([window.c[name] for name in FIELDS], query_terms), scan)
+        .where(*_has_words([window.c[name] for name in FIELDS], words_), scan)
         .order_by(window.c.product_id.desc())
         .limit(_number(limit))
         .cte("recent")
@@ -331,23 +365,20 @@ def _pg_candidates(
             filtered(select(Product.id.label("id"), *_sort_keys(), *texts))
             .select_from(_pg_table)
             .join(Product, Product.id == _pg_table.c.product_id)
-            .where(*_has_words(texts, query_terms), *where)
+            .where(*_has_words(texts, words_), *where)
             .order_by((_pg_table.c.product_id + _number(0)).desc())
             .limit(_number(limit))
             .subquery()
         )
 
-    tsquery = cast(
-        literal(" & ".join(f"'{term[:PREFIX_CHARS]}'" for term in query_terms), String),
-        TSQUERY,
-    )
+    tsquery = cast(_param("search_tsquery", query_terms), TSQUERY)
     # For rare words: every index row GIN finds, newest first, then each one's product (so
     # the products looked up are those of the `limit` newest matches, about).
     with_words = (
         select(_pg_table)
         .where(
             getattr(func, PG_PREFIXES)(*texts).op("@@")(tsquery),
-            *_has_words(texts, query_terms),
+            *_has_words(texts, words_),
         )
         .order_by(_pg_table.c.product_id.desc())
         .offset(_number(0))  # planned on its own: GIN, then a sort of what it found

@@ -242,3 +242,27 @@ def fetch(client, query: str) -> list[dict]:
     response = client.get(f"/api/v1/search?{query}")
     assert response.status_code == 200, response.get_json()
     return response.get_json()["items"]
+
+
+def test_searches_of_one_shape_share_a_statement_but_not_their_values(client, catalogue):
+    """A text search's statement is built once per shape and kept; the words and the filters'
+    values are its parameters, so the second search of a shape answers its own question."""
+    from app.database import _KEPT_STATEMENTS
+
+    def kept() -> set[object]:
+        return {key for key in _KEPT_STATEMENTS if key[0] == "browse.text_search"}
+
+    before = kept()
+    assert titles(client, "q=mug") == ["Speckled stoneware mug"]
+    assert titles(client, "q=vase") == ["Crème bud vase"]  # one short word, as before
+    assert titles(client, "q=stoneware&shop=atelier&max_price=3000") == ["Speckled stoneware mug"]
+    assert titles(client, "q=stonewash&shop=keller&max_price=9000") == ["Levi's 501 jeans"]
+    assert titles(client, "q=stoneware&shop=keller&max_price=3000") == []
+    assert sorted(titles(client, "q=stoneware&category=home")) == [
+        "Serving bowl",
+        "Speckled stoneware mug",
+    ]
+    assert titles(client, "q=vase&category=home") == ["Crème bud vase"]
+    # Seven searches, four shapes: one short word; a long one with a shop and a price; a long
+    # one in a category; a short one in a category.
+    assert len(kept() - before) <= 4 and len(kept()) >= 4
