@@ -32,6 +32,11 @@ def test_category_pages(client):
     leaf = client.get("/categories/home/decor").get_data(as_text=True)
     assert "A vase" in leaf and "A mug" not in leaf
     assert 'aria-current="page">Decor' in leaf
+    # Another leaf, another root: the kept statements take the category as a parameter.
+    other = client.get("/categories/home/ceramics").get_data(as_text=True)
+    assert "A mug" in other and "A vase" not in other
+    clothes = client.get("/categories/clothing").get_data(as_text=True)
+    assert "Jeans" in clothes and "A mug" not in clothes
     index = client.get("/categories").get_data(as_text=True)
     assert "Craft supplies" in index
 
