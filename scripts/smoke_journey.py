@@ -240,6 +240,77 @@ def beat_schedules(redis_url: str) -> None:
     _wait_heartbeat(redis_url, time.time(), 30)
 
 
+FORM_ACTION_RE = re.compile(r'<form method="post" action="([^"]*/c/pay/[^"]+)"')
+
+
+def _variant_in_stock(api: Browser, auth: dict[str, str]) -> tuple[int, int]:
+    """A demo product's variant that is in stock: (variant id, its price)."""
+    status, _h, body = api.request("GET", "/api/v1/products?per_page=20", headers=auth)
+    expect(status == 200, f"products: status {status}")
+    for summary in json.loads(body)["items"]:
+        status, _h, body = api.request("GET", f"/api/v1/products/{summary['id']}", headers=auth)
+        variants = json.loads(body).get("variants", []) if status == 200 else []
+        for variant in variants:
+            if variant["stock"] > 0:
+                return int(variant["id"]), int(variant["price_minor"])
+    raise Failure("no demo product in stock")
+
+
+@step("buy: cart, checkout, the hosted payment page, the webhook, the worker's order")
+def buy(browser: Browser, secret: str, seconds: float = 45.0) -> None:
+    """Money through production serving: the payment's webhook reaches a gunicorn worker and
+    the order is made by the jobs the Celery worker runs."""
+    auth = {"Authorization": f"Bearer {secret}"}
+    api = Browser(browser.base_url, browser.run_id + "-buy")
+    variant_id, price = _variant_in_stock(api, auth)
+    status, _h, body = api.request(
+        "POST",
+        "/api/v1/cart/lines",
+        json_body={"variant_id": variant_id, "quantity": 1},
+        headers=auth,
+    )
+    expect(status == 201, f"add to cart: status {status}: {body[:200]}")
+    token = browser.csrf("/checkout")
+    status, _h, body = browser.request(
+        "POST",
+        "/checkout",
+        form={
+            "csrf_token": token,
+            "name": "Smoke Test",
+            "line1": "1 rue du Test",
+            "city": "Lyon",
+            "postal_code": "69001",
+            "country": "FR",
+        },
+    )
+    action = FORM_ACTION_RE.search(body)
+    expect(status == 200 and action is not None, f"checkout: status {status}, no payment page")
+    assert action is not None
+    status, _h, body = browser.request(
+        "POST",
+        action.group(1),
+        form={
+            "email": "smoke@example.com",
+            "card_number": "4242 4242 4242 4242",
+            "exp": "12 / 34",
+            "cvc": "123",
+            "name": "Smoke Test",
+        },
+    )
+    expect(status == 200 and "<main" in body, f"payment page: status {status}: {body[:200]}")
+    deadline = time.monotonic() + seconds
+    orders: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        status, _h, body = api.request("GET", "/api/v1/orders", headers=auth)
+        orders = json.loads(body).get("items", []) if status == 200 else []
+        if orders and orders[0].get("status") == "paid":
+            break
+        time.sleep(0.25)
+    expect(bool(orders), f"no order {seconds:.0f}s after paying")
+    expect(orders[0]["status"] == "paid", f"the order is {orders[0]['status']}, not paid")
+    expect(orders[0]["total_minor"] >= price, f"order total {orders[0]['total_minor']} < {price}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="The production smoke journey.")
     parser.add_argument("--base-url", required=True)
@@ -260,7 +331,8 @@ def main() -> int:
         log_in(browser, handle, password)
         home_request_id = home(browser)
         search(browser)
-        api_with_token(browser, handle)
+        secret = api_with_token(browser, handle)
+        buy(browser, secret)
         job_through_worker(args.redis_url, args.flask)
         if not args.no_beat:
             beat_schedules(args.redis_url)
