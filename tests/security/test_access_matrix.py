@@ -426,9 +426,18 @@ class _Ids(HTMLParser):
         self.fields: list[tuple[str, str]] = []  # (id, name)
         self.labelled: set[str] = set()
         self._in_label = 0
+        self.headings: list[int] = []
+        self.images_without_alt: list[str] = []
+        self.lang = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {key: value or "" for key, value in attrs}
+        if tag == "html":
+            self.lang = values.get("lang", "")
+        if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+            self.headings.append(int(tag[1]))
+        if tag == "img" and "alt" not in values:
+            self.images_without_alt.append(values.get("src", "?"))
         if "id" in values:
             self.ids.append(values["id"])
         if tag == "label":
@@ -461,14 +470,25 @@ def markup_problems(html: str) -> list[str]:
     for id_, name in parser.fields:
         if (id_ or name) not in targets:
             problems.append(f"the field {name or id_!r} has no label")
+    if parser.headings.count(1) != 1:
+        problems.append(f"{parser.headings.count(1)} h1 headings, not one")
+    for before, level in zip(parser.headings, parser.headings[1:], strict=False):
+        if level > before + 1:
+            problems.append(f"an h{level} follows an h{before}")
+            break
+    problems += [f"the image {src!r} has no alt text" for src in parser.images_without_alt]
+    if not parser.lang:
+        problems.append("the page does not say its language")
     return problems
 
 
 @pytest.mark.parametrize("role", ["owner", "admin"])
-def test_every_page_has_unique_ids_and_labelled_fields(world, role):
+def test_every_page_is_marked_up_for_assistive_technology(world, role):
     """Every page the owner or an admin can open (with the owner's objects filled in, so the
     forms of a real order, product or shop are on it): ids are unique, which labels and
-    screen readers rely on, every label points at something, and every field has a label."""
+    screen readers rely on, every label points at something, every field has a label, there
+    is one h1 and no heading skips a level, every image has alt text, and the page says its
+    language."""
     pages: list[str] = []
     problems: list[str] = []
 
@@ -483,7 +503,10 @@ def test_every_page_has_unique_ids_and_labelled_fields(world, role):
 
 
 def test_the_markup_check_finds_what_it_looks_for():
+    good = '<html lang="en"><h1>Title</h1><h2>Part</h2><h3>Detail</h3><h2>Next</h2>'
+    assert markup_problems(good + '<img src="x.png" alt="">') == []
     html = (
+        '<html><h1>A</h1><h1>B</h1><h3>Skipped a level</h3><img src="x.png">'
         '<label for="a">A</label><input id="a" name="a">'
         '<label for="b">B</label><textarea id="b" name="b"></textarea><p id="a"></p>'
         '<label for="gone">?</label><input name="loose"><input type="hidden" name="t">'
@@ -493,4 +516,8 @@ def test_the_markup_check_finds_what_it_looks_for():
         "id 'a' is used twice",
         "a label points to 'gone', which no element has",
         "the field 'loose' has no label",
+        "2 h1 headings, not one",
+        "an h3 follows an h1",
+        "the image 'x.png' has no alt text",
+        "the page does not say its language",
     ]
