@@ -35,7 +35,7 @@ from marketplace.models import Shop
 from payouts import ledger, payees, webhooks
 from payouts.gateway import CheckoutLine, GatewayError
 from payouts.ledger import credit, debit
-from payouts.models import Earning, EarningState, PoolDistribution
+from payouts.models import Earning, EarningState, PlatformSettings, PoolDistribution
 from payouts.payments import charge_of
 from payouts.runtime import gateway
 from payouts.settings import current as current_settings
@@ -112,6 +112,17 @@ def check_rates(shop: Shop, royalty_bps: int, pool_bps: int, commission: int | N
         ),
         field="pool_bps" if pool_bps and not royalty_bps else "royalty_bps",
     )
+
+
+def promises_broken_by(settings: PlatformSettings) -> list[str]:
+    """The names of the shops whose promises to co-creators (royalties, pool) would no longer
+    leave their sellers the minimum under these platform settings."""
+    room = BPS - settings.seller_min_bps - settings.fee_bps
+    return [
+        shop.name
+        for shop, royalty, pool in ideas.promising_shops()
+        if commission_bps(shop, settings) + royalty + pool > room
+    ]
 
 
 def _percent(bps: int) -> str:

@@ -66,6 +66,18 @@ def update(admin: User, change: SettingsChange) -> PlatformSettings:
         ]
     if errors:
         raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
+    from payouts.cocreation import promises_broken_by
+
+    broken = promises_broken_by(PlatformSettings(**vars(change)))
+    if broken:
+        raise RuleViolation(
+            _(
+                "The promises %(count)d shop(s) made to co-creators would no longer fit: "
+                "%(shops)s. Ask them to lower their royalties or pool first.",
+                count=len(broken),
+                shops=", ".join(broken[:5]) + (", …" if len(broken) > 5 else ""),
+            )
+        )
     settings = current()
     if settings.id is None:
         db.session.add(settings)

@@ -142,6 +142,20 @@ def _check_promise(promise: Promise) -> None:
         raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
 
 
+def promising_shops() -> list[tuple[Shop, int, int]]:
+    """The shops that promised co-creators a share of their sales: (shop, the largest total
+    royalty rate of one of its products, its pool rate)."""
+    with_pool = select(CoCreationTerms.shop_id).where(CoCreationTerms.pool_bps > 0)
+    with_royalty = select(Product.shop_id).join(
+        RoyaltyAgreement, RoyaltyAgreement.product_id == Product.id
+    )
+    ids = set(db.session.scalars(with_pool)) | set(db.session.scalars(with_royalty))
+    if not ids:
+        return []
+    shops = db.session.scalars(select(Shop).where(Shop.id.in_(ids)).order_by(Shop.name))
+    return [(shop, _highest_royalty(shop.id), pool_bps_of(shop.id)) for shop in shops]
+
+
 def _highest_royalty(shop_id: int) -> int:
     """The largest total royalty rate of any product of the shop."""
     totals = (

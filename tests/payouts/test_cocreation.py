@@ -231,6 +231,19 @@ def test_rates_must_leave_the_seller_the_platform_minimum(client):
     assert shop.curator_commission_bps == 1000
     fits = client.api("PATCH", f"/api/v1/shops/{shop.id}", json={"curator_commission_bps": 1700})
     assert fits.status_code == 200 and fits.get_json()["curator_commission_bps"] == 1700
+    # The platform cannot break them either: a fee of 9 % would leave the seller 49 %.
+    login(client, UserFactory(is_admin=True))
+    settings = {
+        "commission_min_bps": 0,
+        "commission_max_bps": 3000,
+        "seller_min_bps": 5000,
+        "hold_days": 7,
+        "min_payout_minor": 1000,
+    }
+    raised_fee = client.post_form("/admin/payouts/", {**settings, "fee_bps": 900})
+    assert raised_fee.status_code == 422
+    assert shop.name in raised_fee.get_data(as_text=True)
+    assert client.post_form("/admin/payouts/", {**settings, "fee_bps": 800}).status_code == 302
 
 
 def test_the_pool_is_shared_by_weight_to_the_cent_once_a_month(app, client, emulator):
