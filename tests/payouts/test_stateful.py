@@ -8,6 +8,7 @@ faults, against the emulator; after every step the money invariants must hold:
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -261,7 +262,8 @@ def test_money_stays_exact_through_random_histories(app, emulator):
     run_state_machine_as_test(
         Machine,
         settings=settings(
-            max_examples=10,
+            # MONEY_EXAMPLES=200 for a longer search than CI's.
+            max_examples=int(os.environ.get("MONEY_EXAMPLES", "10")),
             stateful_step_count=18,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
