@@ -8,6 +8,7 @@ instead of one failing half-way with "database is locked" when it upgrades a rea
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -116,6 +117,7 @@ _KEPT_STATEMENTS: dict[Any, Any] = {}
 # Keys with many values (a search's shape: its words, filters, order and page) are bounded:
 # past this many statements, the oldest kept is let go.
 KEPT_MAX = 1_000
+_KEPT_LOCK = threading.Lock()  # taken on a miss only: a request's threads share the dict
 
 
 def kept_statement(key: Any, build: Callable[[], Any]) -> Any:
@@ -129,7 +131,9 @@ def kept_statement(key: Any, build: Callable[[], Any]) -> Any:
     """
     statement = _KEPT_STATEMENTS.get(key)
     if statement is None:
-        while len(_KEPT_STATEMENTS) >= KEPT_MAX:
-            _KEPT_STATEMENTS.pop(next(iter(_KEPT_STATEMENTS), None), None)
-        statement = _KEPT_STATEMENTS[key] = build()
+        statement = build()
+        with _KEPT_LOCK:
+            while len(_KEPT_STATEMENTS) >= KEPT_MAX:
+                del _KEPT_STATEMENTS[next(iter(_KEPT_STATEMENTS))]
+            statement = _KEPT_STATEMENTS.setdefault(key, statement)
     return statement

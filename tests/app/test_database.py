@@ -81,3 +81,19 @@ def test_case_insensitive_uniqueness_holds_in_the_database(app):
             text("SELECT count(*) FROM users WHERE email = 'a@example.com'")
         ).scalar()
     assert count == 1
+
+
+def test_kept_statements_are_bounded_and_built_once(monkeypatch):
+    from app import database
+
+    monkeypatch.setattr(database, "_KEPT_STATEMENTS", {})
+    monkeypatch.setattr(database, "KEPT_MAX", 3)
+    built: list[int] = []
+
+    def keep(n: int) -> object:
+        return database.kept_statement(("test", n), lambda: built.append(n) or f"statement {n}")
+
+    assert [keep(n) for n in (1, 2, 1, 3)] == [f"statement {n}" for n in (1, 2, 1, 3)]
+    assert built == [1, 2, 3]  # the second look-up of 1 built nothing
+    keep(4)  # over the bound: the oldest goes
+    assert list(database._KEPT_STATEMENTS) == [("test", 2), ("test", 3), ("test", 4)]
