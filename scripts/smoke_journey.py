@@ -76,6 +76,13 @@ class Browser:
             raise Failure(f"no CSRF token on {path} (status {status})")
         return match.group(1)
 
+    def submit(
+        self, path: str, form: dict[str, str], *, page: str | None = None
+    ) -> tuple[int, dict[str, str], str]:
+        """Post a form as its page would: with the CSRF token read from `page` (or `path`)."""
+        token = self.csrf(page or path)
+        return self.request("POST", path, form={"csrf_token": token, **form})
+
 
 def step(name: str):
     def wrap(function):
@@ -128,12 +135,9 @@ def readyz(browser: Browser) -> None:
 
 @step("sign up")
 def sign_up(browser: Browser, handle: str, password: str) -> None:
-    token = browser.csrf("/signup")
-    status, _h, body = browser.request(
-        "POST",
+    status, _h, body = browser.submit(
         "/signup",
-        form={
-            "csrf_token": token,
+        {
             "email": f"{handle}@example.com",
             "handle": handle,
             "display_name": "Smoke Test",
@@ -145,13 +149,9 @@ def sign_up(browser: Browser, handle: str, password: str) -> None:
 
 @step("log out and log in")
 def log_in(browser: Browser, handle: str, password: str) -> None:
-    token = browser.csrf("/account/")
-    status, _h, body = browser.request("POST", "/logout", form={"csrf_token": token})
+    status, _h, body = browser.submit("/logout", {}, page="/account/")
     expect(status == 200 and f"@{handle}" not in body, "still logged in after logout")
-    token = browser.csrf("/login")
-    status, _h, body = browser.request(
-        "POST", "/login", form={"csrf_token": token, "login": handle, "password": password}
-    )
+    status, _h, body = browser.submit("/login", {"login": handle, "password": password})
     expect(status == 200 and f"@{handle}" in body, f"status {status}, login failed")
 
 
@@ -270,12 +270,9 @@ def buy(browser: Browser, secret: str, seconds: float = 45.0) -> None:
         headers=auth,
     )
     expect(status == 201, f"add to cart: status {status}: {body[:200]}")
-    token = browser.csrf("/checkout")
-    status, _h, body = browser.request(
-        "POST",
+    status, _h, body = browser.submit(
         "/checkout",
-        form={
-            "csrf_token": token,
+        {
             "name": "Smoke Test",
             "line1": "1 rue du Test",
             "city": "Lyon",
