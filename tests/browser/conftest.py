@@ -10,6 +10,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,60 @@ def app_config(app_config: dict[str, Any], live_port: int) -> dict[str, Any]:
     return app_config
 
 
+class Gate:
+    """WSGI middleware: while the gate is shut, requests wait at it, and are served once it
+    opens; shutting it waits for the requests inside to finish (their whole work, the
+    emulator's webhook deliveries after the response included).
+
+    A test that moves the clock shuts it first. Otherwise a request a browser sends on its
+    own (a favicon, say) may be served in the moved time: its session cookie is then signed
+    days ahead, and back in the present its age is negative, which the signature check
+    refuses, and that person is logged out."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._state = threading.Condition()
+        self._open = True
+        self._inside = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with self._state:
+            self._state.wait_for(lambda: self._open)
+            self._inside += 1
+        try:
+            result = self.app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        finally:
+            with self._state:
+                self._inside -= 1
+                self._state.notify_all()
+
+    @contextmanager
+    def shut(self, timeout: float = 30.0) -> Iterator[None]:
+        with self._state:
+            self._open = False
+            assert self._state.wait_for(lambda: self._inside == 0, timeout), "requests hung"
+        try:
+            yield
+        finally:
+            with self._state:
+                self._open = True
+                self._state.notify_all()
+
+
 @pytest.fixture
-def live_server(app: Any, live_port: int) -> Iterator[str]:
-    server = make_server("127.0.0.1", live_port, app, threaded=True)
+def live_gate(app: Any) -> Gate:
+    return Gate(app)
+
+
+@pytest.fixture
+def live_server(live_gate: Gate, live_port: int) -> Iterator[str]:
+    server = make_server("127.0.0.1", live_port, live_gate, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

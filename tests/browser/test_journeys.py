@@ -167,7 +167,9 @@ def flask_cli(app: Any, *args: str) -> str:
 # --- the journey ------------------------------------------------------------------------------
 
 
-def test_sell_curate_share_buy_ship_pay_out_and_refund(app, live_server, open_as, emulator):
+def test_sell_curate_share_buy_ship_pay_out_and_refund(
+    app, live_server, live_gate, open_as, emulator
+):
     base = live_server
     ana = UserFactory(handle="ana", display_name="Ana Lima")
     bruno = UserFactory(handle="bruno", display_name="Bruno Costa")
@@ -302,7 +304,8 @@ def test_sell_curate_share_buy_ship_pay_out_and_refund(app, live_server, open_as
 
     # The money jobs: nothing is released before the hold has passed, then all of it is.
     assert "Released 0 earning(s)." in flask_cli(app, "payouts", "release")
-    with time_machine.travel(utcnow() + timedelta(days=8), tick=False):
+    # The server waits while the clock is moved (see tests/browser/conftest.Gate).
+    with live_gate.shut(), time_machine.travel(utcnow() + timedelta(days=8), tick=False):
         released = flask_cli(app, "payouts", "release")
     assert "Released 4 earning(s)." in released  # Ana's line and shipping, Chloé's, Bruno's
     run = flask_cli(app, "payouts", "run")
