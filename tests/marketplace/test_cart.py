@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import func, select
 
+from app.accounts.models import User
 from app.extensions import db
+from app.uow import unit_of_work
+from marketplace import cart as carts
 from marketplace import products as product_services
 from marketplace.order_models import Cart, CartLine
+from tests.concurrency import at_once
 from tests.conftest import login
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.marketplace.shopping import add, two_shops
@@ -149,73 +155,30 @@ def test_the_cart_page_costs_the_same_whatever_its_size(client, app):
 
 def test_two_adds_of_the_same_variant_at_once_make_one_line(app):
     """Two requests racing to put the same variant in one cart: one line, both quantities."""
-    import threading
-
-    from app.uow import unit_of_work
-    from marketplace import cart as carts
-
     bowl, _jacket = two_shops()
     buyer = UserFactory()
     variant_id, buyer_id = bowl.variants[0].id, buyer.id
     with unit_of_work():
         carts.cart_for(buyer, create=True)
-    db.session.remove()
-    barrier = threading.Barrier(2)
-    errors = []
 
-    def add_one():
-        try:
-            with app.app_context():
-                barrier.wait()
-                with unit_of_work():
-                    from app.accounts.models import User
+    def add_one() -> None:
+        carts.add(db.session.get(User, buyer_id), variant_id, 1)
 
-                    carts.add(db.session.get(User, buyer_id), variant_id, 1)
-                db.session.remove()
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=add_one) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    at_once(app, [add_one, add_one])
     assert [line.quantity for line in lines()] == [2]
 
 
 def test_two_first_adds_at_once_make_one_cart(app):
     """A person without a cart yet, adding from two tabs at once: one cart, no error."""
-    import threading
-
-    from app.accounts.models import User
-    from app.uow import unit_of_work
-    from marketplace import cart as carts
-
     bowl, jacket = two_shops()
     buyer_id = UserFactory().id
     variant_ids = [bowl.variants[0].id, jacket.variants[0].id]
     db.session.commit()
-    db.session.remove()
-    barrier = threading.Barrier(2)
-    errors = []
 
-    def add_one(variant_id: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait()
-                with unit_of_work():
-                    carts.add(db.session.get(User, buyer_id), variant_id, 1)
-                db.session.remove()
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
+    def adder(variant_id: int) -> Callable[[], None]:
+        return lambda: carts.add(db.session.get(User, buyer_id), variant_id, 1)
 
-    threads = [threading.Thread(target=add_one, args=(v,)) for v in variant_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    at_once(app, [adder(v) for v in variant_ids])
     assert db.session.scalar(select(func.count(Cart.id))) == 1
     assert sorted(line.variant_id for line in lines()) == sorted(variant_ids)
 

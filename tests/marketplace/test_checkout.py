@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
@@ -9,6 +12,7 @@ from app.extensions import db
 from marketplace.models import ProductVariant
 from marketplace.order_models import CartLine, Checkout, CheckoutStatus, Order, OrderStatus
 from payouts.models import StripeEvent
+from tests.concurrency import at_once
 from tests.conftest import login
 from tests.factories import UserFactory
 from tests.marketplace.shopping import (
@@ -291,26 +295,18 @@ def test_the_address_is_saved_for_next_time(client, emulator):
 @pytest.mark.usefixtures("postgres_only")
 def test_many_buyers_racing_for_the_last_unit_get_one_order(app, emulator):
     """On PostgreSQL, with real concurrency: the last jacket sells once."""
-    import threading
-
     _bowl, jacket = two_shops()
     buyers = [UserFactory() for _ in range(8)]
     clients = [app.test_client() for _ in buyers]
     for buyer_client, buyer in zip(clients, buyers, strict=True):
         login(buyer_client, buyer)
         assert add(buyer_client, jacket).status_code == 302
-    barrier = threading.Barrier(len(clients))
     results: list[int] = []
 
-    def race(buyer_client):
-        barrier.wait()
-        results.append(start_checkout(buyer_client).status_code)
+    def racer(buyer_client: Any) -> Callable[[], None]:
+        return lambda: results.append(start_checkout(buyer_client).status_code)
 
-    threads = [threading.Thread(target=race, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(app, [racer(c) for c in clients], in_unit_of_work=False)
     assert sorted(results) == [303] + [422] * (len(clients) - 1)
     assert stock_of(jacket) == 0
     winner = db.session.scalar(select(Checkout).where(Checkout.status == CheckoutStatus.OPEN))

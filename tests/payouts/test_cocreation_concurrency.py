@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -15,35 +14,13 @@ from payouts import cocreation
 from payouts.models import JournalEntry
 from social import ideas
 from social.idea_models import Idea, IdeaReward, IdeaVote, RewardStatus
+from tests.concurrency import at_once
 from tests.factories import CallFactory, IdeaFactory, MemberFactory, ProductFactory
 from tests.marketplace.shopping import buy, orders_of
 from tests.payouts.money import check_invariants, release_after_hold
 from tests.payouts.test_money_flow import deliver
 
 pytestmark = pytest.mark.usefixtures("postgres_only")
-
-
-def _at_once(app, work: list[Callable[[], None]]) -> None:
-    db.session.remove()
-    barrier = threading.Barrier(len(work))
-    errors: list[BaseException] = []
-
-    def run(job: Callable[[], None]) -> None:
-        try:
-            with app.app_context():
-                barrier.wait()
-                with unit_of_work():
-                    job()
-                db.session.remove()
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
 
 
 def _voter(user_id: int, idea_id: int) -> Callable[[], None]:
@@ -59,9 +36,9 @@ def test_concurrent_votes_count_once_each_and_cross_the_threshold_once(app):
     others = [MemberFactory() for _ in range(3)]
     ids = (idea.id, same.id, [o.id for o in others])
     db.session.commit()
-    _at_once(app, [_voter(ids[1], ids[0]) for _ in range(4)])
+    at_once(app, [_voter(ids[1], ids[0]) for _ in range(4)])
     assert db.session.get(Idea, ids[0]).vote_count == 1
-    _at_once(app, [_voter(user_id, ids[0]) for user_id in ids[2]])
+    at_once(app, [_voter(user_id, ids[0]) for user_id in ids[2]])
     assert db.session.get(Idea, ids[0]).vote_count == 4
     assert db.session.scalar(select(func.count()).select_from(IdeaVote)) == 4
     assert db.session.scalar(select(func.count(IdeaReward.id))) == 1
@@ -90,7 +67,7 @@ def test_the_reward_job_running_twice_at_once_pays_once(app, client, emulator):
                 amount_minor=1000,
             )
         )
-    _at_once(app, [cocreation.pay_due_rewards, cocreation.pay_due_rewards])
+    at_once(app, [cocreation.pay_due_rewards, cocreation.pay_due_rewards])
     reward = db.session.scalar(select(IdeaReward))
     assert (reward.status, reward.paid_minor) == (RewardStatus.PAID, 1000)
     assert (

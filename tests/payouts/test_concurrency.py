@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from app.extensions import db
 from app.uow import unit_of_work
 from payouts import payout_run, webhooks
 from payouts.models import Earning, EarningState, PayoutItem, StripeEvent
+from tests.concurrency import at_once
 from tests.factories import UserFactory
 from tests.marketplace.shopping import buy, orders_of, two_shops
 from tests.payouts.money import check_invariants, onboard, release_after_hold
@@ -29,26 +30,7 @@ def test_two_payout_runs_at_once_pay_each_item_once(app, client, emulator):
     release_after_hold()
     for owner in {o.shop.owner for c in checkouts for o in orders_of(c)}:
         onboard(owner, emulator)
-    db.session.remove()
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with app.app_context():
-                barrier.wait()
-                with unit_of_work():
-                    payout_run.run()
-                db.session.remove()
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    at_once(app, [payout_run.run, payout_run.run])
     items = db.session.scalars(select(PayoutItem).where(PayoutItem.status == "paid")).all()
     # One transfer per payee per charge, each made once (the jacket sold once, the bowl thrice).
     pairs = {(e.payee_id, e.source_charge_id) for e in db.session.scalars(select(Earning))}
@@ -68,11 +50,9 @@ def test_a_webhook_three_times_and_out_of_order_is_applied_once(app, client, emu
     completed = events["checkout.session.completed"]
     # The events arrive again, reversed, three times each, from three threads at once.
     payloads = [p for p in reversed(list(events.values()))] * 3
-    barrier = threading.Barrier(3)
 
-    def deliver_all(chunk: list[dict]) -> None:
-        with app.app_context():
-            barrier.wait()
+    def delivering(chunk: list[dict]) -> Callable[[], None]:
+        def deliver_all() -> None:
             for payload in chunk:
                 with unit_of_work():
                     stored = webhooks.store_event(payload)
@@ -82,17 +62,12 @@ def test_a_webhook_three_times_and_out_of_order_is_applied_once(app, client, emu
                         webhooks.process_event(event_id)
                 with unit_of_work():
                     webhooks.process_event(payload["id"])
-            db.session.remove()
+
+        return deliver_all
 
     size = len(payloads) // 3
-    threads = [
-        threading.Thread(target=deliver_all, args=(payloads[i * size : (i + 1) * size],))
-        for i in range(3)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    chunks = [payloads[i * size : (i + 1) * size] for i in range(3)]
+    at_once(app, [delivering(chunk) for chunk in chunks], in_unit_of_work=False)
     db.session.commit()
     assert len(orders_of(checkout)) == 1
     assert (
