@@ -107,20 +107,7 @@ CHECKS = [
 
 def _spec_app(root: Path) -> Flask:
     """An app only to read the OpenAPI document from (the tests call their own app)."""
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "openapi",
-            "SQLALCHEMY_DATABASE_URI": "sqlite://",
-            "INSTANCE_PATH": str(root / "instance"),
-            "OUTBOX_DIR": str(root / "outbox"),
-            "UPLOAD_DIR": str(root / "uploads"),
-            "SERVER_NAME": "kindred.test",
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "STRIPE_SECRET_KEY": "",
-            "STRIPE_EMULATOR_DB": ":memory:",
-        }
-    )
+    return create_app(_base_config("sqlite://", root))
 
 
 def _config(*, mode: str, coverage: bool) -> schemathesis.Config:
