@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Request, Response, g, request
+from flask_login import current_user
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter, Map
 
@@ -112,8 +113,6 @@ def register_extensions(app: Flask) -> None:
     def _csrf_unless_token() -> Response | None:
         # A bearer token is never sent by a browser on its own, so token-authenticated API
         # calls cannot be forged cross-site; everything else needs the CSRF token.
-        from flask_login import current_user
-
         if request.method in uow.SAFE_METHODS or g.get("api_token_user"):
             return None
         view = app.view_functions.get(request.endpoint or "")
@@ -230,6 +229,7 @@ def register_proxy_fix(app: Flask) -> None:
 
 
 def register_template_context(app: Flask) -> None:
-    from app.navigation import init_app as init_navigation
+    from app import navigation, urls
 
-    init_navigation(app)
+    urls.init_app(app)
+    navigation.init_app(app)

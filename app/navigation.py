@@ -68,19 +68,16 @@ def shown_links(links: list[NavLink]) -> list[ShownLink]:
 
 
 def init_app(app: Flask) -> None:
-    from app import urls
-
-    urls.init_app(app)
     # Turns a filtered list of (key, value) pairs back into keyword arguments (forms macro).
     app.jinja_env.filters["items2dict"] = dict
-    hooks(app).account_nav.extend(
+    registry = hooks(app)
+    registry.account_nav.extend(
         [
             NavLink(10, "account.profile", _l("Profile")),
             NavLink(80, "account.password", _l("Password")),
             NavLink(90, "account.tokens", _l("API tokens")),
         ]
     )
-    registry = hooks(app)
 
     @app.context_processor
     def _layout() -> dict[str, Any]:

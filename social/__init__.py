@@ -37,14 +37,6 @@ def _unread() -> Any:
     return notifications.unread_count_query(current_user.id)
 
 
-def _suspended_expression(user_id: Any) -> Any:
-    from sqlalchemy import exists, select
-
-    from social.models import Suspension
-
-    return exists(select(Suspension.user_id).where(Suspension.user_id == user_id))
-
-
 def _keep_suspended(user_id: int, value: Any) -> None:
     # Where social.rules.is_suspended looks first: the check on every request costs no query.
     g.setdefault("social_suspended", {})[user_id] = bool(value)
@@ -103,7 +95,7 @@ def _hide_suspended_profiles() -> Any:
 def init_app(app: Flask) -> None:
     from app.accounts import signals as account_signals
     from marketplace.hooks import add_commission_guard, add_product_section, add_shop_section
-    from social import api, attribution, idea_api, idea_views, ideas, models, views  # noqa: F401
+    from social import api, attribution, idea_api, idea_views, ideas, models, rules, views  # noqa: F401
     from social.seed import seed_social
 
     app.config.setdefault("ATTRIBUTION_WINDOW_DAYS", 7)
@@ -118,7 +110,7 @@ def init_app(app: Flask) -> None:
 
     registry = app_hooks.hooks(app)
     # Whether the person making a request is suspended is read with them (one query).
-    registry.viewer_facts.append(ViewerFact(_suspended_expression, _keep_suspended))
+    registry.viewer_facts.append(ViewerFact(rules.suspended, _keep_suspended))
     registry.nav.extend(
         [
             NavLink(5, "social.home_feed", _l("Feed"), visible=_logged_in),

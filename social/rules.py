@@ -59,9 +59,14 @@ def ensure_can_post(actor: User) -> None:
         raise Forbidden(_("Your account is suspended."))
 
 
+def suspended(user_column: Any) -> ColumnElement[bool]:
+    """SQL: the person in `user_column` is suspended."""
+    return exists(select(Suspension.user_id).where(Suspension.user_id == user_column))
+
+
 def not_suspended(user_column: Any) -> ColumnElement[bool]:
     """SQL: the person in `user_column` is not suspended (their content is shown)."""
-    return ~exists(select(Suspension.user_id).where(Suspension.user_id == user_column))
+    return ~suspended(user_column)
 
 
 def is_moderator(user: User | None) -> bool:
