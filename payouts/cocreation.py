@@ -38,6 +38,7 @@ from payouts.ledger import credit, debit
 from payouts.models import Earning, EarningState, PlatformSettings, PoolDistribution
 from payouts.payments import charge_of
 from payouts.runtime import gateway
+from payouts.settings import add_settings_guard
 from payouts.settings import current as current_settings
 from payouts.splits import BPS, Role, apportion
 from payouts.terms import LineContext, Term, add_party_provider, commission_bps, payee_id_of
@@ -114,15 +115,24 @@ def check_rates(shop: Shop, royalty_bps: int, pool_bps: int, commission: int | N
     )
 
 
-def promises_broken_by(settings: PlatformSettings) -> list[str]:
-    """The names of the shops whose promises to co-creators (royalties, pool) would no longer
-    leave their sellers the minimum under these platform settings."""
+def check_settings(settings: PlatformSettings) -> None:
+    """Platform settings an admin proposes must leave every shop's promises to co-creators
+    (royalties, pool) room beside the fee, its commission and the seller's minimum."""
     room = BPS - settings.seller_min_bps - settings.fee_bps
-    return [
+    broken = [
         shop.name
         for shop, royalty, pool in ideas.promising_shops()
         if commission_bps(shop, settings) + royalty + pool > room
     ]
+    if broken:
+        raise RuleViolation(
+            _(
+                "The promises %(count)d shop(s) made to co-creators would no longer fit: "
+                "%(shops)s. Ask them to lower their royalties or pool first.",
+                count=len(broken),
+                shops=", ".join(broken[:5]) + (", …" if len(broken) > 5 else ""),
+            )
+        )
 
 
 def _percent(bps: int) -> str:
@@ -588,6 +598,7 @@ def reward_return_urls(reward: IdeaReward) -> tuple[str, str]:
 def init_app(app: Flask) -> None:
     add_party_provider(app, _parties)
     ideas.add_rate_guard(app, check_rates)
+    add_settings_guard(app, check_settings)
     ideas.reward_due.connect(_on_reward_due, app)
     webhooks.on(app, "checkout.session.completed", on_session_completed)
     webhooks.on(app, "checkout.session.async_payment_succeeded", on_session_completed)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -43,6 +44,12 @@ class SettingsChange:
     min_payout_minor: int
 
 
+def add_settings_guard(app: Flask, guard: Callable[[PlatformSettings], None]) -> None:
+    """`guard(proposed)` raises RuleViolation when the platform may not take these settings
+    (co-creation: the shares shops promised must still fit)."""
+    app.extensions.setdefault("kindred_settings_guards", []).append(guard)
+
+
 def update(admin: User, change: SettingsChange) -> PlatformSettings:
     if not admin.is_admin:
         raise RuleViolation(_("Only an administrator can change this."), status=403)
@@ -66,18 +73,9 @@ def update(admin: User, change: SettingsChange) -> PlatformSettings:
         ]
     if errors:
         raise RuleViolation(next(iter(errors.values()))[0], errors=errors)
-    from payouts.cocreation import promises_broken_by
-
-    broken = promises_broken_by(PlatformSettings(**vars(change)))
-    if broken:
-        raise RuleViolation(
-            _(
-                "The promises %(count)d shop(s) made to co-creators would no longer fit: "
-                "%(shops)s. Ask them to lower their royalties or pool first.",
-                count=len(broken),
-                shops=", ".join(broken[:5]) + (", …" if len(broken) > 5 else ""),
-            )
-        )
+    proposed = PlatformSettings(**vars(change))
+    for guard in current_app.extensions.get("kindred_settings_guards", []):
+        guard(proposed)
     settings = current()
     if settings.id is None:
         db.session.add(settings)
