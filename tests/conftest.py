@@ -7,6 +7,7 @@ Between tests every table is emptied. Each test gets a fresh app, so settings ca
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import re
@@ -25,6 +26,7 @@ from app.database import write_intent
 from app.extensions import db, limiter
 from app.i18n import compile_catalogs
 from marketplace.models import SEARCH_TABLE
+from payouts.models import JournalEntry, JournalLine
 
 use_fast_hashing_for_tests()
 compile_catalogs()
@@ -144,9 +146,37 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+# The journal is append-only in the database too: triggers refuse UPDATE, DELETE and (on
+# PostgreSQL) TRUNCATE of its rows. The clean-up between tests is the one thing that empties it:
+# it lifts those triggers inside its own transaction and puts them back before committing, so
+# no other connection ever sees the journal unguarded (and a failure rolls the lift back).
+JOURNAL_TABLES = (JournalEntry.__tablename__, JournalLine.__tablename__)
+
+
+@contextlib.contextmanager
+def _journal_unguarded(connection: Any) -> Iterator[None]:
+    if connection.dialect.name == "postgresql":
+        for table in JOURNAL_TABLES:
+            connection.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
+        yield
+        for table in JOURNAL_TABLES:
+            connection.exec_driver_sql(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
+        return
+    # SQLite cannot disable a trigger: drop them and create them again from their own SQL.
+    triggers = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN (?, ?)",
+        JOURNAL_TABLES,
+    ).all()
+    for name, _sql in triggers:
+        connection.exec_driver_sql(f'DROP TRIGGER "{name}"')
+    yield
+    for _name, sql in triggers:
+        connection.exec_driver_sql(sql)
+
+
 def _empty_tables() -> None:
     tables = [t for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as connection:
+    with db.engine.begin() as connection, _journal_unguarded(connection):
         if connection.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in tables)
             if names:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import delete, func, select, text, update
 
 from app.extensions import db
 from payouts import ledger
 from payouts.ledger import LedgerError, credit, debit
 from payouts.models import JournalEntry, JournalLine
+from tests.conftest import _empty_tables, is_postgres
 
 
 def sale(key="evt_sale_1"):
@@ -87,3 +88,36 @@ def test_ledger_is_append_only_in_the_database(app):
     with pytest.raises(Exception, match="append-only"):
         db.session.execute(text("UPDATE journal_entries SET memo = 'x'"))
     db.session.rollback()
+
+
+def _refused(statement):
+    with pytest.raises(Exception, match="append-only"):
+        db.session.execute(statement)
+    db.session.rollback()
+
+
+def test_the_database_refuses_to_delete_journal_rows_on_every_engine(app):
+    sale()
+    db.session.commit()
+    _refused(text("DELETE FROM journal_lines"))
+    _refused(text("DELETE FROM journal_entries"))
+    _refused(delete(JournalLine).where(JournalLine.amount > 0))  # a bulk delete skips the ORM
+    if is_postgres(app):
+        # TRUNCATE fires no row trigger: it is refused by a statement trigger of its own, also
+        # when it arrives by cascade from the accounts the lines point to.
+        _refused(text("TRUNCATE journal_lines"))
+        _refused(text("TRUNCATE ledger_accounts CASCADE"))
+    assert db.session.scalar(select(func.count(JournalLine.id))) == 4
+    assert ledger.trial_balance() == 0
+
+
+def test_the_test_clean_up_empties_the_journal_and_leaves_it_append_only(app):
+    sale()
+    db.session.commit()
+    db.session.remove()
+    _empty_tables()
+    assert db.session.scalar(select(func.count(JournalEntry.id))) == 0
+    sale()
+    db.session.commit()
+    _refused(text("DELETE FROM journal_lines"))
+    _refused(text("UPDATE journal_lines SET amount = 1"))
