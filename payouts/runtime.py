@@ -10,11 +10,15 @@ uses the gateway is the same either way.
 from __future__ import annotations
 
 import contextvars
+import fcntl
+import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
 from flask import Flask, current_app
@@ -117,9 +121,7 @@ class _ClosingIterator:
 def _install_emulator(app: Flask) -> None:
     from stripe_emulator import Emulator
 
-    db_path = app.config.get("STRIPE_EMULATOR_DB") or str(
-        Path(app.instance_path) / "stripe-emulator.sqlite3"
-    )
+    db_path = _emulator_db_path(app)
     base_url = app.config["BASE_URL"]
     emu = Emulator(
         db_path=db_path,
@@ -143,8 +145,13 @@ def _install_emulator(app: Flask) -> None:
         EMULATED_KEY, http_client=emu.http_client(retry_sleep=retry_sleep), max_network_retries=2
     )
     webhook_secret = _ensure_webhook_endpoint(app, client, base_url + WEBHOOK_PATH)
+    secret_path = _secret_path(app)
+    gateway = EmulatedGateway(
+        client, SharedWebhookSecret(secret_path, webhook_secret) if secret_path else None
+    )
+    gateway.webhook_secret = webhook_secret
     app.extensions["kindred_stripe_emulator"] = emu
-    app.extensions["kindred_stripe_gateway"] = StripeGateway(client, webhook_secret=webhook_secret)
+    app.extensions["kindred_stripe_gateway"] = gateway
 
     mounted = DispatcherMiddleware(flask_wsgi, {EMULATOR_PREFIX: emu.wsgi_app})
     if app.config.get("STRIPE_EMULATOR_AUTO_DELIVER", True):
@@ -171,22 +178,143 @@ def _banner_in(locale: str) -> Markup:
     )
 
 
-def _ensure_webhook_endpoint(app: Flask, client: stripe.StripeClient, url: str) -> str:
-    """Register our webhook URL with the emulator once and keep its signing secret.
+def _secret_path(app: Flask) -> Path | None:
+    """Where the emulated endpoint's id and secret are kept: beside the emulator's state, which
+    every process of the instance (server workers, `flask` commands, job workers) shares.
+    None when the emulator lives in memory and so belongs to this one app."""
+    db_path = _emulator_db_path(app)
+    if db_path == ":memory:":
+        return None
+    return Path(db_path + "-webhook-secret")
 
-    Stripe shows an endpoint's secret only when it is created, so we keep it in the instance
-    folder beside the emulator's state; if either is lost, the endpoint is made anew.
+
+def _emulator_db_path(app: Flask) -> str:
+    return str(
+        app.config.get("STRIPE_EMULATOR_DB") or Path(app.instance_path) / "stripe-emulator.sqlite3"
+    )
+
+
+class SharedWebhookSecret:
+    """The signing secret of the one emulated endpoint, read from the shared file.
+
+    Verification asks for it each time: a process that made the endpoint anew (the file was
+    lost) has changed it for everyone, and a running server follows without a restart. The
+    file is read again only when it changed.
     """
-    secret_file = Path(app.instance_path) / "stripe-emulator-webhook-secret"
-    existing = [e for e in client.v1.webhook_endpoints.list({"limit": 100}).data if e.url == url]
-    if existing and secret_file.exists():
-        endpoint_id, _sep, secret = secret_file.read_text().strip().partition(" ")
-        if any(e.id == endpoint_id for e in existing) and secret:
-            return secret
-    for endpoint in existing:
-        client.v1.webhook_endpoints.delete(endpoint.id)
-    created = client.v1.webhook_endpoints.create({"url": url, "enabled_events": ["*"]})
-    secret = created.secret or ""
-    if app.config.get("STRIPE_EMULATOR_DB") != ":memory:":
-        secret_file.write_text(f"{created.id} {secret}")
+
+    def __init__(self, path: Path, secret: str) -> None:
+        self.path = path
+        self._secret = secret
+        self._seen: tuple[int, int, int] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        with self._lock:
+            try:
+                stat = self.path.stat()
+            except OSError:
+                return self._secret  # being replaced, or gone: the last one known still holds
+            seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            if seen != self._seen:
+                _endpoint_id, secret = _read_secret_file(self.path)
+                if secret:
+                    self._secret, self._seen = secret, seen
+            return self._secret
+
+    def set(self, secret: str) -> None:
+        with self._lock:
+            self._secret = secret
+            self._seen = None
+
+
+class EmulatedGateway(StripeGateway):
+    """The gateway of the emulated mode: the webhook secret is the instance's shared one."""
+
+    def __init__(self, client: stripe.StripeClient, shared: SharedWebhookSecret | None) -> None:
+        self._shared = shared
+        self._own_secret = ""
+        super().__init__(client)
+
+    @property
+    def webhook_secret(self) -> str:
+        return self._shared.get() if self._shared is not None else self._own_secret
+
+    @webhook_secret.setter
+    def webhook_secret(self, value: str) -> None:
+        if self._shared is not None:
+            self._shared.set(value)
+        self._own_secret = value
+
+
+def _read_secret_file(path: Path) -> tuple[str, str]:
+    try:
+        endpoint_id, _sep, secret = path.read_text().strip().partition(" ")
+    except OSError:
+        return "", ""
+    return endpoint_id, secret
+
+
+def _write_secret_file(path: Path, endpoint_id: str, secret: str) -> None:
+    # Readers never see half a file: a private temporary file renamed over the old one.
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(f"{endpoint_id} {secret}")
+    os.replace(partial, path)
+
+
+@contextmanager
+def _exclusively(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (other processes, and other threads, wait)."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _is_live(client: stripe.StripeClient, endpoint_id: str) -> bool:
+    if not endpoint_id:
+        return False
+    try:
+        endpoint = client.v1.webhook_endpoints.retrieve(endpoint_id)
+    except stripe.InvalidRequestError:
+        return False
+    return bool(endpoint.status == "enabled")
+
+
+def _ensure_webhook_endpoint(app: Flask, client: stripe.StripeClient, url: str) -> str:
+    """Register our webhook endpoint with the emulator once per instance; return its secret.
+
+    Every process on the instance shares the emulator's state, and whichever process delivers
+    an event delivers it to itself, in-process. So there is one endpoint for all of them,
+    whatever BASE_URL each was started with, and its secret is kept beside the emulator's state
+    (Stripe shows it only at creation). A process adopts the endpoint it finds there; only when
+    it is gone (or never made) does it make one, under a file lock so that processes starting
+    together make one between them. An endpoint is never deleted while it is the shared one.
+    """
+    path = _secret_path(app)
+    if path is None:
+        return _fresh_endpoint(client, url)
+    with _exclusively(path.with_name(path.name + ".lock")):
+        endpoint_id, secret = _read_secret_file(path)
+        if not (secret and _is_live(client, endpoint_id)):
+            created = client.v1.webhook_endpoints.create({"url": url, "enabled_events": ["*"]})
+            endpoint_id, secret = created.id, created.secret or ""
+            _write_secret_file(path, endpoint_id, secret)
+        # Our endpoints that are not the shared one have a secret nobody knows any more (an
+        # older layout, or a lost file): what they are sent could never be verified.
+        for endpoint in client.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter():
+            if endpoint.id != endpoint_id and urlsplit(endpoint.url).path == WEBHOOK_PATH:
+                client.v1.webhook_endpoints.delete(endpoint.id)
     return secret
+
+
+def _fresh_endpoint(client: stripe.StripeClient, url: str) -> str:
+    """An emulator in memory is this app's alone: any endpoint of ours in it is stale."""
+    for endpoint in client.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter():
+        if urlsplit(endpoint.url).path == WEBHOOK_PATH:
+            client.v1.webhook_endpoints.delete(endpoint.id)
+    created = client.v1.webhook_endpoints.create({"url": url, "enabled_events": ["*"]})
+    return created.secret or ""
