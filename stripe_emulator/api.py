@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,12 +16,12 @@ from flask import Request, Response
 
 from . import resources  # noqa: F401 - registers the routes
 from .context import Ctx
-from .errors import StripeError, api_error
+from .errors import StripeError, api_error, idempotency_in_progress
 from .faults import Fault
 from .ids import request_id as new_request_id
 from .params import Params, decode
 from .resources.common import expand
-from .router import resolve
+from .router import Handler, resolve
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -34,6 +35,11 @@ FAULT_ENVIRON_KEY = "stripe_emulator.fault"
 IN_PROCESS_ENVIRON_KEY = "stripe_emulator.in_process"
 # Asks the WSGI layer to drop the connection after the view returned.
 ABORT_ENVIRON_KEY = "stripe_emulator.abort"
+# Stripe keeps an idempotency key (and the result saved for it) for 24 hours.
+IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
+# Wall-clock seconds after which a key still claimed was left by a process that died
+# mid-request (a request here takes milliseconds).
+IN_PROGRESS_LEASE_SECONDS = 60.0
 
 
 @dataclass
@@ -187,6 +193,26 @@ def abort_connection(environ: dict[str, Any]) -> None:
 def _process(emu: Emulator, req: Request, req_id: str) -> Result:
     try:
         key = _check_auth(req)
+    except StripeError as exc:
+        return _error(exc, req_id)
+    idem_key = req.headers.get("Idempotency-Key") if req.method == "POST" else None
+    if not idem_key:
+        return _validate_and_execute(emu, req, req_id, key, None)
+    # A request with this key still executing in this process: answer at once, without
+    # waiting for the emulator's lock, which that request holds.
+    in_flight = (key, (req.headers.get("Stripe-Account") or "").strip(), idem_key)
+    if not emu.keys_in_flight.begin(in_flight):
+        return _error(idempotency_in_progress(idem_key), req_id)
+    try:
+        return _validate_and_execute(emu, req, req_id, key, idem_key)
+    finally:
+        emu.keys_in_flight.end(in_flight)
+
+
+def _validate_and_execute(
+    emu: Emulator, req: Request, req_id: str, key: str, idem_key: str | None
+) -> Result:
+    try:
         with emu.lock:
             account = _acting_account(emu, req, key)
         found = resolve(req.method, req.path)
@@ -201,58 +227,121 @@ def _process(emu: Emulator, req: Request, req_id: str) -> Result:
     except StripeError as exc:
         return _error(exc, req_id)
 
-    idem_key = req.headers.get("Idempotency-Key") if req.method == "POST" else None
-    scope = f"{key}|{account}"
-    fingerprint = json.dumps(params, sort_keys=True)
+    ctx = Ctx(
+        emu=emu,
+        now=0,
+        account=account,
+        params=Params(params),
+        request_id=req_id,
+        idempotency_key=idem_key,
+        path=req.path,
+    )
+    claim = None
+    if idem_key:
+        claim = Claim(
+            scope=f"{key}|{account}",
+            key=idem_key,
+            method=req.method,
+            path=req.path,
+            fingerprint=json.dumps(params, sort_keys=True),
+        )
     with emu.lock:
         emu.settle()
-        if idem_key:
-            replay = _replay(emu, scope, idem_key, req, fingerprint, req_id)
-            if replay is not None:
-                return replay
-        ctx = Ctx(
-            emu=emu,
-            now=emu.clock.now(),
-            account=account,
-            params=Params(params),
-            request_id=req_id,
-            idempotency_key=idem_key,
-            path=req.path,
+        ctx.now = emu.clock.now()
+        if claim is not None:
+            earlier = _claim(emu, claim, req_id, ctx.now)
+            if earlier is not None:
+                return earlier
+        return _execute(emu, ctx, handler, args, claim)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A request's hold on its idempotency key, while it executes and once it has a result."""
+
+    scope: str  # the API key and the acting account: keys are per account
+    key: str
+    method: str
+    path: str
+    fingerprint: str
+
+    @property
+    def ident(self) -> tuple[str, str]:
+        return (self.scope, self.key)
+
+
+class KeysInFlight:
+    """The idempotency keys (with the API key and account) this process has a request for."""
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
+
+    def begin(self, ident: tuple[str, str, str]) -> bool:
+        with self._lock:
+            if ident in self._keys:
+                return False
+            self._keys.add(ident)
+            return True
+
+    def end(self, ident: tuple[str, str, str]) -> None:
+        with self._lock:
+            self._keys.discard(ident)
+
+
+def _claim(emu: Emulator, claim: Claim, req_id: str, now: int) -> Result | None:
+    """Take the key for this request (None), or answer from what holds it already: the saved
+    result, a 409 while another request with it executes, a 400 if the parameters differ.
+
+    The claim is committed before the request executes, so that other processes sharing the
+    state (server workers) see the key in use too.
+    """
+    conn = emu.store.conn
+    with emu.store.transaction():
+        # Stripe forgets keys after 24 hours: a key reused later starts a new request.
+        conn.execute(
+            "DELETE FROM idempotency WHERE created <= ? AND in_progress = 0",
+            (now - IDEMPOTENCY_KEY_TTL_SECONDS,),
         )
-        store = emu.store
-        try:
-            with store.transaction():
-                try:
-                    data = handler(ctx, **args)
-                    data = expand(ctx, data, ctx.params.expand())
-                    result = Result(200, _json(data), {})
-                except StripeError as exc:
-                    if not exc.persist:
-                        raise
-                    result = _error(exc, req_id)
-                if idem_key:
-                    _save(emu, scope, idem_key, req, fingerprint, req_id, result)
-        except StripeError as exc:
-            return _error(exc, req_id)
-        except Exception:
-            log.exception("stripe emulator: unhandled error in %s %s", req.method, req.path)
-            return _error(api_error(), req_id)
-    return result
-
-
-def _replay(
-    emu: Emulator, scope: str, key: str, req: Request, fingerprint: str, req_id: str
-) -> Result | None:
-    row = emu.store.conn.execute(
-        "SELECT * FROM idempotency WHERE scope = ? AND key = ?", (scope, key)
-    ).fetchone()
-    if row is None:
-        return None
-    if row["method"] != req.method or row["path"] != req.path or row["fingerprint"] != fingerprint:
+        row = conn.execute(
+            "SELECT * FROM idempotency WHERE scope = ? AND key = ?", claim.ident
+        ).fetchone()
+        if (
+            row is not None
+            and row["in_progress"]
+            and time.time() - float(row["claimed_at"]) > IN_PROGRESS_LEASE_SECONDS
+        ):
+            # Claimed by a process that died before it finished (its work was rolled back).
+            conn.execute("DELETE FROM idempotency WHERE scope = ? AND key = ?", claim.ident)
+            row = None
+        if row is None:
+            conn.execute(
+                "INSERT INTO idempotency (scope, key, method, path, fingerprint, status, body,"
+                " request_id, created, in_progress, claimed_at)"
+                " VALUES (?, ?, ?, ?, ?, 0, X'', ?, ?, 1, ?)",
+                (
+                    claim.scope,
+                    claim.key,
+                    claim.method,
+                    claim.path,
+                    claim.fingerprint,
+                    req_id,
+                    now,
+                    time.time(),
+                ),
+            )
+            return None
+    if row["in_progress"]:
+        return _error(idempotency_in_progress(claim.key), req_id)
+    if (
+        row["method"] != claim.method
+        or row["path"] != claim.path
+        or row["fingerprint"] != claim.fingerprint
+    ):
         return _error(
             StripeError(
                 "Keys for idempotent requests can only be used with the same parameters they "
-                f"were first used with. Try using a key other than '{key}' if you meant to "
+                f"were first used with. Try using a key other than '{claim.key}' if you meant to "
                 "execute a different request.",
                 type="idempotency_error",
             ),
@@ -265,27 +354,51 @@ def _replay(
     )
 
 
-def _save(
-    emu: Emulator,
-    scope: str,
-    key: str,
-    req: Request,
-    fingerprint: str,
-    req_id: str,
-    result: Result,
-) -> None:
-    emu.store.conn.execute(
-        "INSERT INTO idempotency (scope, key, method, path, fingerprint, status, body,"
-        " request_id, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            scope,
-            key,
-            req.method,
-            req.path,
-            fingerprint,
-            result.status,
-            result.body,
-            req_id,
-            emu.clock.now(),
-        ),
-    )
+def _execute(
+    emu: Emulator, ctx: Ctx, handler: Handler, args: dict[str, str], claim: Claim | None
+) -> Result:
+    """Run the endpoint in one transaction, and settle its claim on the key in the same one:
+    the result is saved if the request began executing, the key let go if it did not."""
+    conn = emu.store.conn
+    try:
+        with emu.store.transaction():
+            result, began = _run(ctx, handler, args)
+            if claim is not None and began:
+                conn.execute(
+                    "UPDATE idempotency SET status = ?, body = ?, in_progress = 0"
+                    " WHERE scope = ? AND key = ?",
+                    (result.status, result.body, *claim.ident),
+                )
+            elif claim is not None:
+                conn.execute("DELETE FROM idempotency WHERE scope = ? AND key = ?", claim.ident)
+        return result
+    except Exception:
+        log.exception("stripe emulator: could not record %s %s", ctx.path, ctx.request_id)
+        if claim is not None:
+            with contextlib.suppress(Exception), emu.store.transaction():
+                conn.execute("DELETE FROM idempotency WHERE scope = ? AND key = ?", claim.ident)
+        return _error(api_error(), ctx.request_id or "")
+
+
+def _run(ctx: Ctx, handler: Handler, args: dict[str, str]) -> tuple[Result, bool]:
+    """The endpoint's result, and whether it began executing (Stripe saves only those).
+
+    What an error undid is undone here too, unless the error keeps it (a declined card leaves
+    its failed charge behind); an unexpected failure is Stripe's 500, saved like any result.
+    """
+    req_id = ctx.request_id or ""
+    try:
+        with ctx.store.savepoint():
+            try:
+                data = handler(ctx, **args)
+                data = expand(ctx, data, ctx.params.expand())
+            except StripeError as exc:
+                if not exc.persist:
+                    raise
+                return _error(exc, req_id), True
+            return Result(200, _json(data), {}), True
+    except StripeError as exc:
+        return _error(exc, req_id), exc.began_execution
+    except Exception:
+        log.exception("stripe emulator: unhandled error in %s", ctx.path)
+        return _error(api_error(), req_id), True

@@ -9,7 +9,7 @@ import stripe
 from flask import has_request_context, request
 
 from . import shapes
-from .api import IN_PROCESS_ENVIRON_KEY
+from .api import IN_PROCESS_ENVIRON_KEY, KeysInFlight
 from .clock import Clock
 from .context import Ctx
 from .errors import StripeError
@@ -57,6 +57,7 @@ class Emulator:
         self.fault_timeout = fault_timeout
         self.api_version = api_version or stripe.api_version
         self.faults = FaultInjector()
+        self.keys_in_flight = KeysInFlight()
         self._delivery_thread: DeliveryThread | None = None
         with self.lock:
             offset = int(self.store.get_meta("clock_offset") or 0)

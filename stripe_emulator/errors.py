@@ -13,8 +13,8 @@ DOC_BASE = "https://stripe.com/docs/error-codes/"
 
 class StripeError(Exception):
     """An error response. ``persist`` decides whether state written so far is kept (a declined
-    card leaves a failed charge behind) and whether the response is saved for idempotent
-    replays (Stripe does not save results of requests that failed validation)."""
+    card leaves a failed charge behind); :attr:`began_execution` whether the response is saved
+    for idempotent replays."""
 
     def __init__(
         self,
@@ -37,6 +37,14 @@ class StripeError(Exception):
         self.persist = persist
         self.extra = extra or {}
         self.headers = headers or {}
+
+    @property
+    def began_execution(self) -> bool:
+        """Stripe saves the result of every request that began executing, errors included (a
+        declined card, a balance too low, a 500), and replays it for the same idempotency key.
+        A request whose parameters failed validation never began, so nothing is saved: the
+        emulator's parameter errors are the invalid-request errors that name a parameter."""
+        return not (self.type == "invalid_request_error" and self.param is not None)
 
     def body(self, request_id: str | None = None) -> dict[str, Any]:
         err: dict[str, Any] = {}
@@ -81,3 +89,14 @@ def balance_insufficient(message: str | None = None) -> StripeError:
 
 def api_error(message: str = "An unknown error occurred") -> StripeError:
     return StripeError(message, status=500, type="api_error")
+
+
+def idempotency_in_progress(key: str) -> StripeError:
+    """Another request with this key is still executing (the SDK retries a 409 on its own)."""
+    return StripeError(
+        "There is currently another in-progress request using this Idempotent Key (that "
+        "probably means you submitted twice, and the other request is still going through): "
+        f"{key}. Please try again later.",
+        status=409,
+        type="idempotency_error",
+    )

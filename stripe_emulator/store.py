@@ -48,8 +48,11 @@ CREATE TABLE IF NOT EXISTS idempotency (
     body BLOB NOT NULL,
     request_id TEXT NOT NULL,
     created INTEGER NOT NULL,
+    in_progress INTEGER NOT NULL DEFAULT 0,
+    claimed_at REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (scope, key)
 );
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);
 CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY,
     event_id TEXT NOT NULL,
@@ -92,8 +95,20 @@ class Store:
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+        self._upgrade()
         self.conn.executescript(SCHEMA)
         self._depth = 0
+
+    def _upgrade(self) -> None:
+        """Bring a state file written by an older emulator up to the current schema."""
+        columns = {r["name"] for r in self.conn.execute("PRAGMA table_info(idempotency)")}
+        if columns and "in_progress" not in columns:
+            self.conn.execute(
+                "ALTER TABLE idempotency ADD COLUMN in_progress INTEGER NOT NULL DEFAULT 0"
+            )
+            self.conn.execute(
+                "ALTER TABLE idempotency ADD COLUMN claimed_at REAL NOT NULL DEFAULT 0"
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -118,6 +133,20 @@ class Store:
             self._depth -= 1
             if outer:
                 self.conn.execute("COMMIT")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: undo only what the block wrote if it raises."""
+        with self.transaction():
+            self.conn.execute("SAVEPOINT block")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK TO block")
+                self.conn.execute("RELEASE block")
+                raise
+            else:
+                self.conn.execute("RELEASE block")
 
     def wipe(self) -> None:
         with self.transaction():
