@@ -219,5 +219,10 @@ TEST_CARDS = [
     ("4000 0000 0000 0077", "Succeeds, funds available immediately"),
     ("4000 0000 0000 0002", "Declined (generic_decline)"),
     ("4000 0000 0000 9995", "Declined (insufficient_funds)"),
+    ("4000 0000 0000 9987", "Declined (lost_card)"),
+    ("4000 0000 0000 0069", "Declined (expired_card)"),
+    ("4000 0000 0000 0127", "Declined (incorrect_cvc)"),
+    ("4000 0000 0000 0119", "Declined (processing_error)"),
+    ("4100 0000 0000 0019", "Blocked as fraudulent"),
     ("4000 0000 0000 0259", "Succeeds, then disputed"),
 ]

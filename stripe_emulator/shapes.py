@@ -395,6 +395,54 @@ def card_details(brand: str, last4: str, funding: str = "credit") -> dict[str, A
     }
 
 
+def payment_method_card(brand: str, last4: str, funding: str = "credit") -> dict[str, Any]:
+    """The ``card`` of a PaymentMethod (not of a charge's payment_method_details)."""
+    return {
+        "brand": brand,
+        "checks": {
+            "address_line1_check": None,
+            "address_postal_code_check": None,
+            "cvc_check": "unchecked",
+        },
+        "country": "US",
+        "display_brand": brand,
+        "exp_month": 12,
+        "exp_year": 2034,
+        "fingerprint": f"emu{brand}{last4}",
+        "funding": funding,
+        "generated_from": None,
+        "last4": last4,
+        "networks": {"available": [brand], "preferred": None},
+        "regulated_status": "unregulated",
+        "three_d_secure_usage": {"supported": True},
+        "wallet": None,
+    }
+
+
+def payment_method(**overrides: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "id": None,
+        "object": "payment_method",
+        "allow_redisplay": "unspecified",
+        "billing_details": {
+            "address": _address(),
+            "email": None,
+            "name": None,
+            "phone": None,
+            "tax_id": None,
+        },
+        "card": None,
+        "created": None,
+        "customer": None,
+        "customer_account": None,
+        "livemode": False,
+        "metadata": {},
+        "type": "card",
+    }
+    obj.update(overrides)
+    return obj
+
+
 def charge(**overrides: Any) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "id": None,

@@ -21,17 +21,43 @@ class TestCard:
     last4: str
     outcome: str  # "success", "success_available", "decline", "dispute"
     decline_code: str | None = None
+    # The error's code: card_declined, or a code of its own (expired_card, incorrect_cvc...).
+    code: str = "card_declined"
+    # Blocked by Stripe's fraud screening rather than declined by the issuer.
+    blocked: bool = False
 
 
-# Stripe's test payment methods and the card numbers the hosted checkout page accepts.
+def _declined(last4: str, decline_code: str, code: str = "card_declined") -> TestCard:
+    return TestCard("visa", last4, "decline", decline_code, code)
+
+
+# Stripe's test payment methods (its testing page) and the card numbers the hosted checkout
+# page accepts for them.
 TEST_PAYMENT_METHODS = {
     "pm_card_visa": TestCard("visa", "4242", "success"),
     "pm_card_mastercard": TestCard("mastercard", "4444", "success"),
     "pm_card_bypassPending": TestCard("visa", "0077", "success_available"),
-    "pm_card_chargeDeclined": TestCard("visa", "0002", "decline", "generic_decline"),
-    "pm_card_chargeDeclinedInsufficientFunds": TestCard(
-        "visa", "9995", "decline", "insufficient_funds"
+    "pm_card_chargeDeclined": _declined("0002", "generic_decline"),
+    "pm_card_visa_chargeDeclined": _declined("0002", "generic_decline"),
+    "pm_card_chargeDeclinedInsufficientFunds": _declined("9995", "insufficient_funds"),
+    "pm_card_visa_chargeDeclinedInsufficientFunds": _declined("9995", "insufficient_funds"),
+    "pm_card_visa_chargeDeclinedLostCard": _declined("9987", "lost_card"),
+    "pm_card_visa_chargeDeclinedStolenCard": _declined("9979", "stolen_card"),
+    "pm_card_chargeDeclinedExpiredCard": _declined("0069", "expired_card", "expired_card"),
+    "pm_card_visa_chargeDeclinedExpiredCard": _declined("0069", "expired_card", "expired_card"),
+    "pm_card_chargeDeclinedIncorrectCvc": _declined("0127", "incorrect_cvc", "incorrect_cvc"),
+    "pm_card_visa_chargeDeclinedIncorrectCvc": _declined("0127", "incorrect_cvc", "incorrect_cvc"),
+    "pm_card_chargeDeclinedProcessingError": _declined(
+        "0119", "processing_error", "processing_error"
     ),
+    "pm_card_visa_chargeDeclinedProcessingError": _declined(
+        "0119", "processing_error", "processing_error"
+    ),
+    "pm_card_visa_chargeDeclinedVelocityLimitExceeded": _declined("6975", "card_velocity_exceeded"),
+    "pm_card_chargeDeclinedFraudulent": TestCard(
+        "visa", "0019", "decline", "fraudulent", blocked=True
+    ),
+    "pm_card_radarBlock": TestCard("visa", "0019", "decline", "fraudulent", blocked=True),
     "pm_card_createDispute": TestCard("visa", "0259", "dispute"),
 }
 TEST_CARD_NUMBERS = {
@@ -40,12 +66,28 @@ TEST_CARD_NUMBERS = {
     "4000000000000077": "pm_card_bypassPending",
     "4000000000000002": "pm_card_chargeDeclined",
     "4000000000009995": "pm_card_chargeDeclinedInsufficientFunds",
+    "4000000000009987": "pm_card_visa_chargeDeclinedLostCard",
+    "4000000000009979": "pm_card_visa_chargeDeclinedStolenCard",
+    "4000000000000069": "pm_card_chargeDeclinedExpiredCard",
+    "4000000000000127": "pm_card_chargeDeclinedIncorrectCvc",
+    "4000000000000119": "pm_card_chargeDeclinedProcessingError",
+    "4000000000006975": "pm_card_visa_chargeDeclinedVelocityLimitExceeded",
+    "4100000000000019": "pm_card_chargeDeclinedFraudulent",
     "4000000000000259": "pm_card_createDispute",
 }
 DECLINE_MESSAGES = {
     "generic_decline": "Your card was declined.",
     "insufficient_funds": "Your card has insufficient funds.",
+    "expired_card": "Your card has expired.",
+    "incorrect_cvc": "Your card's security code is incorrect.",
+    "processing_error": "An error occurred while processing your card. Try again in a little bit.",
+    "card_velocity_exceeded": (
+        "Your card was declined for making repeated attempts too frequently or exceeding its "
+        "amount limit."
+    ),
 }
+# The field a decline points at, where Stripe names one.
+DECLINE_PARAMS = {"expired_card": "exp_month", "incorrect_cvc": "cvc"}
 ZERO_DECIMAL = frozenset(
     [
         "bif",
@@ -320,7 +362,15 @@ def attempt_payment(
             param="payment_method",
         )
     card = _test_card(payment_method)
-    pm_id = new_id("pm")
+    # Stripe makes a PaymentMethod of its own from a test one (pm_card_visa is a template).
+    pm = shapes.payment_method(
+        id=new_id("pm"),
+        card=shapes.payment_method_card(card.brand, card.last4),
+        created=ctx.now,
+    )
+    pm["billing_details"].update(email=billing_email, name=billing_name)
+    ctx.store.insert(pm, type="payment_method", account=ctx.account)
+    pm_id = pm["id"]
     charge = shapes.charge(
         id=new_id("ch"),
         amount=pi["amount"],
@@ -341,51 +391,7 @@ def attempt_payment(
     charge["billing_details"]["name"] = billing_name
     pi["latest_charge"] = charge["id"]
     if card.outcome == "decline":
-        decline = card.decline_code or "generic_decline"
-        message = DECLINE_MESSAGES.get(decline, "Your card was declined.")
-        charge.update(
-            status="failed",
-            failure_code="card_declined",
-            failure_message=message,
-            outcome=shapes.outcome(
-                type="issuer_declined",
-                network_status="declined_by_network",
-                reason=decline,
-                seller_message="The bank did not return any further details with this decline.",
-            ),
-        )
-        ctx.store.insert(charge, type="charge", account=ctx.account)
-        error_body = {
-            "charge": charge["id"],
-            "code": "card_declined",
-            "decline_code": decline,
-            "doc_url": "https://stripe.com/docs/error-codes/card-declined",
-            "message": message,
-            "type": "card_error",
-        }
-        pi["status"] = "requires_payment_method"
-        pi["payment_method"] = None
-        pi["last_payment_error"] = dict(
-            error_body,
-            payment_method={"id": pm_id, "object": "payment_method", "type": "card"},
-        )
-        ctx.store.save(pi)
-        emit(ctx, "charge.failed", charge, request=request)
-        emit(ctx, "payment_intent.payment_failed", pi, request=request)
-        error = StripeError(
-            message,
-            status=402,
-            type="card_error",
-            code="card_declined",
-            persist=True,
-            extra={
-                "charge": charge["id"],
-                "decline_code": decline,
-                "payment_intent": public(pi),
-                "payment_method": {"id": pm_id, "object": "payment_method", "type": "card"},
-            },
-        )
-        return pi, charge, error
+        return _decline(ctx, pi, charge, card, pm, request=request)
 
     emu = ctx.emu
     fee = money.processing_fee(pi["amount"], emu.fee_bps, emu.fee_fixed)
@@ -429,6 +435,78 @@ def attempt_payment(
     if card.outcome == "dispute":
         create_dispute(ctx, charge, request=request)
     return pi, charge, None
+
+
+def _decline(
+    ctx: Ctx,
+    pi: dict[str, Any],
+    charge: dict[str, Any],
+    card: TestCard,
+    pm: dict[str, Any],
+    *,
+    request: bool,
+) -> tuple[dict[str, Any], dict[str, Any], StripeError]:
+    """A declined (or blocked) test card: the failed charge, the intent back to
+    requires_payment_method with the error, the events, and the card error to answer."""
+    decline = card.decline_code or "generic_decline"
+    message = DECLINE_MESSAGES.get(decline, "Your card was declined.")
+    if card.code != "card_declined":
+        message = DECLINE_MESSAGES.get(card.code, message)
+    if card.blocked:
+        outcome = shapes.outcome(
+            type="blocked",
+            network_status="not_sent_to_network",
+            reason="highest_risk_level",
+            seller_message="Stripe blocked this payment as too risky.",
+        )
+        outcome.update(risk_level="highest", risk_score=95)
+    else:
+        outcome = shapes.outcome(
+            type="issuer_declined",
+            network_status="declined_by_network",
+            reason=decline,
+            seller_message="The bank did not return any further details with this decline.",
+        )
+    charge.update(status="failed", failure_code=card.code, failure_message=message, outcome=outcome)
+    ctx.store.insert(charge, type="charge", account=ctx.account)
+    error_body: dict[str, Any] = {
+        "charge": charge["id"],
+        "code": card.code,
+        "decline_code": decline,
+        "doc_url": "https://stripe.com/docs/error-codes/" + card.code.replace("_", "-"),
+        "message": message,
+    }
+    param = DECLINE_PARAMS.get(card.code)
+    if param:
+        error_body["param"] = param
+    error_body["payment_method"] = pm
+    error_body["type"] = "card_error"
+    pi["status"] = "requires_payment_method"
+    pi["payment_method"] = None
+    pi["last_payment_error"] = error_body
+    ctx.store.save(pi)
+    emit(ctx, "charge.failed", charge, request=request)
+    emit(ctx, "payment_intent.payment_failed", pi, request=request)
+    error = StripeError(
+        message,
+        status=402,
+        type="card_error",
+        code=card.code,
+        param=param,
+        persist=True,
+        extra={
+            "charge": charge["id"],
+            "decline_code": decline,
+            "payment_intent": public(pi),
+            "payment_method": pm,
+        },
+    )
+    return pi, charge, error
+
+
+@route("GET", "/v1/payment_methods/{id}")
+def retrieve_payment_method(ctx: Ctx, id: str) -> dict[str, Any]:
+    return out(ctx, get(ctx, id, "payment_method", name="PaymentMethod"))
 
 
 # -- charges -----------------------------------------------------------------------------------
