@@ -114,6 +114,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "TRUSTED_PROXIES": _int(env("TRUSTED_PROXIES"), 0),
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY") or "",
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET") or "",
+        # Without Stripe keys: whether the emulator's dashboard and test controls answer under
+        # /_stripe ("1" or "0"). Unset, only in the embedded mode (tests, or the debugger on
+        # SQLite): they let anyone see every payment, refund, inject faults and reset.
+        "STRIPE_EMULATOR_CONTROLS": env("STRIPE_EMULATOR_CONTROLS") or "",
         # The feature packages to wire, lowest first.
         "FEATURES": (env("KINDRED_FEATURES") or "marketplace,social,payouts")
         .replace(" ", "")

@@ -2,9 +2,10 @@
 
 With no STRIPE_SECRET_KEY the app runs emulated, in one process: the SDK reaches the
 emulator through its in-process transport, the emulator's hosted pages (checkout, Express
-onboarding, dashboard) are served under /_stripe, and its webhooks reach our own
-/webhooks/stripe endpoint in-process, signed with a real endpoint secret. The code that
-uses the gateway is the same either way.
+onboarding) are served under /_stripe, and its webhooks reach our own /webhooks/stripe
+endpoint in-process, signed with a real endpoint secret. Its dashboard and test controls
+answer there only in the embedded mode (see `emulator_controls`). The code that uses the
+gateway is the same either way.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextvars
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -128,6 +129,7 @@ def _install_emulator(app: Flask) -> None:
         public_url=base_url + EMULATOR_PREFIX,
         pending_seconds=int(app.config.get("STRIPE_EMULATOR_PENDING_SECONDS", 2 * 86400)),
         auto_deliver=False,
+        controls=emulator_controls(app.config, testing=app.testing, debug=app.debug),
     )
     flask_wsgi = app.wsgi_app
     delivery_client = Client(flask_wsgi)
@@ -164,15 +166,35 @@ def _install_emulator(app: Flask) -> None:
     hooks(app).banners.append(_emulated_banner)
 
 
+def emulator_controls(config: Mapping[str, Any], testing: bool, debug: bool) -> bool:
+    """Whether the emulator's controls and dashboard answer under /_stripe.
+
+    They let anyone list every payment, refund, inject faults and reset, without a key: fine
+    in the embedded mode (tests, or the debugger on the default SQLite database: one person on
+    their own machine), not on a server. STRIPE_EMULATOR_CONTROLS says so either way.
+    """
+    setting = config.get("STRIPE_EMULATOR_CONTROLS")
+    if isinstance(setting, bool):
+        return setting
+    if setting not in (None, ""):
+        return str(setting).strip().lower() in {"1", "true", "yes", "on"}
+    embedded = str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite")
+    return testing or (debug and embedded)
+
+
 def _emulated_banner() -> Markup:
-    return _banner_in(str(get_locale() or "en"))
+    emu = emulator()
+    return _banner_in(str(get_locale() or "en"), bool(emu is not None and emu.controls))
 
 
-@lru_cache(maxsize=16)
-def _banner_in(locale: str) -> Markup:
+@lru_cache(maxsize=32)
+def _banner_in(locale: str, with_dashboard: bool) -> Markup:
     # On every page and the same for everyone: built once per language.
+    notice = _l("Payments are emulated: no real money moves, and test cards work.")
+    if not with_dashboard:
+        return Markup("{}").format(notice)
     return Markup('{} <a href="{}">{}</a>').format(
-        _l("Payments are emulated: no real money moves, and test cards work."),
+        notice,
         EMULATOR_PREFIX + "/_emulator/dashboard",
         _l("Open the Stripe emulator"),
     )

@@ -36,6 +36,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fault-timeout", type=float, default=90.0, help="how long a 'timeout' fault stalls"
     )
     parser.add_argument("--delivery-interval", type=float, default=1.0)
+    parser.add_argument(
+        "--no-controls",
+        dest="controls",
+        action="store_false",
+        help="serve neither the dashboard nor the /_emulator/ test controls",
+    )
     return parser.parse_args(argv)
 
 
@@ -50,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         fee_fixed=args.fee_fixed,
         pending_seconds=args.pending_seconds,
         fault_timeout=args.fault_timeout,
+        controls=args.controls,
     )
     server = make_server(args.host, args.port, emu.wsgi_app, threaded=True)
     emu.start_delivery_thread(args.delivery_interval)

@@ -24,8 +24,9 @@ from .webhooks import DEFAULT_BACKOFF, DeliveryThread, WebhookSender, deliver_du
 class Emulator:
     """A Stripe-compatible API with its state in SQLite.
 
-    ``wsgi_app`` serves the ``/v1`` API, the hosted pages and the ``/_emulator`` controls;
-    :meth:`http_client` gives the stripe SDK an in-process transport to it.
+    ``wsgi_app`` serves the ``/v1`` API, the hosted pages and (with ``controls``) the
+    ``/_emulator`` controls and dashboard; :meth:`http_client` gives the stripe SDK an
+    in-process transport to it.
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class Emulator:
         delivery_backoff: tuple[int, ...] = DEFAULT_BACKOFF,
         fault_timeout: float = 90.0,
         api_version: str | None = None,
+        controls: bool = True,
     ) -> None:
         self.lock = threading.RLock()
         self.store = Store(db_path)
@@ -57,6 +59,10 @@ class Emulator:
         self.fault_timeout = fault_timeout
         self.api_version = api_version or stripe.api_version
         self.faults = FaultInjector()
+        # Serve the /_emulator/ controls and the dashboard over HTTP. A test tool wants them; an
+        # app that embeds the emulator where strangers can reach it does not (the Python
+        # methods below stay available to the process itself either way).
+        self.controls = controls
         self.keys_in_flight = KeysInFlight()
         self._delivery_thread: DeliveryThread | None = None
         with self.lock:

@@ -1,5 +1,9 @@
 """Browser pages standing in for Stripe's hosted ones, plus a small dashboard.
 
+The hosted pages (checkout, Express onboarding and dashboard, receipts) are what Stripe itself
+serves to anyone with the link; the dashboard and the object pages are test controls, served
+only when the emulator's controls are on (see ``server.create_app``).
+
 Plain server-rendered HTML; forms post without CSRF tokens on purpose (this is a test double).
 All links go through ``url_for`` so they stay right when the app is mounted under a prefix.
 """
@@ -152,6 +156,15 @@ def register_pages(app: Flask, emu: Emulator) -> None:
             payments=payments_in,
             payouts=payouts,
         )
+
+    # -- receipts (a charge's receipt_url) ------------------------------------------------------
+
+    @app.route("/receipts/<charge_id>")
+    def receipt_page(charge_id: str) -> ResponseReturnValue:
+        charge = emu.get(charge_id)
+        if charge is None or charge.get("object") != "charge" or charge["status"] != "succeeded":
+            abort(404)
+        return render_template("receipt.html", charge=charge)
 
     # -- emulator dashboard -------------------------------------------------------------------
 

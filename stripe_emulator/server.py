@@ -1,11 +1,14 @@
-"""Flask wiring: the ``/v1`` API, hosted pages and ``/_emulator`` controls in one WSGI app."""
+"""Flask wiring: the ``/v1`` API, hosted pages and ``/_emulator`` controls in one WSGI app.
+
+The controls and the dashboard are served only when ``Emulator.controls`` is on.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 
 from . import api
 from .ids import request_id as new_request_id
@@ -46,6 +49,13 @@ def create_app(emu: Emulator) -> EmulatorFlask:
     app = EmulatorFlask("stripe_emulator")
     app.emulator = emu
     app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    @app.before_request
+    def controls_only_when_on() -> None:
+        # The dashboard and /_emulator/ answer only where the emulator is a test tool: they
+        # list every payment and refund, inject faults and reset, to anyone, without a key.
+        if not emu.controls and (request.path == "/" or request.path.startswith("/_emulator/")):
+            abort(404)
 
     @app.route("/v1/<path:subpath>", methods=["GET", "POST", "DELETE"])
     def v1(subpath: str) -> Response:

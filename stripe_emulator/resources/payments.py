@@ -419,7 +419,7 @@ def attempt_payment(
             seller_message="Payment complete.",
         ),
         paid=True,
-        receipt_url=f"{emu.base_url()}/_emulator/objects/{charge['id']}",
+        receipt_url=f"{emu.base_url()}/receipts/{charge['id']}",
         status="succeeded",
     )
     ctx.store.insert(charge, type="charge", account=ctx.account)

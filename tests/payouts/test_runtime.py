@@ -157,3 +157,105 @@ def test_the_server_follows_an_endpoint_made_anew(app, another_process, app_conf
 def test_the_secret_file_is_private(app, app_config):
     secret_file = Path(app_config["STRIPE_EMULATOR_DB"] + "-webhook-secret")
     assert secret_file.stat().st_mode & 0o077 == 0
+
+
+@pytest.fixture
+def build_app(app_config: dict[str, Any]) -> Iterator[Any]:
+    made: list[Flask] = []
+
+    def build(**settings: Any) -> Flask:
+        config = {**app_config, "STRIPE_EMULATOR_DB": ":memory:", **settings}
+        built = create_app(config)
+        made.append(built)
+        return built
+
+    yield build
+    for built in made:
+        emulator(built).close()
+        with built.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+CONTROLS = [
+    ("GET", "/_stripe/"),
+    ("GET", "/_stripe/_emulator/dashboard"),
+    ("GET", "/_stripe/_emulator/balance"),
+    ("POST", "/_stripe/_emulator/reset"),
+    ("POST", "/_stripe/_emulator/faults"),
+]
+
+
+def _controls_answer(served: Flask) -> list[int]:
+    web = served.test_client()
+    return [
+        web.open(path, method=method, json={"path_prefix": "/v1"}).status_code
+        for method, path in CONTROLS
+    ]
+
+
+def test_in_production_the_emulator_controls_are_closed(build_app):
+    """`make serve` without Stripe keys: gunicorn, no debugger, not a test."""
+    served = build_app(TESTING=False)
+    assert _controls_answer(served) == [404] * len(CONTROLS)
+    assert emulator(served).faults.pending() == []
+    # The pages Stripe itself hosts keep working: the buyer pays on the checkout page.
+    session = gateway(served).client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 1500,
+                        "product_data": {"name": "Mug"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "success_url": "http://kindred.test/ok",
+        }
+    )
+    page = served.test_client().get(session.url.replace(SERVER_URL, ""))
+    assert page.status_code == 200
+    # And the banner does not point at a dashboard that is not there.
+    with served.app_context():
+        from app.hooks import hooks
+
+        banner = "".join(str(render()) for render in hooks(served).banners)
+    assert "Payments are emulated" in banner
+    assert "_emulator" not in banner
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"TESTING": True},
+        {"TESTING": False, "DEBUG": True},  # `make run`: the debugger, on SQLite
+        {"TESTING": False, "STRIPE_EMULATOR_CONTROLS": "1"},
+    ],
+)
+def test_the_controls_answer_in_the_embedded_mode_or_when_asked(build_app, settings):
+    served = build_app(**settings)
+    assert 404 not in _controls_answer(served)
+    with served.app_context():
+        from app.hooks import hooks
+
+        banner = "".join(str(render()) for render in hooks(served).banners)
+    assert "/_stripe/_emulator/dashboard" in banner
+
+
+def test_the_setting_can_close_them_in_the_embedded_mode_too(build_app):
+    served = build_app(TESTING=False, DEBUG=True, STRIPE_EMULATOR_CONTROLS="0")
+    assert _controls_answer(served) == [404] * len(CONTROLS)
+
+
+def test_debug_against_postgresql_is_not_the_embedded_mode():
+    from payouts.runtime import emulator_controls
+
+    config = {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/kindred"}
+    assert emulator_controls(config, testing=False, debug=True) is False
+    sqlite = {"SQLALCHEMY_DATABASE_URI": "sqlite:///instance/kindred.sqlite3"}
+    assert emulator_controls(sqlite, testing=False, debug=True) is True
+    assert emulator_controls(sqlite, testing=False, debug=False) is False
+    assert emulator_controls({**config, "STRIPE_EMULATOR_CONTROLS": "yes"}, False, False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+import stripe
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
@@ -188,3 +189,79 @@ def test_json_controls(h, client, emu, web):
     assert web.post("/_emulator/reset").json == {"ok": True}
     assert client.v1.payment_intents.list().data == []
     assert emu.clock.offset == 0
+
+
+def test_without_controls_only_stripes_own_pages_answer(h):
+    """Embedded in a production app, the emulator serves what Stripe itself serves (hosted
+    checkout, Express onboarding and dashboard, the API) and nothing that would let anyone
+    list payments, refund, inject faults or reset it."""
+    emu = Emulator(public_url="http://shop.test", controls=False)
+    try:
+        sdk = stripe.StripeClient("sk_test_x", http_client=emu.http_client())
+        web = emu.wsgi_app.test_client()
+        account = sdk.v1.accounts.create(
+            params={"type": "express", "capabilities": {"transfers": {"requested": True}}}
+        )
+        link = sdk.v1.account_links.create(
+            params={
+                "account": account.id,
+                "refresh_url": "https://a/r",
+                "return_url": "https://a/b",
+                "type": "account_onboarding",
+            }
+        )
+        assert web.get(_path(link.url)).status_code == 200
+        session = sdk.v1.checkout.sessions.create(params=h.checkout_params())
+        page = web.get(_path(session.url))
+        assert page.status_code == 200
+        assert "_emulator" not in page.get_data(as_text=True)  # no link to the dashboard
+        paid = web.post(_path(session.url), data={"card_number": "4242424242424242"})
+        assert paid.status_code == 303
+        charge = sdk.v1.charges.list().data[0]
+        assert web.get(_path(charge.receipt_url)).status_code == 200
+        for method, path in [
+            ("GET", "/"),
+            ("GET", "/_emulator/dashboard"),
+            ("GET", f"/_emulator/objects/{charge.id}"),
+            ("GET", "/_emulator/balance"),
+            ("GET", "/_emulator/deliveries"),
+            ("GET", "/_emulator/faults"),
+            ("POST", "/_emulator/faults"),
+            ("POST", "/_emulator/reset"),
+            ("POST", "/_emulator/advance"),
+            ("POST", "/_emulator/disputes"),
+            ("POST", f"/_emulator/checkout/sessions/{session.id}/pay"),
+            ("POST", f"/_emulator/accounts/{account.id}/onboard"),
+        ]:
+            resp = web.open(path, method=method, json={"charge": charge.id, "path_prefix": "/"})
+            assert resp.status_code == 404, (method, path)
+        assert emu.faults.pending() == [] and sdk.v1.disputes.list().data == []
+        assert sdk.v1.charges.list().data  # nothing was reset
+        # The API itself is Stripe's, behind its keys.
+        api = web.get("/v1/balance", headers={"Authorization": "Bearer sk_test_x"})
+        assert api.status_code == 200
+    finally:
+        emu.close()
+
+
+def test_a_receipt_page_for_every_charge(h, client, emu, web):
+    pi = h.pay(5_000)
+    charge = client.v1.charges.retrieve(pi.latest_charge)
+    page = web.get(_path(charge.receipt_url))
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "$50.00" in html and "4242" in html
+    assert web.get("/receipts/ch_nope").status_code == 404
+
+
+def test_standalone_keeps_its_controls_unless_told():
+    from stripe_emulator.__main__ import parse_args
+
+    assert parse_args([]).controls is True
+    assert parse_args(["--no-controls"]).controls is False
+    emu = Emulator()
+    try:
+        assert emu.controls is True
+        assert emu.wsgi_app.test_client().get("/_emulator/dashboard").status_code == 200
+    finally:
+        emu.close()
