@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi:app
 
-.PHONY: install run test lint format migrate seed ci clean i18n serve worker beat prod-smoke load load-short
+.PHONY: install run test lint format migrate seed ci clean i18n serve worker beat prod-smoke load load-short simulate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ run: seed
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The deterministic money simulation: SEEDS seeds from FIRST, STEPS steps each, with progress
+# (TEST_DATABASE_URL for PostgreSQL). A failing seed prints itself and the command replaying it.
+SEEDS ?= 200
+FIRST ?= 1
+STEPS ?= 40
+simulate: install
+	$(BIN)/python -m tests.simulation --seeds $(SEEDS) --first $(FIRST) --steps $(STEPS) $(SIMULATE_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
