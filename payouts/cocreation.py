@@ -13,6 +13,7 @@ with the same source charge, so the normal payout run pays it with the charge as
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,7 +36,13 @@ from marketplace.models import Shop
 from payouts import ledger, payees, webhooks
 from payouts.gateway import CheckoutLine, GatewayError
 from payouts.ledger import credit, debit
-from payouts.models import Earning, EarningState, PlatformSettings, PoolDistribution
+from payouts.models import (
+    Earning,
+    EarningState,
+    Payee,
+    PlatformSettings,
+    PoolDistribution,
+)
 from payouts.payments import charge_of
 from payouts.runtime import gateway
 from payouts.settings import add_settings_guard
@@ -48,6 +55,8 @@ from social.idea_models import CoCreationTerms, IdeaReward, RewardStatus, Royalt
 REWARD = "reward"
 POOL = "pool"
 CARD_SESSION_MINUTES = 60
+
+log = logging.getLogger(__name__)
 
 
 # --- the split: royalties and the pool ----------------------------------------------------------
@@ -443,6 +452,15 @@ def _on_reward_due(_app: Flask, reward: IdeaReward, **_extra: Any) -> None:
 
 
 # --- the collective pool ----------------------------------------------------------------------
+#
+# A month's contributions are the pool's parts of the sales paid in it. Once the month is over
+# it is shared among its collective (as of the month's end, by weight): what of its
+# contributions, and of earlier months' that waited, has settled, i.e. was released to
+# available. What still waits (the hold after delivery, the delivery itself, a dispute) is
+# carried to the next distribution, and the command and the month's record say how much; a
+# contribution refunded before it settles simply gives its part back. A sale refunded after its
+# part was shared leaves the pool owing that part (its available goes negative, the ledger stays
+# balanced): the next settled contributions cover it before anything more is shared.
 
 
 def previous_month(now: datetime | None = None) -> str:
@@ -451,9 +469,31 @@ def previous_month(now: datetime | None = None) -> str:
     return (first - timedelta(days=1)).strftime("%Y-%m")
 
 
+def _month_start(month: str) -> datetime:
+    year, number = (int(part) for part in month.split("-"))
+    return datetime(year, number, 1, tzinfo=UTC)
+
+
 def _month_end(month: str) -> datetime:
     year, number = (int(part) for part in month.split("-"))
     return datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
+
+
+def next_month(month: str) -> str:
+    return _month_end(month).strftime("%Y-%m")
+
+
+def month_is_over(month: str, now: datetime | None = None) -> bool:
+    return _month_end(month) <= (now or utcnow())
+
+
+class MonthNotOver(ValueError):
+    """A month is shared once it is over: until then its contributions are still coming in."""
+
+
+def _check_over(month: str, now: datetime | None = None) -> None:
+    if not month_is_over(month, now):
+        raise MonthNotOver(f"{month} is not over: its contributions are still coming in.")
 
 
 def parse_month(raw: str) -> str:
@@ -465,58 +505,300 @@ def parse_month(raw: str) -> str:
 
 
 @dataclasses.dataclass
+class Waiting:
+    """A pool's contributions up to a month's end that cannot be shared yet, by reason."""
+
+    on_hold_minor: int = 0  # delivered: released when the hold has passed
+    on_hold_until: datetime | None = None  # when the last of them is released
+    undelivered_minor: int = 0  # the order is not delivered yet: its hold has not started
+    disputed_minor: int = 0  # frozen by an open dispute on the payment
+
+    @property
+    def total_minor(self) -> int:
+        return self.on_hold_minor + self.undelivered_minor + self.disputed_minor
+
+    def add(self, earning: Earning) -> None:
+        net = earning.net_minor
+        if earning.frozen:
+            self.disputed_minor += net
+        elif earning.state == EarningState.PENDING and earning.available_on is None:
+            self.undelivered_minor += net
+        else:
+            self.on_hold_minor += net
+            if earning.available_on is not None and (
+                self.on_hold_until is None or earning.available_on > self.on_hold_until
+            ):
+                self.on_hold_until = earning.available_on
+
+    def describe(self) -> list[str]:
+        parts = []
+        if self.on_hold_minor:
+            until = f" until {self.on_hold_until:%Y-%m-%d}" if self.on_hold_until else ""
+            parts.append(f"{money(self.on_hold_minor)} on hold{until}")
+        if self.undelivered_minor:
+            parts.append(f"{money(self.undelivered_minor)} awaiting delivery")
+        if self.disputed_minor:
+            parts.append(f"{money(self.disputed_minor)} frozen by a dispute")
+        return parts
+
+
+@dataclasses.dataclass
 class Distribution:
+    """What one shop's distribution for a month did (or, `already`, had done)."""
+
     shop_id: int
     month: str
     amount_minor: int
-    shares: dict[int, int]  # user id -> amount
+    shares: dict[int, int]  # user id -> amount, shared by this run
     already: bool = False
+    member_count: int = 0
+    shop_name: str = ""
+    # Of the amount, what contributions of earlier months (carried to this one) gave.
+    carried_in_minor: int = 0
+    # Settled contributions kept to cover refunds of sales whose part was already shared.
+    netted_minor: int = 0
+    # What such refunds still take from the pool, beyond what this month could cover.
+    owed_minor: int = 0
+    # Settled, but the collective has no member yet to share it with.
+    unshared_minor: int = 0
+    waiting: Waiting = dataclasses.field(default_factory=Waiting)
+    # What this month left to the next distribution (waiting, or unshared).
+    carried_minor: int = 0
+    distributed_at: datetime | None = None
+    error: str | None = None
+
+    @property
+    def carried_to(self) -> str:
+        return next_month(self.month)
 
 
-def distribute_pool(shop: Shop, month: str) -> Distribution:
-    """Share what the shop's pool has available among its collective, by weight, by largest
-    remainder, to the cent; once per month (a second run finds the month's record)."""
-    done = db.session.scalar(
-        select(PoolDistribution).where(
-            PoolDistribution.shop_id == shop.id, PoolDistribution.month == month
+def _locked_pool(shop: Shop) -> Payee:
+    """The shop's pool payee, locked: distributions of one pool happen one after the other."""
+    pool_id = payees.for_pool(shop.id).id
+    locked = db.session.scalar(
+        for_update(select(Payee).where(Payee.id == pool_id)).execution_options(
+            populate_existing=True
         )
     )
+    assert locked is not None
+    return locked
+
+
+def _record_of(shop_id: int, month: str) -> PoolDistribution | None:
+    return db.session.scalar(
+        select(PoolDistribution).where(
+            PoolDistribution.shop_id == shop_id, PoolDistribution.month == month
+        )
+    )
+
+
+def _contributions(pool_id: int) -> list[Earning]:
+    """The pool's earnings with something left to share or to give back (locked, fresh)."""
+    left = Earning.amount_minor - Earning.refunded_minor - Earning.transferred_minor
+    return list(
+        db.session.scalars(
+            for_update(
+                select(Earning)
+                .where(
+                    Earning.payee_id == pool_id,
+                    Earning.state.in_((EarningState.PENDING, EarningState.AVAILABLE)),
+                    left != 0,
+                )
+                .order_by(Earning.id)
+            ).execution_options(populate_existing=True)
+        )
+    )
+
+
+def _settled(earning: Earning) -> bool:
+    return (
+        earning.state == EarningState.AVAILABLE
+        and not earning.frozen
+        and earning.payout_item_id is None
+        and earning.source_charge_id is not None
+    )
+
+
+def _net_off(owing: Sequence[Earning], settled: Sequence[Earning]) -> int:
+    """Cover contributions refunded after they were shared with settled ones not shared yet.
+
+    No money moves: the refund already took the part from the pool's available. What the
+    refunded contribution passed on is counted as passed on by the covering one instead, so
+    both end with nothing left, as the pool's balance on the ledger says; the refund is then
+    netted once, not again at every later distribution. Returns how much was covered.
+    """
+    netted = 0
+    sources = iter(settled)
+    source = next(sources, None)
+    for earning in owing:
+        while earning.net_minor < 0 and source is not None:
+            if source.net_minor <= 0:
+                source = next(sources, None)
+                continue
+            part = min(-earning.net_minor, source.net_minor)
+            earning.transferred_minor -= part
+            source.transferred_minor += part
+            netted += part
+    return netted
+
+
+def distribute_pool(shop: Shop, month: str, *, as_of: datetime | None = None) -> Distribution:
+    """Share the pool's settled contributions up to the end of `month` among its collective,
+    by weight, by largest remainder, to the cent; what waits is carried to the next month.
+
+    Once per month: the pool is locked first, so a second run (or one at the same time) finds
+    the month's record and shares nothing. `as_of` lets the demo seed show the month as over.
+    """
+    _check_over(month, as_of)
+    pool = _locked_pool(shop)
+    done = _record_of(shop.id, month)
     if done is not None:
-        return Distribution(shop.id, month, done.amount_minor, {}, already=True)
-    pool = payees.for_pool(shop.id)
-    weights = ideas.collective_weights(shop, _month_end(month))
-    earnings, budget = _movable(pool.id)
+        return Distribution(
+            shop.id,
+            month,
+            done.amount_minor,
+            {},
+            already=True,
+            member_count=done.member_count,
+            shop_name=shop.name,
+            carried_minor=done.carried_minor,
+            distributed_at=done.created_at,
+        )
+    start, end = _month_start(month), _month_end(month)
+    contributions = _contributions(pool.id)
+    owing = [e for e in contributions if e.net_minor < 0]
+    waiting = Waiting()
+    settled: list[Earning] = []
+    for earning in contributions:
+        if earning.net_minor <= 0 or earning.created_at >= end:
+            continue  # nothing to share, or a later month's
+        if _settled(earning):
+            settled.append(earning)
+        else:
+            waiting.add(earning)
+    netted = _net_off(owing, settled)
+    owed = -sum(e.net_minor for e in owing)
+    on_ledger = ledger.balance(ledger.available(pool.ledger_key))
+    budget = max(0, min(on_ledger, sum(e.net_minor for e in settled)))
+    before = {e.id: e.net_minor for e in settled}
+    weights = ideas.collective_weights(shop, end)
     shares: dict[int, int] = {}
     if weights and budget > 0:
         members = list(weights)
         amounts = apportion(budget, [weights[m] for m in members])
         shares = {m: a for m, a in zip(members, amounts, strict=True) if a > 0}
-        allocations = [(payees.for_user(m).id, a) for m, a in shares.items()]
         _pass_on(
             f"pool:{shop.id}:{month}",
             "pool_distribution",
             pool.id,
-            earnings,
-            allocations,
+            settled,
+            [(payees.for_user(m).id, a) for m, a in shares.items()],
             role=POOL,
             origin=f"pool:{shop.id}:{month}",
             memo=f"collective of shop {shop.id}, {month}",
         )
     amount = sum(shares.values())
-    db.session.add(
-        PoolDistribution(
-            shop_id=shop.id, month=month, amount_minor=amount, member_count=len(shares)
-        )
+    carried_in = sum(before[e.id] - e.net_minor for e in settled if e.created_at < start)
+    unshared = budget - amount
+    carried = waiting.total_minor + unshared
+    record = PoolDistribution(
+        shop_id=shop.id,
+        month=month,
+        amount_minor=amount,
+        member_count=len(shares),
+        carried_minor=carried,
     )
+    db.session.add(record)
     db.session.flush()
-    return Distribution(shop.id, month, amount, shares)
+    return Distribution(
+        shop.id,
+        month,
+        amount,
+        shares,
+        member_count=len(shares),
+        shop_name=shop.name,
+        carried_in_minor=carried_in,
+        netted_minor=netted,
+        owed_minor=owed,
+        unshared_minor=unshared,
+        waiting=waiting,
+        carried_minor=carried,
+        distributed_at=record.created_at,
+    )
+
+
+def describe(result: Distribution) -> str:
+    """One shop's distribution in a line: what was shared, what was kept, what waits."""
+    if result.error is not None:
+        return f"failed, nothing shared: {result.error}"
+    if result.already:
+        when = f" on {result.distributed_at:%Y-%m-%d}" if result.distributed_at else ""
+        text = f"already distributed{when}: " + (
+            f"{money(result.amount_minor)} to {result.member_count} member(s)"
+            if result.amount_minor
+            else "nothing was shared"
+        )
+        if result.carried_minor:
+            text += f"; {money(result.carried_minor)} was carried to {result.carried_to}"
+        return text
+    parts = []
+    if result.amount_minor:
+        shared = f"distributed {money(result.amount_minor)} to {result.member_count} member(s)"
+        if result.carried_in_minor:
+            shared += f", {money(result.carried_in_minor)} of it carried from earlier months"
+        parts.append(shared)
+    if result.netted_minor:
+        parts.append(f"{money(result.netted_minor)} kept to cover refunds of sales already shared")
+    if result.owed_minor:
+        parts.append(
+            f"the pool still owes {money(result.owed_minor)} for refunds of sales already shared"
+        )
+    if result.unshared_minor:
+        parts.append(f"{money(result.unshared_minor)} settled, but the collective has no member")
+    waits = result.waiting.describe()
+    if waits:
+        parts.append("waiting: " + ", ".join(waits))
+    if result.carried_minor:
+        parts.append(f"{money(result.carried_minor)} carried to {result.carried_to}")
+    if not parts:
+        return "nothing to distribute"
+    if not result.amount_minor:
+        parts.insert(0, "nothing distributed")
+    return "; ".join(parts)
+
+
+def summarise(month: str, results: Sequence[Distribution]) -> str:
+    """The run in a line: what it shared, what waits, what had been done before."""
+    new = [r for r in results if not r.already and r.error is None]
+    before = [r for r in results if r.already]
+    failed = [r for r in results if r.error is not None]
+    shared = sum(r.amount_minor for r in new)
+    carried = sum(r.carried_minor for r in new)
+    parts = []
+    if shared:
+        pools = sum(1 for r in new if r.amount_minor)
+        parts.append(f"distributed {money(shared)} from {pools} pool(s)")
+    elif new:
+        parts.append("nothing new distributed")
+    netted = sum(r.netted_minor for r in new)
+    if netted:
+        parts.append(f"{money(netted)} kept to cover refunds of sales already shared")
+    if carried:
+        parts.append(f"{money(carried)} waits, carried to {next_month(month)}")
+    if before:
+        then = sum(r.amount_minor for r in before)
+        parts.append(
+            f"{len(before)} pool(s) already distributed"
+            + (f" ({money(then)} shared then)" if then else "")
+        )
+    if failed:
+        parts.append(f"{len(failed)} pool(s) failed and will be tried again")
+    return f"{month}: " + ("; ".join(parts) if parts else "no pool to distribute") + "."
 
 
 def pooled_shop_ids() -> list[int]:
     """Shops with a pool now, or money left in one."""
     with_rate = select(CoCreationTerms.shop_id).where(CoCreationTerms.pool_bps > 0)
-    from payouts.models import Payee
-
     with_payee = select(Payee.pool_shop_id).where(Payee.pool_shop_id.is_not(None))
     return sorted(
         {int(i) for i in db.session.scalars(with_rate)}
@@ -524,25 +806,32 @@ def pooled_shop_ids() -> list[int]:
     )
 
 
-def distribute_all(month: str, progress: Callable[[str], None] | None = None) -> list[Distribution]:
+def distribute_all(
+    month: str, progress: Callable[[str], None] | None = None, *, as_of: datetime | None = None
+) -> list[Distribution]:
+    """Distribute every pool's month, each shop in a transaction of its own: one that fails is
+    logged, reported and tried again on the next run, and the others go on."""
+    _check_over(month, as_of)
     say = progress or (lambda _message: None)
     results = []
     shop_ids = pooled_shop_ids()
     for index, shop_id in enumerate(shop_ids, start=1):
-        with unit_of_work():
-            shop = db.session.get(Shop, shop_id)
-            if shop is None:
-                continue
-            result = distribute_pool(shop, month)
-        results.append(result)
-        say(
-            f"[{index}/{len(shop_ids)}] shop {shop_id}: "
-            + (
-                "already distributed"
-                if result.already
-                else f"{money(result.amount_minor)} to {len(result.shares)} member(s)"
+        name = ""
+        try:
+            with unit_of_work():
+                shop = db.session.get(Shop, shop_id)
+                if shop is None:
+                    continue
+                name = shop.name
+                result = distribute_pool(shop, month, as_of=as_of)
+        except Exception as error:  # one pool's failure must not stop the others
+            log.exception("the pool of shop %s could not be distributed for %s", shop_id, month)
+            result = Distribution(
+                shop_id, month, 0, {}, shop_name=name, error=str(error) or type(error).__name__
             )
-        )
+        results.append(result)
+        label = f"shop {shop_id}" + (f" ({result.shop_name})" if result.shop_name else "")
+        say(f"[{index}/{len(shop_ids)}] {label}: {describe(result)}")
     return results
 
 
@@ -569,15 +858,21 @@ pool_cli = AppGroup("pool", help="The shops' collective pools.")
 @pool_cli.command("distribute")
 @click.option("--month", default=None, help="The month to distribute (YYYY-MM); the last one.")
 def distribute_command(month: str | None) -> None:
-    """Share each pool's available money among its collective, once per month."""
+    """Share each pool's settled contributions of a month among its collective, once; say what
+    was shared, and what waits (the hold, delivery, a dispute) and is carried to the next."""
     chosen = parse_month(month) if month else previous_month()
-    results = distribute_all(chosen, progress=lambda message: click.echo(f"  {message}"))
-    total = sum(r.amount_minor for r in results if not r.already)
-    click.echo(f"Distributed {money(total)} from {len(results)} pool(s) for {chosen}.")
+    try:
+        results = distribute_all(chosen, progress=lambda message: click.echo(f"  {message}"))
+    except MonthNotOver as error:
+        raise click.BadParameter(str(error), param_hint="--month") from None
+    click.echo(summarise(chosen, results))
+    if any(r.error is not None for r in results):
+        raise SystemExit(1)
 
 
 def _pool_job() -> None:
-    distribute_all(previous_month())
+    month = previous_month()
+    log.info("%s", summarise(month, distribute_all(month, progress=log.info)))
 
 
 def _pay_reward_job(reward_id: int) -> None:

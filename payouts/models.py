@@ -296,7 +296,8 @@ class Dispute(Model):
 
 
 class PoolDistribution(Model):
-    """A shop's collective pool shared among its members for one month: once per month."""
+    """A shop's collective pool shared among its members for one month: once per month, once
+    the month is over, from the contributions that had settled by then."""
 
     __tablename__ = "pool_distributions"
     __table_args__ = (UniqueConstraint("shop_id", "month", name="uq_pool_distributions_month"),)
@@ -306,4 +307,7 @@ class PoolDistribution(Model):
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     member_count: Mapped[int] = mapped_column(default=0)
+    # Contributions up to the month's end that were not shared (still in the hold, awaiting
+    # delivery, frozen by a dispute, or no member yet): carried to the next distribution.
+    carried_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())

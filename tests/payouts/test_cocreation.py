@@ -3,6 +3,9 @@ sale → royalty → payout; rewards paid once, by balance or by card; the pool,
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -276,9 +279,13 @@ def test_the_pool_is_shared_by_weight_to_the_cent_once_a_month(app, client, emul
     in_pool = ledger.balance(ledger.available(f"payee-{pool.id}"))
     assert in_pool == 167  # 5 % of 33.33, largest remainder
 
-    month = utcnow().strftime("%Y-%m")  # the votes are this month's
+    month = utcnow().strftime("%Y-%m")  # the votes and the sale are this month's
+    # A month is distributed once it is over: on the first of the next, as the job does.
+    next_first = (utcnow().replace(day=1) + timedelta(days=32)).replace(day=1, hour=5)
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["pool", "distribute", "--month", month])
+    assert "is not over" in runner.invoke(args=["pool", "distribute", "--month", month]).output
+    with time_machine.travel(next_first, tick=False):
+        result = runner.invoke(args=["pool", "distribute"])
     assert result.exit_code == 0, result.output
     assert f"shop {shop.id}" in result.output  # progress
     db.session.commit()
@@ -298,9 +305,10 @@ def test_the_pool_is_shared_by_weight_to_the_cent_once_a_month(app, client, emul
     assert shares == expected and sum(shares.values()) == 167
     assert sorted(shares.values()) == [42, 42, 83]  # 41.75, 83.5, 41.75 to the cent
     assert ledger.balance(ledger.available(f"payee-{pool.id}")) == 0
-    # Once per month: a second run moves nothing.
-    again = runner.invoke(args=["pool", "distribute", "--month", month])
-    assert "already distributed" in again.output
+    # Once per month: a second run moves nothing, and says what the first one did.
+    with time_machine.travel(next_first + timedelta(hours=1), tick=False):
+        again = runner.invoke(args=["pool", "distribute", "--month", month])
+    assert "already distributed" in again.output and "€1.67 to 3 member(s)" in again.output
     db.session.commit()
     assert db.session.scalar(select(func.count(PoolDistribution.id))) == 1
     assert len(shares) == db.session.scalar(
