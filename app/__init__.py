@@ -86,8 +86,10 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import api, database, i18n, media, security, uow
+    from app import api, batches, database, i18n, media, security, uow
     from app.extensions import csrf, db, limiter, migrate
+
+    assert batches.BatchFailure.__table__ is not None  # its table is part of the metadata
 
     db.init_app(app)
     with app.app_context():

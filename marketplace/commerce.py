@@ -43,47 +43,54 @@ def _merge_cart_at_login(_sender: Flask, user, kept, **_extra) -> None:
 
 
 def sweep_checkouts() -> int:
-    """Close checkouts whose payment window has passed and give their stock back."""
-    from app import uow
+    """Close checkouts whose payment window has passed and give their stock back; one
+    checkout that fails does not stop the others (it is recorded for the admins)."""
+    from app import batches, uow
     from marketplace import checkout
 
-    closed = 0
-    for public_id in checkout.due_for_sweep():
+    def close(public_id: str) -> bool:
         found = checkout.find(public_id)
         if found is None:
-            continue
+            return False
         uow.checkpoint()
         try:
             unpaid = checkout.close_payment(found)
         except checkout.PaymentError:
-            continue  # Stripe unreachable: the next sweep tries again
+            return False  # Stripe unreachable: the next sweep tries again
         if unpaid:
             checkout.expire(public_id=public_id)
-            closed += 1
-        uow.checkpoint()
-    return closed
+        return bool(unpaid)
+
+    due = checkout.due_for_sweep()
+    result = batches.each(
+        "orders.sweep_checkouts", due, close, subject=lambda public_id: f"checkout {public_id}"
+    )
+    return sum(result.outcomes)
 
 
-def retry_refunds() -> int:
-    """Send again, with the same idempotency key, the refunds Stripe did not confirm."""
-    from app import uow
+def retry_refunds(older_than_seconds: int = 120) -> int:
+    """Send again, with the same idempotency key, the refunds Stripe did not confirm; one
+    refund that fails does not stop the others (it is recorded for the admins)."""
+    from datetime import timedelta
+
+    from app import batches
     from marketplace import orders
     from marketplace.order_models import Refund
     from marketplace.payments import PaymentError
 
-    done = 0
-    for refund_id in orders.pending_refunds():
-        uow.checkpoint()
+    def retry(refund_id: int) -> bool:
         refund = db.session.get(Refund, refund_id)
         if refund is None:
-            continue
+            return False
         try:
             orders.send_refund(refund)
         except PaymentError:
-            continue
-        done += 1
-    uow.checkpoint()
-    return done
+            return False  # still unanswered: the next sweep tries again
+        return True
+
+    due = orders.pending_refunds(older_than=timedelta(seconds=older_than_seconds))
+    result = batches.each("orders.retry_refunds", due, retry, subject=lambda i: f"refund {i}")
+    return sum(result.outcomes)
 
 
 def complete_orders() -> int:

@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from app import uow
 from app.accounts.models import User
 from app.database import for_update
 from app.extensions import db
@@ -27,7 +28,7 @@ from marketplace.order_models import (
     RefundStatus,
     Review,
 )
-from marketplace.payments import PaymentError, provider
+from marketplace.payments import PaymentError, RefundIntent, provider
 
 CARRIER_MAX = 60
 TRACKING_MAX = 100
@@ -50,8 +51,21 @@ def _event(order: Order, kind: str, actor: User | None, **details: object) -> No
 
 
 def _order(order_id: int, *, lock: bool = False) -> Order:
-    query = select(Order).where(Order.id == order_id)
-    order = db.session.scalar(for_update(query) if lock else query)
+    if lock:
+        return lock_order(order_id)
+    order = db.session.scalar(select(Order).where(Order.id == order_id))
+    if order is None:
+        raise NotFound(_("There is no such order."))
+    return order
+
+
+def lock_order(order_id: int) -> Order:
+    """Lock the order (the aggregate of its lines and refunds) for this transaction, and
+    forget what the session read before the lock: what is counted next is what is committed,
+    so two refunds at once can never both spend the same remainder."""
+    db.session.flush()
+    db.session.expire_all()
+    order = db.session.scalar(for_update(select(Order).where(Order.id == order_id)))
     if order is None:
         raise NotFound(_("There is no such order."))
     return order
@@ -276,28 +290,56 @@ def request_refund(seller: User | None, order: Order, request: RefundRequest) ->
 
 
 def send_refund(refund: Refund) -> Refund:
-    """Ask the provider to refund (idempotent by the refund's key), then apply the result."""
+    """Ask the provider to refund (idempotent by the refund's key), then apply the result.
+
+    The refund is committed before the call and nothing is held open across it; the result
+    is applied under the order's lock, where the refund's webhook may have applied it first.
+    """
     if refund.status != RefundStatus.PENDING:
         return refund
-    order = refund.order
+    refund_id, order = refund.id, refund.order
+    if not order.stripe_payment_intent_id:
+        return fail_refund(refund, _("This order has no payment to refund."))
+    intent = RefundIntent(
+        payment_intent_id=order.stripe_payment_intent_id,
+        amount_minor=refund.amount_minor,
+        refund_public_id=refund.public_id,
+        order_reference=order.reference,
+    )
+    uow.checkpoint()
     try:
-        result = provider().refund(order, refund)
+        result = provider().refund(intent)
     except PaymentError as error:
         if error.retryable:
             raise  # stays pending: the sweep retries with the same key
-        return fail_refund(refund, error.message)
-    refund.stripe_refund_id = result.provider_refund_id
-    if not result.succeeded:
-        return fail_refund(refund, result.failure_message or _("The refund was refused."))
+        return _settle(refund_id, None, error.message)
+    failure = None if result.succeeded else (result.failure_message or _("The refund was refused."))
+    return _settle(refund_id, result.provider_refund_id, failure)
+
+
+def _settle(refund_id: int, provider_refund_id: str | None, failure: str | None) -> Refund:
+    order_id = db.session.scalar(select(Refund.order_id).where(Refund.id == refund_id))
+    assert order_id is not None
+    lock_order(order_id)
+    refund = db.session.get(Refund, refund_id)
+    assert refund is not None
+    if provider_refund_id and refund.stripe_refund_id is None:
+        refund.stripe_refund_id = provider_refund_id
+    if refund.status != RefundStatus.PENDING:
+        return refund  # its webhook was applied while the call was in flight
+    if failure is not None:
+        return fail_refund(refund, failure)
     return apply_refund(refund)
 
 
-def deliver_refund(refund: Refund) -> bool:
-    """Commit the recorded refund, then send it; False when the provider did not answer (it
-    stays pending and the sweep retries it with the same key)."""
-    from app import uow
+def settle_refund(refund_id: int, provider_refund_id: str) -> Refund:
+    """The provider says it made our refund (its webhook): apply it once, under the lock."""
+    return _settle(refund_id, provider_refund_id, None)
 
-    uow.checkpoint()
+
+def deliver_refund(refund: Refund) -> bool:
+    """Send the recorded refund; False when the provider did not answer (it stays pending
+    and the sweep retries it with the same key)."""
     try:
         send_refund(refund)
     except PaymentError:
@@ -328,10 +370,14 @@ def fail_refund(refund: Refund, message: str) -> Refund:
 
 
 def apply_refund(refund: Refund) -> Refund:
-    """The provider confirmed the refund: move the totals, restock, tell everyone. Once."""
+    """The provider confirmed the refund: move the totals, restock, tell everyone. Once,
+    under the order's lock (the request's answer and the webhook may both bring it)."""
+    refund_id = refund.id
+    order = lock_order(refund.order_id)
+    refund = db.session.get(Refund, refund_id)  # type: ignore[assignment]
+    assert refund is not None
     if refund.status == RefundStatus.SUCCEEDED:
         return refund
-    order = refund.order
     refund.status = RefundStatus.SUCCEEDED
     refund.completed_at = utcnow()
     for refund_line in refund.lines:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
-    from marketplace.order_models import Checkout, Order, Refund
+    from marketplace.order_models import Checkout
 
 
 class PaymentError(Exception):
@@ -37,6 +37,18 @@ class PaymentPage:
 
 
 @dataclass(frozen=True)
+class RefundIntent:
+    """What the provider is asked to refund, read before the transaction ends: nothing is
+    loaded from the database while the provider is being called."""
+
+    payment_intent_id: str
+    amount_minor: int
+    # Our refund's id: the idempotency key and the metadata that match its webhook to it.
+    refund_public_id: str
+    order_reference: str
+
+
+@dataclass(frozen=True)
 class RefundResult:
     provider_refund_id: str
     succeeded: bool
@@ -51,7 +63,7 @@ class PaymentProvider(Protocol):
     def close_payment_page(self, checkout: Checkout) -> None:
         """Expire the payment page so it can no longer be paid (raises AlreadyPaid)."""
 
-    def refund(self, order: Order, refund: Refund) -> RefundResult: ...
+    def refund(self, intent: RefundIntent) -> RefundResult: ...
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,12 @@ def run() -> None:
         f"Payout run {result.run_id}: {result.paid} paid ({money(result.amount_paid_minor)}), "
         f"{result.failed} failed, {result.pending} to retry; {reversed_count} reversal(s) made."
     )
+    if result.errors:
+        click.echo(
+            f"{result.errors} item(s) raised an error and were left for the next run; "
+            "see the payouts administration page.",
+            err=True,
+        )
 
 
 @payouts_cli.command("reconcile")

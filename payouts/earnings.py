@@ -23,14 +23,24 @@ from app.database import for_update
 from app.extensions import db
 from app.models import utcnow
 from marketplace.order_models import Checkout, Order, OrderLine, Refund
-from payouts import ledger
+from payouts import ledger, payout_run
 from payouts.ledger import Leg, credit, debit
-from payouts.models import Dispute, Earning, EarningState, Payee, TransferReversal
+from payouts.models import (
+    Dispute,
+    Earning,
+    EarningState,
+    HeldRefund,
+    HeldRefundStatus,
+    Payee,
+    TransferReversal,
+)
 from payouts.settings import current as current_settings
 from payouts.splits import Role, refund_allocation, split
 from payouts.terms import Term, stored_terms
 
 LOST_DISPUTE_PREFIX = "dp_"
+# Refunds an admin booked on an order from a refund held for attribution.
+HELD_PREFIX = "hr_"
 
 
 def _payee_key(payee_id: int) -> str:
@@ -283,13 +293,28 @@ def on_dispute_created(payload: dict[str, Any]) -> None:
         ],
         currency=currency,
     )
-    _freeze(data["charge"], True)
+    refresh_freeze(data["charge"])
 
 
-def _freeze(charge_id: str, frozen: bool) -> None:
+def refresh_freeze(charge_id: str) -> None:
+    """A charge's earnings are frozen while a dispute on it is open or a refund nobody here
+    made is held for an admin: nothing is released or paid from it until that is decided."""
     checkout = _checkout_for_charge(charge_id)
     if checkout is None:
         return
+    db.session.flush()
+    frozen = (
+        db.session.scalar(
+            select(Dispute.id).where(Dispute.charge_id == charge_id, Dispute.closed_at.is_(None))
+        )
+        is not None
+        or db.session.scalar(
+            select(HeldRefund.id).where(
+                HeldRefund.charge_id == charge_id, HeldRefund.status == HeldRefundStatus.HELD
+            )
+        )
+        is not None
+    )
     order_ids = [order.id for order in checkout.orders]
     for earning in db.session.scalars(select(Earning).where(Earning.order_id.in_(order_ids))):
         earning.frozen = frozen
@@ -317,11 +342,11 @@ def on_dispute_closed(payload: dict[str, Any]) -> None:
             ],
             currency=currency,
         )
-        _freeze(dispute.charge_id, False)
+        refresh_freeze(dispute.charge_id)
         return
     # Lost: it counts as a full refund of what is left, paid from the withheld funds.
     _lost_dispute_refunds(dispute)
-    _freeze(dispute.charge_id, False)
+    refresh_freeze(dispute.charge_id)
 
 
 def _lost_dispute_refunds(dispute: Dispute) -> None:
@@ -352,114 +377,121 @@ def _lost_dispute_refunds(dispute: Dispute) -> None:
 
 
 def on_order_refunded(order: Order, refund: Refund) -> None:
-    # A refund a lost dispute caused is paid from the withheld funds, not the Stripe balance.
-    lost_dispute = refund.public_id.startswith(LOST_DISPUTE_PREFIX)
-    post_refund(
-        order, refund, from_account=ledger.DISPUTED if lost_dispute else ledger.STRIPE_BALANCE
-    )
+    # A refund a lost dispute caused is paid from the withheld funds, and one an admin booked
+    # from a held refund from the held money, not the Stripe balance (it left it already).
+    if refund.public_id.startswith(LOST_DISPUTE_PREFIX):
+        source = ledger.DISPUTED
+    elif refund.public_id.startswith(HELD_PREFIX):
+        source = ledger.HELD_REFUNDS
+    else:
+        source = ledger.STRIPE_BALANCE
+    post_refund(order, refund, from_account=source)
 
 
 def payee_of(payee_id: int) -> Payee | None:
     return db.session.get(Payee, payee_id)
 
 
-# --- refunds made in Stripe's dashboard ---------------------------------------------------------
+# --- refunds Stripe tells us about ----------------------------------------------------------------
 
 
 def on_charge_refunded(payload: dict[str, Any]) -> None:
-    """Refunds made outside Kindred (Stripe's dashboard) are recorded as if made here.
+    """Each refund on the charge is matched to the intent that caused it before anything else.
 
-    Each Stripe refund we do not know is allocated over the checkout's orders, line by line
-    in order, then the shipping, never beyond what is left; the ledger follows as usual.
+    Ours carry our refund's id in their metadata (the answer to our call may not have come
+    back yet: the webhook can arrive while the call is in flight): they are settled on their
+    own order. A refund no intent of ours caused (Stripe's dashboard) is never spread onto
+    orders it does not name: it is held, with the money, for an admin to decide.
     """
     from marketplace import orders as order_services
-    from marketplace.order_models import Refund as OrderRefund
+    from payouts import held_refunds
 
     charge = payload["data"]["object"]
     checkout = _checkout_for_charge(charge["id"])
     if checkout is None:
         return
     refunds = (charge.get("refunds") or {}).get("data") or []
-    for stripe_refund in sorted(refunds, key=lambda r: r.get("created", 0)):
+    for stripe_refund in sorted(refunds, key=lambda r: (r.get("created", 0), r["id"])):
         if stripe_refund.get("status") not in ("succeeded", "pending"):
             continue
-        known = db.session.scalar(
-            select(OrderRefund).where(OrderRefund.stripe_refund_id == stripe_refund["id"])
-        )
-        if known is not None:
-            if known.status != "succeeded":
-                order_services.apply_refund(known)
+        if held_refunds.is_held(stripe_refund["id"]):
             continue
-        remaining = int(stripe_refund["amount"])
-        for order in checkout.orders:
-            if remaining <= 0:
-                break
-            request = order_services.full_refund_request(
-                order, restock=False, reason="refunded in Stripe"
+        ours = _our_refund(stripe_refund, checkout)
+        if ours is None:
+            held_refunds.hold(stripe_refund, charge["id"], why="no refund of ours asked for it")
+        elif ours.status == "failed":
+            # We gave it up as failed, yet Stripe made it: an admin decides where it goes.
+            held_refunds.hold(
+                stripe_refund,
+                charge["id"],
+                why=f"our refund {ours.public_id} was recorded as failed",
             )
-            lines: dict[int, int] = {}
-            for line_id, left in request.lines.items():
-                take = min(left, remaining)
-                if take > 0:
-                    lines[line_id] = take
-                    remaining -= take
-            shipping = min(request.shipping_minor, remaining)
-            remaining -= shipping
-            if not lines and not shipping:
-                continue
-            refund = order_services.request_refund(
-                None,
-                order,
-                order_services.RefundRequest(
-                    lines=lines, shipping_minor=shipping, reason="refunded in Stripe"
-                ),
-            )
-            # One Stripe refund may cover several orders: the first order keeps its id.
-            refund.stripe_refund_id = (
-                stripe_refund["id"]
-                if not db.session.scalar(
-                    select(OrderRefund.id).where(
-                        OrderRefund.stripe_refund_id == stripe_refund["id"]
-                    )
-                )
-                else None
-            )
-            db.session.flush()
-            order_services.apply_refund(refund)
+        else:
+            order_services.settle_refund(ours.id, stripe_refund["id"])
+
+
+def _our_refund(stripe_refund: dict[str, Any], checkout: Checkout) -> Refund | None:
+    """The refund of ours that caused this Stripe refund: by its Stripe id once we have it,
+    or by the id our call put in its metadata, on an order of this very checkout."""
+    found = db.session.scalar(select(Refund).where(Refund.stripe_refund_id == stripe_refund["id"]))
+    if found is None:
+        public_id = (stripe_refund.get("metadata") or {}).get("refund")
+        if not public_id:
+            return None
+        found = db.session.scalar(select(Refund).where(Refund.public_id == str(public_id)))
+    if found is None or found.order.checkout_id != checkout.id:
+        return None
+    if found.stripe_refund_id not in (None, stripe_refund["id"]):
+        return None
+    if found.amount_minor != int(stripe_refund.get("amount") or 0):
+        return None
+    return found
 
 
 def on_transfer_reversed(payload: dict[str, Any]) -> None:
-    """A reversal made in Stripe's dashboard: keep the item's reversed total in step."""
+    """Each reversal on the transfer is matched to ours (by Stripe id, or by the id our call
+    put in its metadata, even while that call is in flight) before anything is treated as
+    made outside Kindred; a reversal made in Stripe's dashboard brings money back to the
+    platform without a refund, so it stays owed to the payee."""
     from payouts.models import PayoutItem
 
     transfer = payload["data"]["object"]
     item = db.session.scalar(
-        select(PayoutItem).where(PayoutItem.stripe_transfer_id == transfer["id"])
+        for_update(select(PayoutItem).where(PayoutItem.stripe_transfer_id == transfer["id"]))
     )
     if item is None:
         return
-    ours = sum(
-        r.amount_minor
-        for r in db.session.scalars(
-            select(TransferReversal).where(
-                TransferReversal.payout_item_id == item.id, TransferReversal.status == "succeeded"
-            )
+    for stripe_reversal in (transfer.get("reversals") or {}).get("data") or []:
+        reversal_id = stripe_reversal["id"]
+        if db.session.scalar(
+            select(TransferReversal.id).where(TransferReversal.stripe_reversal_id == reversal_id)
+        ):
+            continue
+        ours = str((stripe_reversal.get("metadata") or {}).get("reversal") or "")
+        mine = (
+            db.session.get(TransferReversal, int(ours))
+            if ours.isdigit() and len(ours) < 10
+            else None
         )
-    )
-    outside = int(transfer.get("amount_reversed", 0)) - ours
-    if outside > item.reversed_minor - ours:
-        extra = outside - (item.reversed_minor - ours)
-        # Money came back to the platform without a refund: it stays owed to the payee.
+        if mine is not None and mine.payout_item_id == item.id:
+            if mine.amount_minor == int(stripe_reversal["amount"]):
+                payout_run.record_reversal(mine.id, reversal_id)
+            continue
+        amount = int(stripe_reversal["amount"])
+        key = f"outside-reversal:{reversal_id}"
+        if amount <= 0 or ledger.entry_exists(key):
+            continue
         ledger.post(
-            f"outside-reversal:{transfer['id']}:{transfer.get('amount_reversed')}",
+            key,
             "transfer_reversal",
             [
-                debit(ledger.STRIPE_BALANCE, extra),
-                credit(ledger.available(_payee_key(item.payee_id)), extra),
+                debit(ledger.STRIPE_BALANCE, amount),
+                credit(ledger.available(_payee_key(item.payee_id)), amount),
             ],
+            memo=f"reversal {reversal_id} of {transfer['id']} made outside Kindred",
             currency=item.currency,
         )
-        item.reversed_minor += extra
+        item.reversed_minor += amount
 
 
 def on_payout_failed(payload: dict[str, Any]) -> None:

@@ -62,6 +62,10 @@ def _translate(error: stripe.StripeError) -> GatewayError:
         return GatewayDeclined(message, code=code, stripe_error=error)
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError | stripe.APIError):
         return GatewayUnavailable(message, code=code, stripe_error=error)
+    if getattr(error, "http_status", None) == 409:
+        # Another request with the same key is still running (ours, from another worker):
+        # its answer will be replayed to a later try.
+        return GatewayUnavailable(message, code=code or "idempotency_error", stripe_error=error)
     if isinstance(error, stripe.IdempotencyError):
         # Same key, other parameters: a programming error on our side, never retryable.
         return GatewayRejected(message, code=code or "idempotency_error", stripe_error=error)
@@ -269,6 +273,21 @@ class StripeGateway:
             params["destination"] = destination
         with self._translated():
             yield from self.client.v1.transfers.list(params).auto_paging_iter()
+
+    def find_transfer(
+        self, *, destination: str, transfer_group: str | None, metadata: dict[str, str]
+    ) -> stripe.Transfer | None:
+        """The transfer to `destination` (in `transfer_group`) whose metadata holds all of
+        `metadata`: what an earlier attempt made, once its idempotency key has expired."""
+        params: TransferListParams = {"limit": 100, "destination": destination}
+        if transfer_group:
+            params["transfer_group"] = transfer_group
+        with self._translated():
+            for transfer in self.client.v1.transfers.list(params).auto_paging_iter():
+                found = transfer.metadata.to_dict() if transfer.metadata else {}
+                if all(found.get(key) == value for key, value in metadata.items()):
+                    return transfer
+        return None
 
     def balance(self, account: str | None = None) -> stripe.Balance:
         options: stripe.RequestOptions = {"stripe_account": account} if account else {}

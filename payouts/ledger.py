@@ -34,12 +34,15 @@ FEE_REVENUE = "platform:fee_revenue"
 STRIPE_FEES = "platform:stripe_fees"
 # Money Stripe withheld from our balance for an open dispute (it returns if we win).
 DISPUTED = "platform:disputed"
+# Money refunded at Stripe by no intent of ours, held until an admin books or absorbs it.
+HELD_REFUNDS = "platform:held_refunds"
 
 _PLATFORM_KINDS = {
     STRIPE_BALANCE: AccountKind.ASSET,
     FEE_REVENUE: AccountKind.INCOME,
     STRIPE_FEES: AccountKind.EXPENSE,
     DISPUTED: AccountKind.ASSET,
+    HELD_REFUNDS: AccountKind.ASSET,
 }
 
 

@@ -235,6 +235,8 @@ class PayoutRun(Model):
 
 class PayoutItemStatus:
     PENDING = "pending"  # recorded; the transfer is being (or will be) created
+    # Claimed by one run across its Stripe call, until `claimed_until`: no other run sends it.
+    SUBMITTING = "submitting"
     PAID = "paid"
     FAILED = "failed"  # Stripe refused it for good; its earnings went back to available
 
@@ -262,6 +264,11 @@ class PayoutItem(Model):
     reversed_minor: Mapped[int] = mapped_column(default=0)
     failure_message: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
+    # The lease of the run that is calling Stripe for it; past it, another run may take over.
+    claimed_until: Mapped[datetime | None]
+    # When its key first went to Stripe: keys live 24 hours there, so after that a retry
+    # first looks for the transfer the first attempt may have made.
+    first_sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
     completed_at: Mapped[datetime | None]
 
@@ -293,6 +300,39 @@ class Dispute(Model):
     reason: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
     closed_at: Mapped[datetime | None]
+
+
+class HeldRefundStatus:
+    HELD = "held"  # the money left Stripe; nobody is paid from the charge until it is decided
+    BOOKED = "booked"  # an admin booked it on orders of the checkout
+    ABSORBED = "absorbed"  # an admin decided the platform bears it
+
+
+class HeldRefund(Model):
+    """A refund Stripe made that no Kindred intent caused (Stripe's dashboard, an unknown
+    caller): never spread onto orders it does not name; held for an admin to decide."""
+
+    __tablename__ = "held_refunds"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_refund_id: Mapped[str] = mapped_column(String(255), unique=True)
+    charge_id: Mapped[str] = mapped_column(String(255), index=True)
+    amount_minor: Mapped[int]
+    # What admins have booked on orders so far (the rest is still held, or absorbed).
+    booked_minor: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), default=HeldRefundStatus.HELD, index=True)
+    # Why it could not be attributed, in the words of the webhook handler.
+    why: Mapped[str] = mapped_column(String(255), default="")
+    note: Mapped[str] = mapped_column(String(500), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
+    decided_at: Mapped[datetime | None]
+
+    @property
+    def left_minor(self) -> int:
+        return self.amount_minor - self.booked_minor
 
 
 class PoolDistribution(Model):

@@ -17,11 +17,12 @@ from sqlalchemy import select
 from app import jobs, uow
 from app.extensions import db
 from marketplace import checkout as checkouts
-from marketplace.order_models import Checkout, Order, Refund
+from marketplace.order_models import Checkout, Order
 from marketplace.payments import (
     AlreadyPaid,
     PaymentError,
     PaymentPage,
+    RefundIntent,
     RefundResult,
     register_provider,
 )
@@ -89,14 +90,13 @@ class StripePayments:
         except GatewayError as error:
             raise _payment_error(error) from error
 
-    def refund(self, order: Order, refund: Refund) -> RefundResult:
-        assert order.stripe_payment_intent_id
+    def refund(self, intent: RefundIntent) -> RefundResult:
         try:
             result = gateway().refund(
-                payment_intent=order.stripe_payment_intent_id,
-                amount=refund.amount_minor,
-                idempotency_key=f"refund:{refund.public_id}",
-                metadata={"order": order.reference, "refund": refund.public_id},
+                payment_intent=intent.payment_intent_id,
+                amount=intent.amount_minor,
+                idempotency_key=f"refund:{intent.refund_public_id}",
+                metadata={"order": intent.order_reference, "refund": intent.refund_public_id},
             )
         except GatewayError as error:
             raise _payment_error(error) from error

@@ -2,10 +2,15 @@
 
 A run first records its items (each with an idempotency key derived from the item) and
 commits; then it creates the transfers, each with `source_transaction` set to its charge and
-the checkout as `transfer_group`; then it records each result and posts it to the ledger. A
-crash or a timeout between the two leaves the item pending, and the next run finishes it with
-the same key, so Stripe replays the first answer: nothing is paid twice, nothing is lost. A
-definitive refusal puts the item's earnings back to available and says why.
+the checkout as `transfer_group`; then it records each result and posts it to the ledger.
+
+An item is claimed (`submitting`, with a lease) and the claim committed before Stripe is
+called, so two runs at once never send the same item. A crash or a timeout leaves the claim
+to lapse (or the item pending), and a later run finishes it with the same key, so Stripe
+replays the first answer; past the key's 24 hours at Stripe, the run first looks for the
+transfer the earlier attempt made. Nothing is paid twice, nothing is lost. A definitive
+refusal puts the item's earnings back to available and says why. A run reports only the
+transitions it made itself.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
-from app import uow
+from app import batches, uow
 from app.database import for_update
 from app.extensions import db
 from app.models import utcnow
@@ -38,6 +44,11 @@ from payouts.models import (
 from payouts.runtime import gateway
 from payouts.settings import current as current_settings
 
+# How long a run's claim on an item lasts across its Stripe call (the SDK's retries included).
+CLAIM_LEASE = timedelta(minutes=10)
+# Stripe keeps an idempotency key for 24 hours; an hour's margin for clocks and slow runs.
+KEY_LIFETIME = timedelta(hours=23)
+
 
 def _lock(query: Any) -> Any:
     # Two runs at once never take the same rows: each skips what the other holds.
@@ -51,6 +62,8 @@ class RunResult:
     paid: int = 0
     failed: int = 0
     pending: int = 0
+    # Items that raised: rolled back, recorded for the admins, the run went on.
+    errors: int = 0
     amount_paid_minor: int = 0
 
 
@@ -125,42 +138,94 @@ def _transfer_group(charge_id: str) -> str | None:
     )
 
 
+def _claimable(now: datetime) -> Any:
+    """Items a run may send: pending ones, and claims whose run let the lease lapse (it died
+    between its commit and Stripe's answer)."""
+    return or_(
+        PayoutItem.status == PayoutItemStatus.PENDING,
+        and_(
+            PayoutItem.status == PayoutItemStatus.SUBMITTING,
+            PayoutItem.claimed_until <= now,
+        ),
+    )
+
+
 def submit(item_id: int) -> str:
-    """Create (or replay) the transfer of one pending item and record the outcome."""
-    item = db.session.scalar(_lock(select(PayoutItem).where(PayoutItem.id == item_id)))
-    if item is None or item.status != PayoutItemStatus.PENDING:
+    """Claim one item, create (or replay, or find) its transfer, and record the outcome.
+
+    The claim (`submitting` with a lease) is committed before Stripe is called and outlives
+    the row lock, so a second run at the same moment skips the item instead of sending it
+    again. The outcome names only a transition this call made itself.
+    """
+    now = utcnow()
+    item = db.session.scalar(
+        _lock(select(PayoutItem).where(PayoutItem.id == item_id, _claimable(now)))
+    )
+    if item is None:
         return "skipped"
     payee = db.session.get(Payee, item.payee_id)
     assert payee is not None and payee.stripe_account_id
     amount, currency, destination = item.amount_minor, item.currency, payee.stripe_account_id
     source, group, key = item.source_charge_id, item.transfer_group, item.idempotency_key
     metadata = {"payout_item": str(item.id), "payee": str(payee.id)}
+    # Stripe forgets a key after 24 hours: then the first attempt's transfer is looked for
+    # before anything is sent again.
+    look_first = item.first_sent_at is not None and item.first_sent_at <= now - KEY_LIFETIME
+    item.status = PayoutItemStatus.SUBMITTING
+    item.claimed_until = now + CLAIM_LEASE
+    item.first_sent_at = item.first_sent_at or now
     item.attempts += 1
-    uow.checkpoint()  # the item and its attempt are on record before Stripe is called
+    uow.checkpoint()  # the claim is on record before Stripe is called
     try:
-        transfer = gateway().create_transfer(
-            amount=amount,
-            currency=currency,
-            destination=destination,
-            source_transaction=source,
-            transfer_group=group,
-            idempotency_key=key,
-            metadata=metadata,
+        transfer = (
+            gateway().find_transfer(
+                destination=destination,
+                transfer_group=group,
+                metadata={"payout_item": metadata["payout_item"]},
+            )
+            if look_first
+            else None
         )
+        if transfer is None:
+            transfer = gateway().create_transfer(
+                amount=amount,
+                currency=currency,
+                destination=destination,
+                source_transaction=source,
+                transfer_group=group,
+                idempotency_key=key,
+                metadata=metadata,
+            )
     except GatewayUnavailable:
+        _unclaim(item_id)
         return "pending"  # the next run tries again with the same key
     except GatewayRejected as error:
-        _fail(item_id, error.message)
-        return "failed"
-    _paid(item_id, transfer.id)
-    return "paid"
+        return "failed" if _fail(item_id, error.message) else "skipped"
+    return "paid" if _paid(item_id, transfer.id) else "skipped"
 
 
-def _paid(item_id: int, transfer_id: str) -> None:
-    item = db.session.get(PayoutItem, item_id)
+def _locked_item(item_id: int) -> PayoutItem:
+    item = db.session.scalar(
+        for_update(select(PayoutItem).where(PayoutItem.id == item_id)).execution_options(
+            populate_existing=True
+        )
+    )
     assert item is not None
+    return item
+
+
+def _unclaim(item_id: int) -> None:
+    item = _locked_item(item_id)
+    if item.status == PayoutItemStatus.SUBMITTING:
+        item.status = PayoutItemStatus.PENDING
+        item.claimed_until = None
+
+
+def _paid(item_id: int, transfer_id: str) -> bool:
+    """Record the transfer; False when another run recorded it first."""
+    item = _locked_item(item_id)
     if item.status == PayoutItemStatus.PAID:
-        return
+        return False
     key = f"payee-{item.payee_id}"
     ledger.post(
         f"payout:{item.idempotency_key}",
@@ -174,21 +239,26 @@ def _paid(item_id: int, transfer_id: str) -> None:
     )
     item.status = PayoutItemStatus.PAID
     item.stripe_transfer_id = transfer_id
+    item.claimed_until = None
     item.completed_at = utcnow()
     for earning in db.session.scalars(select(Earning).where(Earning.payout_item_id == item.id)):
         earning.state = EarningState.PAID
         earning.paid_at = item.completed_at
+    return True
 
 
-def _fail(item_id: int, message: str) -> None:
-    item = db.session.get(PayoutItem, item_id)
-    assert item is not None
+def _fail(item_id: int, message: str) -> bool:
+    item = _locked_item(item_id)
+    if item.status in (PayoutItemStatus.PAID, PayoutItemStatus.FAILED):
+        return False
     item.status = PayoutItemStatus.FAILED
     item.failure_message = message
+    item.claimed_until = None
     item.completed_at = utcnow()
     # Nothing was posted for it: its earnings simply go back to available for a later run.
     for earning in db.session.scalars(select(Earning).where(Earning.payout_item_id == item.id)):
         earning.payout_item_id = None
+    return True
 
 
 def run(progress: Callable[[str], None] | None = None) -> RunResult:
@@ -203,14 +273,14 @@ def run(progress: Callable[[str], None] | None = None) -> RunResult:
     uow.checkpoint()
     pending = list(
         db.session.scalars(
-            select(PayoutItem.id)
-            .where(PayoutItem.status == PayoutItemStatus.PENDING)
-            .order_by(PayoutItem.id)
+            select(PayoutItem.id).where(_claimable(utcnow())).order_by(PayoutItem.id)
         )
     )
-    for index, item_id in enumerate(pending, start=1):
+    handled = 0
+
+    def pay(item_id: int) -> str:
+        nonlocal handled
         outcome = submit(item_id)
-        uow.checkpoint()
         if outcome == "paid":
             result.paid += 1
             item = db.session.get(PayoutItem, item_id)
@@ -219,8 +289,13 @@ def run(progress: Callable[[str], None] | None = None) -> RunResult:
             result.failed += 1
         elif outcome == "pending":
             result.pending += 1
-        if index % 100 == 0 or index == len(pending):
-            say(f"{index}/{len(pending)} transfers handled")
+        handled += 1
+        if handled % 100 == 0 or handled == len(pending):
+            say(f"{handled}/{len(pending)} transfers handled")
+        return outcome
+
+    batch = batches.each("payouts.run", pending, pay, subject=lambda i: f"payout item {i}")
+    result.errors = len(batch.failed)
     finished = db.session.get(PayoutRun, result.run_id)
     assert finished is not None
     finished.finished_at = utcnow()
@@ -235,8 +310,8 @@ def run(progress: Callable[[str], None] | None = None) -> RunResult:
 
 
 def reverse_pending(limit: int = 200) -> int:
-    """Take back refunded money from paid transfers; a refusal leaves the balance negative."""
-    done = 0
+    """Take back refunded money from paid transfers; a refusal leaves the balance negative.
+    One reversal that raises does not stop the others (it is recorded for the admins)."""
     ids = list(
         db.session.scalars(
             select(TransferReversal.id)
@@ -245,53 +320,70 @@ def reverse_pending(limit: int = 200) -> int:
             .limit(limit)
         )
     )
-    for reversal_id in ids:
-        reversal = db.session.scalar(
-            _lock(select(TransferReversal).where(TransferReversal.id == reversal_id))
+    batch = batches.each(
+        "payouts.reverse_transfers", ids, _reverse, subject=lambda i: f"reversal {i}"
+    )
+    return sum(batch.outcomes)
+
+
+def _reverse(reversal_id: int) -> bool:
+    reversal = db.session.scalar(
+        _lock(select(TransferReversal).where(TransferReversal.id == reversal_id))
+    )
+    if reversal is None or reversal.status != "pending":
+        return False
+    item = db.session.get(PayoutItem, reversal.payout_item_id)
+    assert item is not None and item.stripe_transfer_id
+    transfer_id, amount, key = (
+        item.stripe_transfer_id,
+        reversal.amount_minor,
+        reversal.idempotency_key,
+    )
+    uow.checkpoint()
+    try:
+        result = gateway().reverse_transfer(
+            transfer_id=transfer_id,
+            amount=amount,
+            idempotency_key=key,
+            metadata={"reversal": str(reversal_id)},
         )
-        if reversal is None or reversal.status != "pending":
-            continue
-        item = db.session.get(PayoutItem, reversal.payout_item_id)
-        assert item is not None and item.stripe_transfer_id
-        transfer_id, amount, key = (
-            item.stripe_transfer_id,
-            reversal.amount_minor,
-            reversal.idempotency_key,
+    except GatewayUnavailable:
+        return False
+    except GatewayRejected as error:
+        failed = db.session.scalar(
+            for_update(select(TransferReversal).where(TransferReversal.id == reversal_id))
         )
-        uow.checkpoint()
-        try:
-            result = gateway().reverse_transfer(
-                transfer_id=transfer_id,
-                amount=amount,
-                idempotency_key=key,
-                metadata={"reversal": str(reversal_id)},
-            )
-        except GatewayUnavailable:
-            continue
-        except GatewayRejected as error:
-            failed = db.session.get(TransferReversal, reversal_id)
-            assert failed is not None
+        assert failed is not None
+        if failed.status == "pending":
             failed.status = "failed"
             failed.failure_message = error.message
-            uow.checkpoint()
-            continue
-        succeeded = db.session.get(TransferReversal, reversal_id)
-        assert succeeded is not None
-        item = db.session.get(PayoutItem, succeeded.payout_item_id)
-        assert item is not None
-        ledger.post(
-            f"reversal:{succeeded.idempotency_key}",
-            "transfer_reversal",
-            [
-                debit(ledger.STRIPE_BALANCE, amount),
-                credit(ledger.available(f"payee-{item.payee_id}"), amount),
-            ],
-            memo=f"reversal {result.id} of {transfer_id}",
-            currency=item.currency,
-        )
-        succeeded.status = "succeeded"
-        succeeded.stripe_reversal_id = result.id
-        item.reversed_minor += amount
-        uow.checkpoint()
-        done += 1
-    return done
+        return False
+    return record_reversal(reversal_id, result.id)
+
+
+def record_reversal(reversal_id: int, stripe_reversal_id: str) -> bool:
+    """Stripe made our reversal (its answer, or its webhook while the call was in flight):
+    post it once; False when it was already recorded."""
+    reversal = db.session.scalar(
+        for_update(select(TransferReversal).where(TransferReversal.id == reversal_id))
+    )
+    if reversal is None or reversal.status == "succeeded":
+        return False
+    item = db.session.scalar(
+        for_update(select(PayoutItem).where(PayoutItem.id == reversal.payout_item_id))
+    )
+    assert item is not None
+    ledger.post(
+        f"reversal:{reversal.idempotency_key}",
+        "transfer_reversal",
+        [
+            debit(ledger.STRIPE_BALANCE, reversal.amount_minor),
+            credit(ledger.available(f"payee-{item.payee_id}"), reversal.amount_minor),
+        ],
+        memo=f"reversal {stripe_reversal_id} of {item.stripe_transfer_id}",
+        currency=item.currency,
+    )
+    reversal.status = "succeeded"
+    reversal.stripe_reversal_id = stripe_reversal_id
+    item.reversed_minor += reversal.amount_minor
+    return True

@@ -1,0 +1,182 @@
+"""Refunds Stripe made that no intent of ours caused, held for an admin.
+
+Someone refunds straight in Stripe's dashboard, or our own refund was given up as failed
+and Stripe made it all the same. The money has left the Stripe balance, but which order,
+which line and so which parties give it back is not ours to guess: spreading it over the
+checkout's orders once booked another seller's untouched order as refunded. So it is held:
+
+  held-refund:<id>            debit the held refunds account; credit the Stripe balance
+
+and the charge's earnings stay frozen (nothing released, nothing paid) until an admin
+decides. The admin books it on an order of the checkout (a refund of that order, paid from
+the held money, split as any refund is) or lets the platform bear it:
+
+  held-refund-absorbed:<id>   debit fee revenue; credit the held refunds account
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.database import for_update
+from app.extensions import db
+from app.models import utcnow
+from app.rules import Conflict, NotFound, RuleViolation
+from marketplace import orders as order_services
+from marketplace.order_models import Checkout, Order
+from payouts import earnings, ledger
+from payouts.ledger import credit, debit
+from payouts.models import HeldRefund, HeldRefundStatus
+
+NOTE_MAX = 500
+
+
+def is_held(stripe_refund_id: str) -> bool:
+    return (
+        db.session.scalar(
+            select(HeldRefund.id).where(HeldRefund.stripe_refund_id == stripe_refund_id)
+        )
+        is not None
+    )
+
+
+def hold(stripe_refund: dict[str, Any], charge_id: str, *, why: str) -> HeldRefund | None:
+    """Hold a Stripe refund we cannot attribute; once per Stripe refund."""
+    if is_held(stripe_refund["id"]):
+        return None
+    amount = int(stripe_refund.get("amount") or 0)
+    if amount <= 0:
+        return None
+    currency = str(stripe_refund.get("currency") or "").lower() or None
+    held = HeldRefund(
+        stripe_refund_id=stripe_refund["id"],
+        charge_id=charge_id,
+        amount_minor=amount,
+        currency=currency or _currency_of(charge_id),
+        why=why[:255],
+    )
+    db.session.add(held)
+    db.session.flush()
+    ledger.post(
+        f"held-refund:{held.stripe_refund_id}",
+        "held_refund",
+        [debit(ledger.HELD_REFUNDS, amount), credit(ledger.STRIPE_BALANCE, amount)],
+        memo=f"refund {held.stripe_refund_id} of {charge_id}, held: {why}"[:255],
+        currency=held.currency,
+    )
+    earnings.refresh_freeze(charge_id)
+    return held
+
+
+def _currency_of(charge_id: str) -> str:
+    checkout = db.session.scalar(select(Checkout).where(Checkout.stripe_charge_id == charge_id))
+    return checkout.currency if checkout is not None else "eur"
+
+
+def waiting(limit: int = 50) -> list[HeldRefund]:
+    return list(
+        db.session.scalars(
+            select(HeldRefund)
+            .where(HeldRefund.status == HeldRefundStatus.HELD)
+            .order_by(HeldRefund.created_at, HeldRefund.id)
+            .limit(limit)
+        )
+    )
+
+
+def orders_of(held: HeldRefund) -> list[Order]:
+    """The orders an admin may book the refund on: those the refunded charge paid for."""
+    return list(
+        db.session.scalars(
+            select(Order)
+            .join(Checkout, Checkout.id == Order.checkout_id)
+            .where(Checkout.stripe_charge_id == held.charge_id)
+            .order_by(Order.id)
+        )
+    )
+
+
+def _locked(held_id: int) -> HeldRefund:
+    held = db.session.scalar(for_update(select(HeldRefund).where(HeldRefund.id == held_id)))
+    if held is None:
+        raise NotFound(_("There is no such held refund."))
+    if held.status != HeldRefundStatus.HELD:
+        raise Conflict(_("This refund has already been decided."))
+    return held
+
+
+def book(admin: User, held_id: int, order_id: int) -> int:
+    """Book as much of the held refund as the order has left, line by line then the
+    shipping, as a refund of that order; returns the amount booked."""
+    held = _locked(held_id)
+    if order_id not in {order.id for order in orders_of(held)}:
+        raise RuleViolation(_("Choose an order that this payment paid for."), field="order_id")
+    order = order_services.lock_order(order_id)
+    held = db.session.get(HeldRefund, held_id)  # type: ignore[assignment]
+    assert held is not None
+    request = order_services.full_refund_request(
+        order, restock=False, reason=_("refunded in Stripe")
+    )
+    left = held.left_minor
+    lines: dict[int, int] = {}
+    for line_id, refundable in request.lines.items():
+        take = min(refundable, left)
+        if take > 0:
+            lines[line_id] = take
+            left -= take
+    shipping = min(request.shipping_minor, left)
+    left -= shipping
+    booked = held.left_minor - left
+    if booked <= 0:
+        raise RuleViolation(_("Nothing is left to refund on this order."), field="order_id")
+    refund = order_services.request_refund(
+        None,
+        order,
+        order_services.RefundRequest(
+            lines=lines, shipping_minor=shipping, reason=_("refunded in Stripe")
+        ),
+    )
+    refund.public_id = f"{earnings.HELD_PREFIX}{held.id}_{order.id}"
+    refund.created_by_id = admin.id
+    db.session.flush()
+    order_services.apply_refund(refund)
+    held = db.session.get(HeldRefund, held_id)  # type: ignore[assignment]
+    assert held is not None
+    held.booked_minor += booked
+    if held.left_minor == 0:
+        _decided(held, admin, HeldRefundStatus.BOOKED, "")
+    earnings.refresh_freeze(held.charge_id)
+    return booked
+
+
+def absorb(admin: User, held_id: int, note: str) -> HeldRefund:
+    """The platform bears what is left of the held refund; no order is touched."""
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise RuleViolation(_("Use at most %(max)d characters.", max=NOTE_MAX), field="note")
+    held = _locked(held_id)
+    if held.left_minor > 0:
+        ledger.post(
+            f"held-refund-absorbed:{held.stripe_refund_id}",
+            "held_refund_absorbed",
+            [
+                debit(ledger.FEE_REVENUE, held.left_minor),
+                credit(ledger.HELD_REFUNDS, held.left_minor),
+            ],
+            memo=f"refund {held.stripe_refund_id} borne by the platform",
+            currency=held.currency,
+        )
+    _decided(held, admin, HeldRefundStatus.ABSORBED, note)
+    earnings.refresh_freeze(held.charge_id)
+    return held
+
+
+def _decided(held: HeldRefund, admin: User, status: str, note: str) -> None:
+    held.status = status
+    held.note = note
+    held.decided_by_id = admin.id
+    held.decided_at = utcnow()

@@ -1,0 +1,99 @@
+"""A payout item stays claimed across its Stripe call: two runs never send it twice, a run
+reports only what it did, and past Stripe's 24 hours a retry looks before it sends."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import time_machine
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import utcnow
+from app.uow import unit_of_work
+from payouts import payout_run
+from payouts.models import PayoutItem, PayoutItemStatus
+from payouts.runtime import gateway
+from tests.factories import UserFactory
+from tests.marketplace.shopping import buy, orders_of, two_shops
+from tests.payouts.money import check_invariants, onboard, pay_out, release_after_hold
+from tests.payouts.test_money_flow import deliver
+
+
+def _payable(client: Any, emulator: Any) -> None:
+    bowl, _jacket = two_shops()
+    buyer = UserFactory()
+    (order,) = orders_of(buy(client, buyer, bowl))
+    deliver(client, order, buyer)
+    release_after_hold()
+    onboard(order.shop.owner, emulator)
+
+
+def test_a_second_run_during_the_first_ones_stripe_call_sends_nothing(
+    app, client, emulator, monkeypatch
+):
+    _payable(client, emulator)
+    real_create = gateway(app).create_transfer
+    second: dict[str, payout_run.RunResult] = {}
+
+    def second_run() -> None:
+        with app.app_context(), unit_of_work():
+            second["result"] = payout_run.run()
+
+    def create_while_another_run_starts(**kwargs: Any) -> Any:
+        # While the first run waits for Stripe, a second run (another worker) goes through.
+        if "result" not in second:
+            thread = threading.Thread(target=second_run)
+            thread.start()
+            thread.join()
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(gateway(app), "create_transfer", create_while_another_run_starts)
+    first = pay_out()
+    assert second["result"].paid == 0 and second["result"].amount_paid_minor == 0
+    assert first.paid == 1
+    assert len(emulator.objects("transfer")) == 1
+    check_invariants(emulator)
+
+
+def test_a_claim_holds_until_its_lease_ends_then_another_run_finishes_it(app, client, emulator):
+    _payable(client, emulator)
+    with unit_of_work():
+        run = payout_run.PayoutRun()
+        db.session.add(run)
+        db.session.flush()
+        payout_run.plan(run)
+        item = db.session.scalar(select(PayoutItem))
+        # A run claimed it and died before calling Stripe (or before its answer came).
+        item.status = PayoutItemStatus.SUBMITTING
+        item.claimed_until = utcnow() + timedelta(minutes=5)
+    assert pay_out().paid == 0
+    assert emulator.objects("transfer") == []
+    with time_machine.travel(utcnow() + timedelta(minutes=11), tick=False):
+        assert pay_out().paid == 1
+    assert db.session.scalar(select(PayoutItem)).status == PayoutItemStatus.PAID
+    assert len(emulator.objects("transfer")) == 1
+    check_invariants(emulator)
+
+
+def test_past_the_key_lifetime_a_retry_finds_the_first_transfer_instead_of_paying_again(
+    app, client, emulator
+):
+    _payable(client, emulator)
+    # Stripe makes the transfer, every answer is lost: the item waits for the next run.
+    emulator.fail_next("/v1/transfers", count=3, kind="disconnect", when="after")
+    assert pay_out().pending == 1
+    emulator.faults.clear()
+    # The next run comes more than a day later: Stripe has forgotten the key.
+    later = utcnow() + timedelta(hours=25)
+    emulator.advance(25 * 3600)
+    with time_machine.travel(later, tick=False):
+        result = pay_out()
+    assert result.paid == 1
+    transfers = emulator.objects("transfer")
+    assert len(transfers) == 1
+    item = db.session.scalar(select(PayoutItem))
+    assert item.stripe_transfer_id == transfers[0]["id"]
+    check_invariants(emulator)
