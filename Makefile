@@ -83,11 +83,11 @@ i18n: install
 	@for pkg in app marketplace social payouts; do \
 	  [ -d $$pkg/templates ] || [ -f $$pkg/__init__.py ] || continue; \
 	  mkdir -p $$pkg/translations; \
-	  $(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o $$pkg/translations/messages.pot $$pkg || exit 1; \
+	  $(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o $$pkg/translations/messages.pot $$pkg || exit 1; \
 	  if [ -f $$pkg/translations/fr/LC_MESSAGES/messages.po ]; then \
-	    $(BIN)/pybabel update -q -i $$pkg/translations/messages.pot -d $$pkg/translations --no-fuzzy-matching; \
+	    $(BIN)/pybabel -q update -i $$pkg/translations/messages.pot -d $$pkg/translations --no-fuzzy-matching; \
 	  else \
-	    $(BIN)/pybabel init -q -i $$pkg/translations/messages.pot -d $$pkg/translations -l fr; \
+	    $(BIN)/pybabel -q init -i $$pkg/translations/messages.pot -d $$pkg/translations -l fr; \
 	  fi; \
 	done
 	$(BIN)/flask i18n compile

@@ -11,16 +11,19 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import IntegerField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import IntegerField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange
 
+from app import batches, uow
 from app.accounts.forms import ConfirmForm
 from app.accounts.services import current_person
 from app.forms import apply_violation, render_form
+from app.i18n import money
+from app.models import INT_MAX
 from app.rules import RuleViolation
 from app.uow import writes
 from marketplace.pagination import clamp_page, paginate_select
-from payouts import dashboard, payees, reconcile, settings
+from payouts import dashboard, held_refunds, payees, reconcile, settings
 from payouts.gateway import GatewayError
 from payouts.runtime import is_emulated
 
@@ -221,13 +224,63 @@ def overview() -> Any:
             flash(_("The settings are saved. They apply to checkouts from now on."), "success")
             return redirect(url_for("payouts_admin.overview"))
     report = reconcile.run() if request.args.get("reconcile") else None
+    held = held_refunds.waiting()
     return render_form(
         "payouts/admin.html",
         form,
         totals=dashboard.platform_totals(),
         report=report,
         failed_reversals=dashboard.failed_reversals(),
+        held=[(refund, held_refunds.orders_of(refund)) for refund in held],
+        action_form=ConfirmForm(),
+        batch_failures=batches.recent_failures(),
     )
+
+
+class AbsorbForm(FlaskForm):
+    note = StringField(_("Why the platform bears it"), validators=[Length(max=500)])
+
+
+@admin.post("/held-refunds/<int:held_id>/book")
+@login_required
+def book_held_refund(held_id: int) -> Response:
+    person = _admin()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    order_id = request.form.get("order_id", type=int)
+    if order_id is None or not 0 < order_id <= INT_MAX:
+        flash(_("Choose the order to book the refund on."), "error")
+        return redirect(url_for("payouts_admin.overview") + "#held-refunds")
+    try:
+        booked = held_refunds.book(person, held_id, order_id)
+    except RuleViolation as violation:
+        if violation.status in (403, 404):
+            raise
+        uow.rollback()
+        flash(violation.message, "error")
+        return redirect(url_for("payouts_admin.overview") + "#held-refunds")
+    flash(_("Booked %(amount)s on the order.", amount=money(booked)), "success")
+    return redirect(url_for("payouts_admin.overview") + "#held-refunds")
+
+
+@admin.post("/held-refunds/<int:held_id>/absorb")
+@login_required
+def absorb_held_refund(held_id: int) -> Response:
+    person = _admin()
+    form = AbsorbForm()
+    if not form.validate_on_submit():
+        flash(_("Say in at most 500 characters why the platform bears it."), "error")
+        return redirect(url_for("payouts_admin.overview") + "#held-refunds")
+    try:
+        held_refunds.absorb(person, held_id, form.note.data or "")
+    except RuleViolation as violation:
+        if violation.status in (403, 404):
+            raise
+        uow.rollback()
+        flash(violation.message, "error")
+        return redirect(url_for("payouts_admin.overview") + "#held-refunds")
+    flash(_("The platform bears the refund; the payees' earnings are released."), "success")
+    return redirect(url_for("payouts_admin.overview") + "#held-refunds")
 
 
 # --- ideas' rewards ---------------------------------------------------------------------------

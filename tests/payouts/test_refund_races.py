@@ -217,3 +217,42 @@ def test_the_webhook_of_our_reversal_in_flight_is_not_taken_for_an_outside_one(
     assert item.reversed_minor == reversal.amount_minor
     assert emulator.get(item.stripe_transfer_id)["amount_reversed"] == reversal.amount_minor
     check_invariants(emulator)
+
+
+def test_an_admin_sees_a_held_refund_and_books_it_from_the_page(app, client, emulator, gateway):
+    bowl, jacket = two_shops()
+    checkout = buy(client, UserFactory(), bowl, jacket)
+    first, second = orders_of(checkout)
+    gateway.refund(
+        payment_intent=checkout.stripe_payment_intent_id, amount=1200, idempotency_key="dash-2"
+    )
+    db.session.commit()
+    deliver_webhooks()
+    db.session.commit()
+    held = db.session.scalar(select(HeldRefund))
+    admin = UserFactory(is_admin=True)
+    login(client, admin)
+    page = client.get("/admin/payouts/").get_data(as_text=True)
+    assert "Refunds made outside Kindred" in page and held.stripe_refund_id in page
+    assert first.reference in page and second.reference in page
+    # A made-up order, or one the payment did not pay for, is refused with a message.
+    refused = client.post_form(
+        f"/admin/payouts/held-refunds/{held.id}/book", {"order_id": "99999999999"}
+    )
+    assert refused.status_code == 302
+    assert db.session.get(HeldRefund, held.id).status == HeldRefundStatus.HELD
+    booked = client.post_form(
+        f"/admin/payouts/held-refunds/{held.id}/book", {"order_id": str(second.id)}
+    )
+    assert booked.status_code == 302
+    db.session.commit()
+    assert db.session.get(Order, second.id).refunded_minor == 1200
+    assert db.session.get(Order, first.id).refunded_minor == 0
+    assert db.session.get(HeldRefund, held.id).status == HeldRefundStatus.BOOKED
+    # Booking again (a second tab) changes nothing.
+    client.post_form(f"/admin/payouts/held-refunds/{held.id}/book", {"order_id": str(first.id)})
+    db.session.commit()
+    assert db.session.get(Order, first.id).refunded_minor == 0
+    page = client.get("/admin/payouts/").get_data(as_text=True)
+    assert "every refund Stripe made was asked for by Kindred" in page
+    check_invariants(emulator)

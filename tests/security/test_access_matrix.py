@@ -215,6 +215,8 @@ BODIES: dict[str, Body] = {
     "shopping.update_line POST": lambda o: {"quantity": 1},
     "shopping.review POST": lambda o: {"order_line_id": o["order_line_id"], "rating": 5},
     "seller_orders.ship POST": lambda o: {"carrier": "La Poste", "tracking_number": "LP1"},
+    "payouts_admin.book_held_refund POST": lambda o: {"order_id": o["sold_order_id"]},
+    "payouts_admin.absorb_held_refund POST": lambda o: {"note": "goodwill"},
     "seller.quick_edit POST": lambda o: {"status": "active"},
     "seller.image_alt POST": lambda o: {"alt_text": "A bowl"},
     "seller.move_image POST": lambda o: {"direction": "down"},

@@ -34,6 +34,7 @@ from app.extensions import db
 from marketplace import cart as carts
 from marketplace import products as product_services
 from marketplace.models import Product, ShopStatus
+from payouts.models import HeldRefund
 from social import ideas as idea_services
 from social import moderation, reactions
 from social.idea_models import IdeaReward
@@ -332,8 +333,18 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
         sold = buy(shopper, UserFactory(handle="bob"), listed)
         order_sold = orders_of(sold)[0]
         assert order_bought.status == order_sold.status == "paid", (order_bought, order_sold)
+        # A refund Stripe made that no intent of ours caused, held for an admin.
+        held = HeldRefund(
+            stripe_refund_id="re_outside",
+            charge_id=sold.stripe_charge_id or "",
+            amount_minor=100,
+            currency=sold.currency,
+        )
+        db.session.add(held)
+        db.session.flush()
         world.shared.update(
             {
+                "held_id": held.id,
                 "public_id": checkout.public_id,
                 "order_id": order_bought.id,
                 "order_line_id": order_bought.lines[0].id,
