@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from app import uow
+from app import batches, uow
 from app.accounts.models import User
 from app.database import for_update
 from app.extensions import db
@@ -35,6 +35,8 @@ TRACKING_MAX = 100
 REASON_MAX = 500
 REVIEW_MAX = 2000
 DELIVERED_STATES = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
+# Stripe keeps an idempotency key for 24 hours; an hour's margin for clocks and slow sweeps.
+KEY_LIFETIME = timedelta(hours=23)
 
 
 def _app():
@@ -172,18 +174,26 @@ def confirm_delivery(buyer: User, order_id: int) -> Order:
 
 
 def auto_complete_due(limit: int = 500) -> int:
-    """Complete shipped orders nobody confirmed within the set number of days."""
-    due = db.session.scalars(
-        for_update(
-            select(Order)
+    """Complete shipped orders nobody confirmed within the set number of days; one order
+    that fails is recorded for the admins and the others go on."""
+    due = list(
+        db.session.scalars(
+            select(Order.id)
             .where(Order.status == OrderStatus.SHIPPED, Order.auto_complete_at <= utcnow())
             .order_by(Order.auto_complete_at)
             .limit(limit)
         )
-    ).all()
-    for order in due:
+    )
+
+    def complete(order_id: int) -> bool:
+        order = lock_order(order_id)
+        if order.status != OrderStatus.SHIPPED:
+            return False  # the buyer confirmed meanwhile
         _delivered(order, None, "auto_completed", OrderStatus.COMPLETED)
-    return len(due)
+        return True
+
+    result = batches.each("orders.complete", due, complete, subject=lambda i: f"order {i}")
+    return sum(result.outcomes)
 
 
 # --- refunds -------------------------------------------------------------------------------
@@ -306,9 +316,13 @@ def send_refund(refund: Refund) -> Refund:
         refund_public_id=refund.public_id,
         order_reference=order.reference,
     )
+    # The provider forgets an idempotency key after a day: past that, look before resending.
+    look_first = refund.created_at <= utcnow() - KEY_LIFETIME
     uow.checkpoint()
     try:
-        result = provider().refund(intent)
+        result = (provider().find_refund(intent) if look_first else None) or provider().refund(
+            intent
+        )
     except PaymentError as error:
         if error.retryable:
             raise  # stays pending: the sweep retries with the same key

@@ -65,6 +65,10 @@ class PaymentProvider(Protocol):
 
     def refund(self, intent: RefundIntent) -> RefundResult: ...
 
+    def find_refund(self, intent: RefundIntent) -> RefundResult | None:
+        """What an earlier attempt of this refund made at the provider, if anything: asked
+        before sending it again once the provider may have forgotten its idempotency key."""
+
 
 @dataclass(frozen=True)
 class PreviewLine:

@@ -72,6 +72,12 @@ def _translate(error: stripe.StripeError) -> GatewayError:
     return GatewayRejected(message, code=code, stripe_error=error)
 
 
+def _has_metadata(obj: stripe.StripeObject, wanted: dict[str, str]) -> bool:
+    metadata = getattr(obj, "metadata", None)
+    found = metadata.to_dict() if metadata else {}
+    return all(found.get(key) == value for key, value in wanted.items())
+
+
 @dataclass(frozen=True)
 class CheckoutLine:
     name: str
@@ -174,6 +180,16 @@ class StripeGateway:
         with self._translated():
             return self.client.v1.refunds.create(params, {"idempotency_key": idempotency_key})
 
+    def find_refund(self, *, payment_intent: str, metadata: dict[str, str]) -> stripe.Refund | None:
+        """The refund of `payment_intent` whose metadata holds all of `metadata`: what an
+        earlier attempt made, once its idempotency key has expired."""
+        with self._translated():
+            found = self.client.v1.refunds.list({"payment_intent": payment_intent, "limit": 100})
+            for refund in found.auto_paging_iter():
+                if _has_metadata(refund, metadata):
+                    return refund
+        return None
+
     # --- Connect ----------------------------------------------------------------------------
 
     def create_express_account(
@@ -263,6 +279,17 @@ class StripeGateway:
                 {"idempotency_key": idempotency_key},
             )
 
+    def find_reversal(
+        self, *, transfer_id: str, metadata: dict[str, str]
+    ) -> stripe.TransferReversal | None:
+        """The reversal of `transfer_id` whose metadata holds all of `metadata`."""
+        with self._translated():
+            found = self.client.v1.transfers.reversals.list(transfer_id, {"limit": 100})
+            for reversal in found.auto_paging_iter():
+                if _has_metadata(reversal, metadata):
+                    return reversal
+        return None
+
     def retrieve_transfer(self, transfer_id: str) -> stripe.Transfer:
         with self._translated():
             return self.client.v1.transfers.retrieve(transfer_id)
@@ -284,8 +311,7 @@ class StripeGateway:
             params["transfer_group"] = transfer_group
         with self._translated():
             for transfer in self.client.v1.transfers.list(params).auto_paging_iter():
-                found = transfer.metadata.to_dict() if transfer.metadata else {}
-                if all(found.get(key) == value for key, value in metadata.items()):
+                if _has_metadata(transfer, metadata):
                     return transfer
         return None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import stripe
 from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -100,12 +101,26 @@ class StripePayments:
             )
         except GatewayError as error:
             raise _payment_error(error) from error
-        # "pending" refunds almost always go through; a later failure arrives as refund.failed.
-        return RefundResult(
-            provider_refund_id=result.id,
-            succeeded=result.status in ("succeeded", "pending"),
-            failure_message=getattr(result, "failure_reason", None),
-        )
+        return _refund_result(result)
+
+    def find_refund(self, intent: RefundIntent) -> RefundResult | None:
+        try:
+            found = gateway().find_refund(
+                payment_intent=intent.payment_intent_id,
+                metadata={"refund": intent.refund_public_id},
+            )
+        except GatewayError as error:
+            raise _payment_error(error) from error
+        return _refund_result(found) if found is not None else None
+
+
+def _refund_result(result: stripe.Refund) -> RefundResult:
+    # "pending" refunds almost always go through; a later failure arrives as refund.failed.
+    return RefundResult(
+        provider_refund_id=result.id,
+        succeeded=result.status in ("succeeded", "pending"),
+        failure_message=getattr(result, "failure_reason", None),
+    )
 
 
 # --- webhooks -------------------------------------------------------------------------------

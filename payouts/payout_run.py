@@ -339,13 +339,16 @@ def _reverse(reversal_id: int) -> bool:
         reversal.amount_minor,
         reversal.idempotency_key,
     )
+    look_first = reversal.created_at <= utcnow() - KEY_LIFETIME
     uow.checkpoint()
     try:
-        result = gateway().reverse_transfer(
-            transfer_id=transfer_id,
-            amount=amount,
-            idempotency_key=key,
-            metadata={"reversal": str(reversal_id)},
+        metadata = {"reversal": str(reversal_id)}
+        result = (
+            gateway().find_reversal(transfer_id=transfer_id, metadata=metadata)
+            if look_first
+            else None
+        ) or gateway().reverse_transfer(
+            transfer_id=transfer_id, amount=amount, idempotency_key=key, metadata=metadata
         )
     except GatewayUnavailable:
         return False

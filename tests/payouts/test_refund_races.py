@@ -3,6 +3,7 @@ is in flight, parallel refunds on one order, refunds nobody at Kindred made."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -256,3 +257,81 @@ def test_an_admin_sees_a_held_refund_and_books_it_from_the_page(app, client, emu
     page = client.get("/admin/payouts/").get_data(as_text=True)
     assert "every refund Stripe made was asked for by Kindred" in page
     check_invariants(emulator)
+
+
+class TestPastTheKeyLifetime:
+    """Stripe forgets an idempotency key after 24 hours: a retry after that looks first."""
+
+    @pytest.fixture
+    def app_config(self, app_config: dict[str, Any]) -> dict[str, Any]:
+        return {**app_config, "STRIPE_EMULATOR_AUTO_DELIVER": False}
+
+    def test_a_refund_retried_a_day_later_is_found_not_made_again(self, app, client, emulator):
+        import time_machine
+
+        from app.models import utcnow
+
+        bowl, _jacket = two_shops()
+        checkout = buy(client, UserFactory(), bowl)
+        db.session.commit()
+        deliver_webhooks()
+        (order,) = orders_of(checkout)
+        login(client, order.shop.owner)
+        _lose_refund_answers(emulator)
+        client.post_form(f"/account/shop/orders/{order.id}/cancel", {"reason": "broken"})
+        emulator.faults.clear()
+        assert len(emulator.objects("refund")) == 1
+        # Nothing ran for a day (the webhook too is still on its way).
+        emulator.advance(25 * 3600)
+        with time_machine.travel(utcnow() + timedelta(hours=25), tick=False), unit_of_work():
+            assert commerce.retry_refunds() == 1
+        db.session.commit()
+        assert len(emulator.objects("refund")) == 1
+        refund = db.session.scalar(select(Refund))
+        assert refund.status == RefundStatus.SUCCEEDED
+        assert refund.stripe_refund_id == emulator.objects("refund")[0]["id"]
+        db.session.commit()
+        deliver_webhooks()
+        db.session.commit()
+        check_invariants(emulator)
+
+    def test_a_reversal_retried_a_day_later_is_found_not_made_again(self, app, client, emulator):
+        import time_machine
+
+        from app.models import utcnow
+        from payouts import payout_run
+        from payouts.models import PayoutItem, TransferReversal
+        from tests.payouts.money import onboard, pay_out, release_after_hold
+        from tests.payouts.test_money_flow import deliver
+
+        bowl, _jacket = two_shops()
+        buyer = UserFactory()
+        checkout = buy(client, buyer, bowl)
+        db.session.commit()
+        deliver_webhooks()
+        (order,) = orders_of(checkout)
+        deliver(client, order, buyer)
+        release_after_hold()
+        onboard(order.shop.owner, emulator)
+        pay_out()
+        login(client, order.shop.owner)
+        # The refund's reversal is made at Stripe, its answer lost (its webhook waits).
+        emulator.fail_next("/v1/transfers/", count=3, kind="disconnect", when="after")
+        client.post_form(
+            f"/account/shop/orders/{order.id}/refund", {f"line-{order.lines[0].id}": "10.00"}
+        )
+        emulator.faults.clear()
+        db.session.commit()
+        assert db.session.scalar(select(TransferReversal)).status == "pending"
+        emulator.advance(25 * 3600)
+        with time_machine.travel(utcnow() + timedelta(hours=25), tick=False), unit_of_work():
+            assert payout_run.reverse_pending() == 1
+        db.session.commit()
+        item = db.session.scalar(select(PayoutItem))
+        reversal = db.session.scalar(select(TransferReversal))
+        transfer = emulator.get(item.stripe_transfer_id)
+        assert transfer["amount_reversed"] == reversal.amount_minor == item.reversed_minor
+        db.session.commit()
+        deliver_webhooks()
+        db.session.commit()
+        check_invariants(emulator)
