@@ -67,19 +67,20 @@ def each(
         try:
             outcome = work(row)
             if name in known:
-                _clear(batch, name)
+                clear_failure(batch, name)
             uow.checkpoint()
         except Exception as error:
             uow.rollback()
             log.exception("batch %s: %s failed", batch, name)
-            _record(batch, name, error)
+            record_failure(batch, name, error)
             result.failed.append(name)
             continue
         result.outcomes.append(outcome)
     return result
 
 
-def _clear(batch: str, name: str) -> None:
+def clear_failure(batch: str, name: str) -> None:
+    """The row went through: it leaves the admins' list (the caller commits)."""
     failure = db.session.scalar(
         select(BatchFailure).where(BatchFailure.batch == batch, BatchFailure.subject == name)
     )
@@ -87,7 +88,8 @@ def _clear(batch: str, name: str) -> None:
         db.session.delete(failure)
 
 
-def _record(batch: str, name: str, error: Exception) -> None:
+def record_failure(batch: str, name: str, error: Exception) -> None:
+    """Record (and commit) that a row failed; call after rolling the row's work back."""
     text = f"{error.__class__.__name__}: {error}"[:ERROR_MAX]
     try:
         failure = db.session.scalar(

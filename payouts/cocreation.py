@@ -24,7 +24,7 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import jobs, uow
+from app import batches, jobs, uow
 from app.accounts.models import User
 from app.database import for_update
 from app.extensions import db
@@ -806,6 +806,13 @@ def pooled_shop_ids() -> list[int]:
     )
 
 
+POOL_BATCH = "payouts.pool_distribute"
+
+
+def _pool_subject(shop_id: int, month: str) -> str:
+    return f"pool of shop {shop_id}, {month}"
+
+
 def distribute_all(
     month: str, progress: Callable[[str], None] | None = None, *, as_of: datetime | None = None
 ) -> list[Distribution]:
@@ -824,8 +831,11 @@ def distribute_all(
                     continue
                 name = shop.name
                 result = distribute_pool(shop, month, as_of=as_of)
+                batches.clear_failure(POOL_BATCH, _pool_subject(shop_id, month))
         except Exception as error:  # one pool's failure must not stop the others
             log.exception("the pool of shop %s could not be distributed for %s", shop_id, month)
+            with unit_of_work():  # shown on the payouts administration page
+                batches.record_failure(POOL_BATCH, _pool_subject(shop_id, month), error)
             result = Distribution(
                 shop_id, month, 0, {}, shop_name=name, error=str(error) or type(error).__name__
             )

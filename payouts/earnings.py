@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from app import jobs
+from app import batches, jobs
 from app.database import for_update
 from app.extensions import db
 from app.models import utcnow
@@ -145,21 +145,31 @@ def start_hold(order: Order) -> None:
 def release_due(limit: int = 1000, *, as_of: datetime | None = None) -> int:
     """Move earnings whose hold has passed from pending to available; returns how many.
 
-    `as_of` lets the demo seed show days going by; everything else releases as of now.
+    Each earning is released in a transaction of its own: one that fails is recorded for the
+    admins and the others go on. `as_of` lets the demo seed show days going by; everything
+    else releases as of now.
     """
-    query = (
-        select(Earning)
-        .where(
-            Earning.state == EarningState.PENDING,
-            Earning.frozen.is_(False),
-            Earning.available_on <= (as_of or utcnow()),
+    when = as_of or utcnow()
+    due = list(
+        db.session.scalars(
+            select(Earning.id)
+            .where(
+                Earning.state == EarningState.PENDING,
+                Earning.frozen.is_(False),
+                Earning.available_on <= when,
+            )
+            .order_by(Earning.available_on, Earning.id)
+            .limit(limit)
         )
-        .order_by(Earning.available_on, Earning.id)
-        .limit(limit)
     )
-    query = for_update(query, skip_locked=True)
-    released = 0
-    for earning in db.session.scalars(query):
+
+    def release(earning_id: int) -> bool:
+        # Two releases at once never take the same row: each skips what the other holds.
+        earning = db.session.scalar(
+            for_update(select(Earning).where(Earning.id == earning_id), skip_locked=True)
+        )
+        if earning is None or earning.state != EarningState.PENDING or earning.frozen:
+            return False
         net = earning.net_minor
         key = _payee_key(earning.payee_id)
         if net:
@@ -171,8 +181,10 @@ def release_due(limit: int = 1000, *, as_of: datetime | None = None) -> int:
             )
         earning.state = EarningState.AVAILABLE
         earning.released_at = utcnow()
-        released += 1
-    return released
+        return True
+
+    result = batches.each("payouts.release", due, release, subject=lambda i: f"earning {i}")
+    return sum(result.outcomes)
 
 
 # --- refunds --------------------------------------------------------------------------------

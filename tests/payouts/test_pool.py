@@ -300,10 +300,15 @@ def test_one_pool_that_fails_does_not_stop_the_others(app, client, emulator, mon
     assert "1 pool(s) failed and will be tried again" in result.output
     assert _available(member.id) == 0 and _available(other_member.id) == 200
     assert _record(shop, "2026-11") is None and _record(other, "2026-11") is not None
+    from app.batches import BatchFailure
+
+    failure = db.session.scalar(select(BatchFailure))
+    assert failure.subject == f"pool of shop {shop.id}, 2026-11"  # on the admins' page
     # Mended, the next run shares the failed pool's month; the other's is not shared twice.
     monkeypatch.setattr(cocreation.ideas, "collective_weights", real)
     with at(2026, 12, 2, 5):
         retried = _distribute(app)
     assert retried.exit_code == 0, retried.output
     assert _available(member.id) == 200 and _available(other_member.id) == 200
+    assert db.session.scalar(select(BatchFailure)) is None
     check_invariants(emulator)
