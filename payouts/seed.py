@@ -99,6 +99,7 @@ def seed_sales(progress: Progress) -> None:
         if _sell(emu, buyer_handle, items, outcome):
             progress.step(f"@{buyer_handle} bought from {len(items)} shop(s): {outcome}")
     _earnings_in_every_state(progress, emu)
+    _refund_made_in_stripe(progress)
 
 
 def _earnings_in_every_state(progress: Progress, emu: Any) -> None:
@@ -130,6 +131,32 @@ def _earnings_in_every_state(progress: Progress, emu: Any) -> None:
     uow.checkpoint()
     deliver_webhooks()
     progress.step(f"{released} earning(s) released; payout run: {result.paid} transfer(s)")
+
+
+def _refund_made_in_stripe(progress: Progress) -> None:
+    """Someone refunds part of Chloé's two-shop payment straight in Stripe's dashboard: the
+    admin finds it held on the payouts page, to book on Ana's or Emma's order."""
+    from payouts.runtime import gateway
+
+    chloe = db.session.scalar(select(User).where(User.handle == "chloe"))
+    checkout = (
+        db.session.scalar(
+            select(Checkout)
+            .where(Checkout.buyer_id == chloe.id, Checkout.status == CheckoutStatus.PAID)
+            .order_by(Checkout.id)
+        )
+        if chloe is not None
+        else None
+    )
+    if checkout is None or not checkout.stripe_payment_intent_id:
+        return
+    intent, amount = checkout.stripe_payment_intent_id, min(1500, checkout.total_minor)
+    uow.checkpoint()  # never hold a transaction across a Stripe call
+    gateway().refund(
+        payment_intent=intent, amount=amount, idempotency_key=f"demo-dashboard-{intent}"
+    )
+    deliver_webhooks()
+    progress.step("a refund made in Stripe's dashboard waits for the admin")
 
 
 # --- co-creation ------------------------------------------------------------------------------
