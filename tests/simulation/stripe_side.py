@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from stripe_emulator.transport import EmulatorHTTPClient
 from stripe_emulator.webhooks import sign
@@ -137,6 +137,8 @@ class CallHooks:
     lock: threading.Lock = field(default_factory=threading.Lock)
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     sqlite: bool = False
+    # Asked before a transfer for a payout item is sent; what it returns runs after the call.
+    on_transfer: Callable[[str], Callable[[], None]] | None = None
 
     @staticmethod
     def transaction_open() -> bool:
@@ -181,8 +183,23 @@ class CallHooks:
             hook = hooks._take(method, path)
             if hook is not None and hook.kind == "kill":
                 raise ProcessKilled(f"killed before {method.upper()} {path}")
+            after: Callable[[], None] | None = None
+            if (
+                hooks.on_transfer is not None
+                and method.upper() == "POST"
+                and path == "/v1/transfers"
+            ):
+                item = parse_qs(str(post_data or "")).get("metadata[payout_item]")
+                if item:
+                    after = hooks.on_transfer(item[0])
             try:
-                return original(client, method, url, headers, post_data)
+                answer = original(client, method, url, headers, post_data)
+                if after is not None:
+                    try:
+                        after()
+                    except BaseException as error:  # reported by the simulation
+                        hooks.errors.append(error)
+                return answer
             finally:
                 # On SQLite a transaction the caller holds is the database's write lock:
                 # whatever happens meanwhile would wait for it, so it cannot happen.
