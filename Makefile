@@ -38,8 +38,9 @@ test: install
 SEEDS ?= 200
 FIRST ?= 1
 STEPS ?= 40
+JOBS ?= 1
 simulate: install
-	$(BIN)/python -m tests.simulation --seeds $(SEEDS) --first $(FIRST) --steps $(STEPS) $(SIMULATE_ARGS)
+	$(BIN)/python -m tests.simulation --seeds $(SEEDS) --first $(FIRST) --steps $(STEPS) --jobs $(JOBS) $(SIMULATE_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

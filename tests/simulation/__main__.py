@@ -3,23 +3,26 @@
     python -m tests.simulation --seeds 500           # seeds 1..500
     python -m tests.simulation --seed 1234           # replay one seed, with its whole log
     python -m tests.simulation --seeds 200 --first 10000 --steps 60
+    python -m tests.simulation --seeds 2000 --jobs 2    # in two processes
 
-On SQLite by default (a fresh database in a temporary folder); on PostgreSQL with
-TEST_DATABASE_URL, as the test suite. Exits non-zero when a seed fails, after printing the
+On SQLite by default (a fresh database in a temporary folder per process); on PostgreSQL
+with TEST_DATABASE_URL, as the test suite (with --jobs, each process its own database made
+next to it and dropped after). At the end, a table of how often each step, fault and race
+was reached. Exits non-zero when a seed fails, after printing the
 seed, the invariant that broke, the last steps and the command that replays it.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import multiprocessing
+import os
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections import Counter
 
-from tests.conftest import KindredClient, _base_config, _database_url  # also: fast hashing
-from tests.simulation.simulator import CONFIG, Outcome, run_seeds
+from tests.simulation.processes import _run, _worker
+from tests.simulation.simulator import Outcome
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, default=1, help="the first seed (default 1)")
     parser.add_argument("--seed", type=int, help="run this one seed and print its whole log")
     parser.add_argument("--steps", type=int, default=40, help="steps per seed (default 40)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="run the seeds in this many processes (default 1)"
+    )
     parser.add_argument(
         "--keep-going", action="store_true", help="run every seed even after a failure"
     )
@@ -44,25 +50,23 @@ def main(argv: list[str] | None = None) -> int:
         [args.seed] if args.seed is not None else list(range(args.first, args.first + args.seeds))
     )
 
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from app.database import write_intent
-    from app.extensions import db
-    from payouts.runtime import emulator as get_emulator
-
-    root = Path(tempfile.mkdtemp(prefix="kindred-simulation-"))
-    url = _database_url(root)
-    app = create_app({**_base_config(url, root), **CONFIG})
-    app.test_client_class = KindredClient
-    write_intent.set(False)
-    engine = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-    print(f"money simulation: {len(seeds)} seed(s) of {args.steps} steps on {engine}", flush=True)
+    engine = "PostgreSQL" if os.environ.get("TEST_DATABASE_URL") else "SQLite"
+    jobs = max(1, min(args.jobs, len(seeds)))
+    print(
+        f"money simulation: {len(seeds)} seed(s) of {args.steps} steps on {engine}"
+        + (f", {jobs} processes" if jobs > 1 else ""),
+        flush=True,
+    )
     failed: list[Outcome] = []
+    coverage: Counter[str] = Counter()
     started = time.perf_counter()
+    done = 0
 
-    def progress(outcome: Outcome, index: int, total: int) -> None:
-        rate = index / (time.perf_counter() - started)
+    def progress(outcome: Outcome) -> None:
+        nonlocal done
+        done += 1
+        coverage.update(outcome.coverage)
+        rate = done / (time.perf_counter() - started)
         if not outcome.ok:
             failed.append(outcome)
             print(f"\n{outcome.report(tail=10_000 if args.seed is not None else 30)}\n", flush=True)
@@ -71,23 +75,44 @@ def main(argv: list[str] | None = None) -> int:
         for name, detail in outcome.noted.items():
             print(f"  seed {outcome.seed} noted: {name}: {detail[:300]}")
         print(
-            f"[{index}/{total}] seed {outcome.seed} {'ok' if outcome.ok else 'FAILED'} "
+            f"[{done}/{len(seeds)}] seed {outcome.seed} {'ok' if outcome.ok else 'FAILED'} "
             f"({outcome.seconds:.1f}s) · {rate:.2f} seeds/s · {len(failed)} failed",
             flush=True,
         )
 
-    with app.app_context():
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-        upgrade()
-        emulator = get_emulator(app)
-        for seed in seeds:
-            outcome = run_seeds(app, emulator, [seed], args.steps, None, tuple(args.ignore))[0]
-            progress(outcome, seeds.index(seed) + 1, len(seeds))
+    options = (args.steps, tuple(args.ignore), args.keep_going)
+    if jobs == 1:
+        for outcome in _run(seeds, 0, options):
+            progress(outcome)
             if not outcome.ok and not args.keep_going:
                 break
-        db.session.remove()
+    else:
+        # Seeds dealt round-robin; each process has its own database and emulator.
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        workers = [
+            context.Process(target=_worker, args=(seeds[index::jobs], index + 1, options, queue))
+            for index in range(jobs)
+        ]
+        for worker in workers:
+            worker.start()
+        running = jobs
+        while running:
+            outcome = queue.get()
+            if outcome is None:
+                running -= 1
+                continue
+            progress(outcome)
+            if not outcome.ok and not args.keep_going:
+                for worker in workers:
+                    worker.terminate()
+                break
+        for worker in workers:
+            worker.join()
     elapsed = time.perf_counter() - started
-    print(f"\n{elapsed:.0f}s on {engine}.", end=" ")
+    if len(seeds) > 1:
+        print(coverage_table(coverage, done))
+    print(f"\n{elapsed:.0f}s on {engine} ({done / elapsed:.2f} seeds/s).", end=" ")
     if failed:
         print(f"{len(failed)} seed(s) failed:")
         for outcome in failed:
@@ -96,6 +121,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print("Every seed held.")
     return 0
+
+
+def coverage_table(coverage: Counter[str], seeds: int) -> str:
+    """How many times each step kind, fault kind and race ran over the seeds."""
+    lines = [f"\nwhat {seeds} seed(s) exercised (times):"]
+    for group in ("step", "fault", "reached"):
+        rows = sorted((k, v) for k, v in coverage.items() if k.startswith(group + " "))
+        if group == "reached":
+            rows = sorted((k, v) for k, v in coverage.items() if k.startswith("reached:"))
+        for name, count in rows:
+            lines.append(f"  {count:>7}  {name}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ class Broken(AssertionError):
         self.name = name
         self.detail = detail
 
+    def __reduce__(self) -> tuple[Any, ...]:  # sent between processes with --jobs
+        return (Broken, (self.name, self.detail))
+
 
 def _ensure(ok: bool, name: str, detail: Any) -> None:
     if not ok:
@@ -188,9 +191,7 @@ def _ours_by_charge() -> tuple[dict[str, int], dict[str, int]]:
     return done, asked
 
 
-def _stripe_by_charge(
-    emulator: Any, outside: frozenset[str], *, quiet: bool
-) -> dict[str, int]:
+def _stripe_by_charge(emulator: Any, outside: frozenset[str], *, quiet: bool) -> dict[str, int]:
     refunded: dict[str, int] = defaultdict(int)
     unknown = []
     recorded: set[str] | None = None
