@@ -782,7 +782,8 @@ class Simulation:
         waiting = db.session.scalar(
             select(func.count(PayoutItem.id)).where(
                 PayoutItem.status == PayoutItemStatus.PENDING,
-                PayoutItem.first_sent_at.is_not(None),
+                # Older code keeps no first attempt's time: any pending item waits then.
+                getattr(PayoutItem, "first_sent_at", PayoutItem.id).is_not(None),
             )
         )
         db.session.commit()
