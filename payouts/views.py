@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -241,6 +242,25 @@ class AbsorbForm(FlaskForm):
     note = StringField(_("Why the platform bears it"), validators=[Length(max=500)])
 
 
+def _held_refunds_page() -> Response:
+    return redirect(url_for("payouts_admin.overview") + "#held-refunds")
+
+
+def _decide(decision: Callable[[], str]) -> Response:
+    """Carry out an admin's decision on a held refund and say what it did; a refusal (the
+    refund decided in another tab, nothing left on the order) is said on the page."""
+    try:
+        done = decision()
+    except RuleViolation as violation:
+        if violation.status in (403, 404):
+            raise
+        uow.rollback()
+        flash(violation.message, "error")
+    else:
+        flash(done, "success")
+    return _held_refunds_page()
+
+
 @admin.post("/held-refunds/<int:held_id>/book")
 @login_required
 def book_held_refund(held_id: int) -> Response:
@@ -250,17 +270,13 @@ def book_held_refund(held_id: int) -> Response:
     order_id = request.form.get("order_id", type=int)
     if order_id is None or not 0 < order_id <= INT_MAX:
         flash(_("Choose the order to book the refund on."), "error")
-        return redirect(url_for("payouts_admin.overview") + "#held-refunds")
-    try:
-        booked = held_refunds.book(person, held_id, order_id)
-    except RuleViolation as violation:
-        if violation.status in (403, 404):
-            raise
-        uow.rollback()
-        flash(violation.message, "error")
-        return redirect(url_for("payouts_admin.overview") + "#held-refunds")
-    flash(_("Booked %(amount)s on the order.", amount=money(booked)), "success")
-    return redirect(url_for("payouts_admin.overview") + "#held-refunds")
+        return _held_refunds_page()
+    return _decide(
+        lambda: _(
+            "Booked %(amount)s on the order.",
+            amount=money(held_refunds.book(person, held_id, order_id)),
+        )
+    )
 
 
 @admin.post("/held-refunds/<int:held_id>/absorb")
@@ -270,17 +286,13 @@ def absorb_held_refund(held_id: int) -> Response:
     form = AbsorbForm()
     if not form.validate_on_submit():
         flash(_("Say in at most 500 characters why the platform bears it."), "error")
-        return redirect(url_for("payouts_admin.overview") + "#held-refunds")
-    try:
+        return _held_refunds_page()
+
+    def absorb() -> str:
         held_refunds.absorb(person, held_id, form.note.data or "")
-    except RuleViolation as violation:
-        if violation.status in (403, 404):
-            raise
-        uow.rollback()
-        flash(violation.message, "error")
-        return redirect(url_for("payouts_admin.overview") + "#held-refunds")
-    flash(_("The platform bears the refund; the payees' earnings are released."), "success")
-    return redirect(url_for("payouts_admin.overview") + "#held-refunds")
+        return _("The platform bears the refund; the payees' earnings are released.")
+
+    return _decide(absorb)
 
 
 # --- ideas' rewards ---------------------------------------------------------------------------

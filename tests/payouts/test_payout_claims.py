@@ -13,28 +13,34 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import utcnow
 from app.uow import unit_of_work
+from marketplace.order_models import Order
 from payouts import payout_run
 from payouts.models import PayoutItem, PayoutItemStatus
-from payouts.runtime import gateway
+from payouts.runtime import deliver_webhooks, gateway
 from tests.factories import UserFactory
 from tests.marketplace.shopping import buy, orders_of, two_shops
 from tests.payouts.money import check_invariants, onboard, pay_out, release_after_hold
 from tests.payouts.test_money_flow import deliver
 
 
-def _payable(client: Any, emulator: Any) -> None:
+def sale_ready_to_pay(client: Any, emulator: Any) -> Order:
+    """One delivered sale past its hold, its seller onboarded: the next run pays her."""
     bowl, _jacket = two_shops()
     buyer = UserFactory()
-    (order,) = orders_of(buy(client, buyer, bowl))
+    checkout = buy(client, buyer, bowl)
+    db.session.commit()
+    deliver_webhooks()  # where the test holds webhooks back, the order is made now
+    (order,) = orders_of(checkout)
     deliver(client, order, buyer)
     release_after_hold()
     onboard(order.shop.owner, emulator)
+    return order
 
 
 def test_a_second_run_during_the_first_ones_stripe_call_sends_nothing(
     app, client, emulator, monkeypatch
 ):
-    _payable(client, emulator)
+    sale_ready_to_pay(client, emulator)
     real_create = gateway(app).create_transfer
     second: dict[str, payout_run.RunResult] = {}
 
@@ -59,7 +65,7 @@ def test_a_second_run_during_the_first_ones_stripe_call_sends_nothing(
 
 
 def test_a_claim_holds_until_its_lease_ends_then_another_run_finishes_it(app, client, emulator):
-    _payable(client, emulator)
+    sale_ready_to_pay(client, emulator)
     with unit_of_work():
         run = payout_run.PayoutRun()
         db.session.add(run)
@@ -81,7 +87,7 @@ def test_a_claim_holds_until_its_lease_ends_then_another_run_finishes_it(app, cl
 def test_past_the_key_lifetime_a_retry_finds_the_first_transfer_instead_of_paying_again(
     app, client, emulator
 ):
-    _payable(client, emulator)
+    sale_ready_to_pay(client, emulator)
     # Stripe makes the transfer, every answer is lost: the item waits for the next run.
     emulator.fail_next("/v1/transfers", count=3, kind="disconnect", when="after")
     assert pay_out().pending == 1

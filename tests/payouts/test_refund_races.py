@@ -20,12 +20,26 @@ from tests.concurrency import at_once
 from tests.conftest import login
 from tests.factories import UserFactory
 from tests.marketplace.shopping import buy, orders_of, two_shops
-from tests.payouts.money import check_invariants
+from tests.payouts.money import check_invariants, pay_out
+from tests.payouts.test_payout_claims import sale_ready_to_pay
 
 
 def _lose_refund_answers(emulator: Any) -> None:
     # Stripe makes the refund, but every answer (the SDK's retries too) is lost.
     emulator.fail_next("/v1/refunds", count=3, kind="disconnect", when="after")
+
+
+def _cancelled_with_answer_lost(client: Any, emulator: Any) -> tuple[Order, Order]:
+    """Two shops in one payment; the first seller cancels and Stripe's answers are lost."""
+    bowl, jacket = two_shops()
+    checkout = buy(client, UserFactory(), bowl, jacket)
+    db.session.commit()
+    deliver_webhooks()  # where the test holds webhooks back, the orders are made now
+    bowl_order, jacket_order = orders_of(checkout)
+    login(client, bowl_order.shop.owner)
+    _lose_refund_answers(emulator)
+    client.post_form(f"/account/shop/orders/{bowl_order.id}/cancel", {"reason": "broken"})
+    return bowl_order, jacket_order
 
 
 def test_the_webhook_of_our_own_refund_is_booked_on_our_order_only(app, client, emulator):
@@ -65,14 +79,7 @@ class TestWebhooksHeldBack:
         return {**app_config, "STRIPE_EMULATOR_AUTO_DELIVER": False}
 
     def test_a_refund_whose_answer_was_lost_is_completed_by_the_sweep(self, app, client, emulator):
-        bowl, jacket = two_shops()
-        checkout = buy(client, UserFactory(), bowl, jacket)
-        db.session.commit()
-        deliver_webhooks()
-        bowl_order, jacket_order = orders_of(checkout)
-        login(client, bowl_order.shop.owner)
-        _lose_refund_answers(emulator)
-        client.post_form(f"/account/shop/orders/{bowl_order.id}/cancel", {"reason": "broken"})
+        bowl_order, jacket_order = _cancelled_with_answer_lost(client, emulator)
         refund = db.session.scalar(select(Refund).where(Refund.order_id == bowl_order.id))
         assert refund.status == RefundStatus.PENDING
         # The sweep replays the key before the webhook arrives, then the webhook comes.
@@ -89,14 +96,7 @@ class TestWebhooksHeldBack:
     def test_the_webhook_of_a_refund_in_flight_settles_it_and_the_sweep_finds_it_done(
         self, app, client, emulator
     ):
-        bowl, jacket = two_shops()
-        checkout = buy(client, UserFactory(), bowl, jacket)
-        db.session.commit()
-        deliver_webhooks()
-        bowl_order, jacket_order = orders_of(checkout)
-        login(client, bowl_order.shop.owner)
-        _lose_refund_answers(emulator)
-        client.post_form(f"/account/shop/orders/{bowl_order.id}/cancel", {"reason": "broken"})
+        bowl_order, jacket_order = _cancelled_with_answer_lost(client, emulator)
         refund = db.session.scalar(select(Refund).where(Refund.order_id == bowl_order.id))
         assert refund.status == RefundStatus.PENDING and refund.stripe_refund_id is None
         db.session.commit()
@@ -186,15 +186,8 @@ def test_the_webhook_of_our_reversal_in_flight_is_not_taken_for_an_outside_one(
 ):
     from payouts import payout_run
     from payouts.models import PayoutItem, TransferReversal
-    from tests.payouts.money import onboard, pay_out, release_after_hold
-    from tests.payouts.test_money_flow import deliver
 
-    bowl, _jacket = two_shops()
-    buyer = UserFactory()
-    (order,) = orders_of(buy(client, buyer, bowl))
-    deliver(client, order, buyer)
-    release_after_hold()
-    onboard(order.shop.owner, emulator)
+    order = sale_ready_to_pay(client, emulator)
     pay_out()
     login(client, order.shop.owner)
     emulator.fail_next("/v1/transfers/", count=3, kind="disconnect", when="after")
@@ -301,18 +294,8 @@ class TestPastTheKeyLifetime:
         from app.models import utcnow
         from payouts import payout_run
         from payouts.models import PayoutItem, TransferReversal
-        from tests.payouts.money import onboard, pay_out, release_after_hold
-        from tests.payouts.test_money_flow import deliver
 
-        bowl, _jacket = two_shops()
-        buyer = UserFactory()
-        checkout = buy(client, buyer, bowl)
-        db.session.commit()
-        deliver_webhooks()
-        (order,) = orders_of(checkout)
-        deliver(client, order, buyer)
-        release_after_hold()
-        onboard(order.shop.owner, emulator)
+        order = sale_ready_to_pay(client, emulator)
         pay_out()
         login(client, order.shop.owner)
         # The refund's reversal is made at Stripe, its answer lost (its webhook waits).
