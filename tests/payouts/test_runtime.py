@@ -231,7 +231,8 @@ def test_in_production_the_emulator_controls_are_closed(build_app):
     "settings",
     [
         {"TESTING": True},
-        {"TESTING": False, "DEBUG": True},  # `make run`: the debugger, on SQLite
+        # `make run`: the debugger, on the default SQLite database (whatever the suite runs on)
+        {"TESTING": False, "DEBUG": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"},
         {"TESTING": False, "STRIPE_EMULATOR_CONTROLS": "1"},
     ],
 )
