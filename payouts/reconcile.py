@@ -5,9 +5,10 @@ Stripe (available plus pending); that every paid payout item has its transfer at
 the same amount, destination and reversed amount; and that Stripe holds no transfer we do not
 know. Each difference is reported; any difference makes `flask payouts reconcile` fail.
 
-A transfer Stripe made for a payout item still pending here (the answer was lost: a timeout,
-a dropped connection) is in flight, not a difference: the next payout run replays the item's
-key, gets the same transfer back and posts it. Until then it is counted beside the balance.
+A transfer Stripe made for a payout item still pending or claimed here (the answer was lost:
+a timeout, a dropped connection, a run that died before recording it) is in flight, not a
+difference: the next payout run replays the item's key (or, a day later, finds the transfer),
+and posts it. Until then it is counted beside the balance.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def run() -> Report:
     pending = {
         str(item.id): item
         for item in db.session.scalars(
-            select(PayoutItem).where(PayoutItem.status == PayoutItemStatus.PENDING)
+            select(PayoutItem).where(
+                PayoutItem.status.in_((PayoutItemStatus.PENDING, PayoutItemStatus.SUBMITTING))
+            )
         )
     }
     uow.checkpoint()  # no transaction held across the calls to Stripe

@@ -79,7 +79,9 @@ def check_invariants(emulator: Any) -> None:
                 for i in db.session.scalars(
                     select(PayoutItem).where(
                         PayoutItem.payee_id == payee.id,
-                        PayoutItem.status == PayoutItemStatus.PENDING,
+                        PayoutItem.status.in_(
+                            (PayoutItemStatus.PENDING, PayoutItemStatus.SUBMITTING)
+                        ),
                     )
                 )
             }

@@ -103,3 +103,35 @@ def test_past_the_key_lifetime_a_retry_finds_the_first_transfer_instead_of_payin
     item = db.session.scalar(select(PayoutItem))
     assert item.stripe_transfer_id == transfers[0]["id"]
     check_invariants(emulator)
+
+
+def test_a_transfer_made_by_a_run_that_died_before_recording_it_is_in_flight(
+    app, client, emulator, monkeypatch
+):
+    from payouts import reconcile
+
+    sale_ready_to_pay(client, emulator)
+
+    def die_after_stripe(*_args: Any, **_kwargs: Any) -> bool:
+        raise SystemExit("the worker is killed after Stripe answered")
+
+    monkeypatch.setattr(payout_run, "_paid", die_after_stripe)
+    try:
+        pay_out()
+    except SystemExit:
+        pass
+    monkeypatch.undo()
+    db.session.rollback()
+    item = db.session.scalar(select(PayoutItem))
+    assert item.status == PayoutItemStatus.SUBMITTING
+    assert len(emulator.objects("transfer")) == 1
+    # Not a difference while the claim stands: the transfer is in flight.
+    with unit_of_work(write=False):
+        report = reconcile.run()
+    assert report.ok, report.differences
+    assert report.in_flight_minor == item.amount_minor
+    check_invariants(emulator)
+    with time_machine.travel(utcnow() + timedelta(minutes=11), tick=False):
+        assert pay_out().paid == 1
+    assert len(emulator.objects("transfer")) == 1
+    check_invariants(emulator)
