@@ -42,7 +42,8 @@ def run() -> None:
         reversed_count = payout_run.reverse_pending()
     click.echo(
         f"Payout run {result.run_id}: {result.paid} paid ({money(result.amount_paid_minor)}), "
-        f"{result.failed} failed, {result.pending} to retry; {reversed_count} reversal(s) made."
+        f"{result.failed} failed, {result.pending} to retry, {result.held_back} held back "
+        f"(a dispute or a held refund); {reversed_count} reversal(s) made."
     )
     if result.errors:
         click.echo(

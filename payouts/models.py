@@ -239,6 +239,9 @@ class PayoutItemStatus:
     SUBMITTING = "submitting"
     PAID = "paid"
     FAILED = "failed"  # Stripe refused it for good; its earnings went back to available
+    # Not sent: one of its earnings froze (a dispute, a refund held for an admin) before its
+    # turn came; its earnings wait, available, for a run after the freeze ends.
+    HELD_BACK = "held_back"
 
 
 class PayoutItem(Model):

@@ -62,6 +62,8 @@ class RunResult:
     paid: int = 0
     failed: int = 0
     pending: int = 0
+    # Items not sent because an earning froze since they were planned.
+    held_back: int = 0
     # Items that raised: rolled back, recorded for the admins, the run went on.
     errors: int = 0
     amount_paid_minor: int = 0
@@ -165,12 +167,20 @@ def submit(item_id: int) -> str:
         return "skipped"
     payee = db.session.get(Payee, item.payee_id)
     assert payee is not None and payee.stripe_account_id
+    # An earning may have frozen since the item was planned (a dispute, a held refund): what
+    # was never sent is held back; what may have been sent is looked for, never sent again.
+    frozen = _has_frozen_earnings(item.id)
+    if frozen and item.first_sent_at is None:
+        _hold_back(item)
+        return "held back"
     amount, currency, destination = item.amount_minor, item.currency, payee.stripe_account_id
     source, group, key = item.source_charge_id, item.transfer_group, item.idempotency_key
     metadata = {"payout_item": str(item.id), "payee": str(payee.id)}
     # Stripe forgets a key after 24 hours: then the first attempt's transfer is looked for
     # before anything is sent again.
-    look_first = item.first_sent_at is not None and item.first_sent_at <= now - KEY_LIFETIME
+    look_first = frozen or (
+        item.first_sent_at is not None and item.first_sent_at <= now - KEY_LIFETIME
+    )
     item.status = PayoutItemStatus.SUBMITTING
     item.claimed_until = now + CLAIM_LEASE
     item.first_sent_at = item.first_sent_at or now
@@ -186,6 +196,9 @@ def submit(item_id: int) -> str:
             if look_first
             else None
         )
+        if transfer is None and frozen:
+            _hold_back(_locked_item(item_id))
+            return "held back"
         if transfer is None:
             transfer = gateway().create_transfer(
                 amount=amount,
@@ -202,6 +215,25 @@ def submit(item_id: int) -> str:
     except GatewayRejected as error:
         return "failed" if _fail(item_id, error.message) else "skipped"
     return "paid" if _paid(item_id, transfer.id) else "skipped"
+
+
+def _has_frozen_earnings(item_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Earning.id).where(Earning.payout_item_id == item_id, Earning.frozen.is_(True))
+        )
+        is not None
+    )
+
+
+def _hold_back(item: PayoutItem) -> None:
+    if item.status not in (PayoutItemStatus.PENDING, PayoutItemStatus.SUBMITTING):
+        return
+    item.status = PayoutItemStatus.HELD_BACK
+    item.claimed_until = None
+    item.completed_at = utcnow()
+    for earning in db.session.scalars(select(Earning).where(Earning.payout_item_id == item.id)):
+        earning.payout_item_id = None
 
 
 def _locked_item(item_id: int) -> PayoutItem:
@@ -289,6 +321,8 @@ def run(progress: Callable[[str], None] | None = None) -> RunResult:
             result.failed += 1
         elif outcome == "pending":
             result.pending += 1
+        elif outcome == "held back":
+            result.held_back += 1
         handled += 1
         if handled % 100 == 0 or handled == len(pending):
             say(f"{handled}/{len(pending)} transfers handled")

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -116,10 +117,8 @@ def test_a_transfer_made_by_a_run_that_died_before_recording_it_is_in_flight(
         raise SystemExit("the worker is killed after Stripe answered")
 
     monkeypatch.setattr(payout_run, "_paid", die_after_stripe)
-    try:
+    with pytest.raises(SystemExit):
         pay_out()
-    except SystemExit:
-        pass
     monkeypatch.undo()
     db.session.rollback()
     item = db.session.scalar(select(PayoutItem))
@@ -133,5 +132,48 @@ def test_a_transfer_made_by_a_run_that_died_before_recording_it_is_in_flight(
     check_invariants(emulator)
     with time_machine.travel(utcnow() + timedelta(minutes=11), tick=False):
         assert pay_out().paid == 1
+    assert len(emulator.objects("transfer")) == 1
+    check_invariants(emulator)
+
+
+def _dispute(emulator: Any) -> str:
+    from marketplace.order_models import Checkout
+
+    charge_id = db.session.scalar(select(Checkout.stripe_charge_id))
+    db.session.commit()
+    dispute = emulator.create_dispute(charge_id)
+    db.session.commit()
+    deliver_webhooks()
+    db.session.commit()
+    return str(dispute["id"])
+
+
+def test_an_item_whose_earnings_froze_before_its_turn_is_held_back(app, client, emulator):
+    sale_ready_to_pay(client, emulator)
+    # The run plans the item, then Stripe does not answer (nothing made); a dispute comes.
+    emulator.fail_next("/v1/transfers", count=3, kind="error", when="before")
+    assert pay_out().pending == 1
+    item = db.session.scalar(select(PayoutItem))
+    item_id = item.id
+    db.session.commit()
+    _dispute(emulator)
+    result = pay_out()
+    assert (result.paid, result.held_back) == (0, 1)
+    assert emulator.objects("transfer") == []
+    assert db.session.get(PayoutItem, item_id).status == PayoutItemStatus.HELD_BACK
+    check_invariants(emulator)
+
+
+def test_an_item_perhaps_sent_before_its_earnings_froze_is_looked_for_not_sent_again(
+    app, client, emulator
+):
+    sale_ready_to_pay(client, emulator)
+    # Stripe made the transfer, its answer was lost; then the charge is disputed.
+    emulator.fail_next("/v1/transfers", count=3, kind="disconnect", when="after")
+    assert pay_out().pending == 1
+    emulator.faults.clear()
+    _dispute(emulator)
+    result = pay_out()
+    assert result.paid == 1  # the transfer it had made is recorded, nothing new is sent
     assert len(emulator.objects("transfer")) == 1
     check_invariants(emulator)
