@@ -425,13 +425,19 @@ def _reconciled(emulator: Any, outside: frozenset[str] = frozenset()) -> None:
     stripe_refunds_within_ours(emulator, quiet=True, outside=outside)
 
 
+# Where a payout item rests: paid, refused, or held back by a freeze (older code has no such).
+SETTLED_ITEM_STATES = (
+    PayoutItemStatus.PAID,
+    PayoutItemStatus.FAILED,
+    getattr(PayoutItemStatus, "HELD_BACK", PayoutItemStatus.FAILED),
+)
+
+
 def _settled() -> None:
     pending = db.session.scalars(select(Refund.public_id).where(Refund.status == "pending")).all()
     _ensure(not pending, "nothing left pending once quiet", f"refunds still pending: {pending}")
     stuck = db.session.scalars(
-        select(PayoutItem.id).where(
-            PayoutItem.status.not_in((PayoutItemStatus.PAID, PayoutItemStatus.FAILED))
-        )
+        select(PayoutItem.id).where(PayoutItem.status.not_in(SETTLED_ITEM_STATES))
     ).all()
     _ensure(not stuck, "nothing left pending once quiet", f"payout items not settled: {stuck}")
     failed = db.session.execute(

@@ -989,9 +989,7 @@ class Simulation:
         ).first():
             busy.append("refunds pending")
         if db.session.scalars(
-            select(PayoutItem.id).where(
-                PayoutItem.status.not_in((PayoutItemStatus.PAID, PayoutItemStatus.FAILED))
-            )
+            select(PayoutItem.id).where(PayoutItem.status.not_in(invariants.SETTLED_ITEM_STATES))
         ).first():
             busy.append("payout items pending")
         if db.session.scalars(

@@ -41,6 +41,12 @@ START = datetime(2031, 5, 29, 8, 0, tzinfo=UTC)
 LATE_SELLER = 1
 
 
+def _to_login(response: Any) -> bool:
+    return response.status_code in (302, 303) and "/login" in (
+        response.headers.get("Location") or ""
+    )
+
+
 class SimulatedBrowser(KindredClient):
     """A logged-in browser whose CSRF token is fetched once per half hour of simulated time
     (the token stays valid for an hour), not once per form: one request less per post."""
@@ -55,11 +61,33 @@ class SimulatedBrowser(KindredClient):
             self._token = (super().csrf_token(), now)
         return self._token[0]
 
+    # Who it logs in as, to log in again when its session has expired (simulated months go
+    # by, past the session's lifetime), as a person would.
+    email: str | None = None
+
     def post_form(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         response = super().post_form(url, data, **kwargs)
         if url in ("/login", "/logout"):
             self._token = None  # a new session: the token of the old one is worthless
+        elif self.email and _to_login(response):
+            self._log_in_again()
+            response = super().post_form(
+                url, {**(data or {}), "csrf_token": self.csrf_token()}, **kwargs
+            )
         return response
+
+    def api(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = super().api(method, url, **kwargs)
+        if self.email and response.status_code == 401:
+            self._log_in_again()
+            response = super().api(method, url, **kwargs)
+        return response
+
+    def _log_in_again(self) -> None:
+        self._cookies.clear()  # type: ignore[attr-defined]
+        self._token = None
+        super().post_form("/login", {"login": self.email, "password": "correct horse battery"})
+        self._token = None
 
     def save(self) -> None:
         self._saved = dict(self._cookies)  # type: ignore[attr-defined]
@@ -143,6 +171,7 @@ class World:
             for name, person in people.items():
                 browser = SimulatedBrowser(self.app, self.app.response_class, use_cookies=True)
                 login(browser, person)
+                browser.email = person.email
                 browser.csrf_token()
                 browser.save()
                 self.browsers[name] = browser
