@@ -13,7 +13,14 @@ from app.extensions import db
 from app.models import utcnow
 from marketplace.order_models import Order, OrderLine
 from payouts import ledger
-from payouts.models import Earning, EarningState, Payee, PayoutItem, TransferReversal
+from payouts.models import (
+    Earning,
+    EarningState,
+    Payee,
+    PayoutItem,
+    StripeEvent,
+    TransferReversal,
+)
 
 
 @dataclass
@@ -124,6 +131,19 @@ def platform_totals() -> dict[str, int]:
         # Payee accounts are liabilities: a credit (negative) is money owed.
         owed["owed_pending" if code.endswith(":pending") else "owed_available"] -= int(raw)
     return {**values, **owed}
+
+
+def failing_events(limit: int = 20) -> list[StripeEvent]:
+    """Stripe events whose processing failed and that are not processed yet (retried with
+    back-off); the oldest first."""
+    return list(
+        db.session.scalars(
+            select(StripeEvent)
+            .where(StripeEvent.processed_at.is_(None), StripeEvent.last_error.is_not(None))
+            .order_by(StripeEvent.received_at)
+            .limit(limit)
+        )
+    )
 
 
 def failed_reversals(limit: int = 20) -> list[TransferReversal]:

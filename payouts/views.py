@@ -235,6 +235,7 @@ def overview() -> Any:
         held=[(refund, held_refunds.orders_of(refund)) for refund in held],
         action_form=ConfirmForm(),
         batch_failures=batches.recent_failures(),
+        failing_events=dashboard.failing_events(),
     )
 
 

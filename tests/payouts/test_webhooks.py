@@ -93,6 +93,13 @@ def test_failing_handler_is_recorded_and_retried_with_backoff(app, client, gatew
     assert stored.processed_at is None and stored.attempts == 1
     assert "database hiccup" in stored.last_error
     assert db.session.get(StripeEvent, "side-effect") is None  # the failed attempt left nothing
+    # The admins see it waiting, with its error.
+    from tests.conftest import login
+    from tests.factories import UserFactory
+
+    login(client, UserFactory(is_admin=True))
+    page = client.get("/admin/payouts/").get_data(as_text=True)
+    assert "Stripe events not processed yet" in page and "database hiccup" in page
     assert webhooks.retry_due_events() == 0  # not due yet
     with time_machine.travel(utcnow() + timedelta(minutes=2), tick=False):
         assert webhooks.retry_due_events() == 1
