@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app import mail
 from app.accounts.models import User
 from app.database import for_update
 from app.extensions import db
@@ -69,7 +71,21 @@ def hold(stripe_refund: dict[str, Any], charge_id: str, *, why: str) -> HeldRefu
         currency=held.currency,
     )
     earnings.refresh_freeze(charge_id)
+    _tell_the_admins(held)
     return held
+
+
+def _tell_the_admins(held: HeldRefund) -> None:
+    # Sent after the commit, each in the admin's own language.
+    for admin in db.session.scalars(select(User).where(User.is_admin.is_(True))):
+        with force_locale(admin.locale or "en"):
+            mail.send(
+                admin.email,
+                _("A refund made outside Kindred waits for you"),
+                "held_refund",
+                user=admin,
+                held=held,
+            )
 
 
 def _currency_of(charge_id: str) -> str:

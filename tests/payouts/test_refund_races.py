@@ -113,7 +113,8 @@ class TestWebhooksHeldBack:
         check_invariants(emulator)
 
 
-def test_a_refund_made_outside_kindred_is_held_for_an_admin(app, client, emulator, gateway):
+def test_a_refund_made_outside_kindred_is_held_for_an_admin(app, client, emulator, gateway, outbox):
+    admin = UserFactory(is_admin=True)
     bowl, jacket = two_shops()
     checkout = buy(client, UserFactory(), bowl, jacket)
     db.session.commit()
@@ -133,6 +134,9 @@ def test_a_refund_made_outside_kindred_is_held_for_an_admin(app, client, emulato
     # the checkout while an admin decides.
     assert ledger.balance(ledger.HELD_REFUNDS) == 3500
     assert all(e.frozen for e in db.session.scalars(select(Earning)))
+    # The admins are told, with the way to decide.
+    (told,) = [m for m in outbox() if m["To"] == admin.email]
+    assert "€35.00" in told.get_content() and "/admin/payouts/#held-refunds" in told.get_content()
     check_invariants(emulator)
     # The same webhook again changes nothing.
     emulator_event = emulator.events("charge.refunded")[0]
