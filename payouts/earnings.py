@@ -404,62 +404,6 @@ def payee_of(payee_id: int) -> Payee | None:
     return db.session.get(Payee, payee_id)
 
 
-# --- refunds Stripe tells us about ----------------------------------------------------------------
-
-
-def on_charge_refunded(payload: dict[str, Any]) -> None:
-    """Each refund on the charge is matched to the intent that caused it before anything else.
-
-    Ours carry our refund's id in their metadata (the answer to our call may not have come
-    back yet: the webhook can arrive while the call is in flight): they are settled on their
-    own order. A refund no intent of ours caused (Stripe's dashboard) is never spread onto
-    orders it does not name: it is held, with the money, for an admin to decide.
-    """
-    from marketplace import orders as order_services
-    from payouts import held_refunds
-
-    charge = payload["data"]["object"]
-    checkout = _checkout_for_charge(charge["id"])
-    if checkout is None:
-        return
-    refunds = (charge.get("refunds") or {}).get("data") or []
-    for stripe_refund in sorted(refunds, key=lambda r: (r.get("created", 0), r["id"])):
-        if stripe_refund.get("status") not in ("succeeded", "pending"):
-            continue
-        if held_refunds.is_held(stripe_refund["id"]):
-            continue
-        ours = _our_refund(stripe_refund, checkout)
-        if ours is None:
-            held_refunds.hold(stripe_refund, charge["id"], why="no refund of ours asked for it")
-        elif ours.status == "failed":
-            # We gave it up as failed, yet Stripe made it: an admin decides where it goes.
-            held_refunds.hold(
-                stripe_refund,
-                charge["id"],
-                why=f"our refund {ours.public_id} was recorded as failed",
-            )
-        else:
-            order_services.settle_refund(ours.id, stripe_refund["id"])
-
-
-def _our_refund(stripe_refund: dict[str, Any], checkout: Checkout) -> Refund | None:
-    """The refund of ours that caused this Stripe refund: by its Stripe id once we have it,
-    or by the id our call put in its metadata, on an order of this very checkout."""
-    found = db.session.scalar(select(Refund).where(Refund.stripe_refund_id == stripe_refund["id"]))
-    if found is None:
-        public_id = (stripe_refund.get("metadata") or {}).get("refund")
-        if not public_id:
-            return None
-        found = db.session.scalar(select(Refund).where(Refund.public_id == str(public_id)))
-    if found is None or found.order.checkout_id != checkout.id:
-        return None
-    if found.stripe_refund_id not in (None, stripe_refund["id"]):
-        return None
-    if found.amount_minor != int(stripe_refund.get("amount") or 0):
-        return None
-    return found
-
-
 def on_transfer_reversed(payload: dict[str, Any]) -> None:
     """Each reversal on the transfer is matched to ours (by Stripe id, or by the id our call
     put in its metadata, even while that call is in flight) before anything is treated as

@@ -1,4 +1,8 @@
-"""Refunds Stripe made that no intent of ours caused, held for an admin.
+"""Refunds Stripe tells us about: matched to the refund of ours that caused them, or held.
+
+`charge.refunded` names every refund of the charge. Ours carry our refund's id in their
+metadata and are settled on their own order, even while our call still waits for its
+answer. A refund Stripe made that no intent of ours caused is held for an admin.
 
 Someone refunds straight in Stripe's dashboard, or our own refund was given up as failed
 and Stripe made it all the same. The money has left the Stripe balance, but which order,
@@ -29,12 +33,62 @@ from app.extensions import db
 from app.models import utcnow
 from app.rules import Conflict, NotFound, RuleViolation
 from marketplace import orders as order_services
-from marketplace.order_models import Checkout, Order
+from marketplace.order_models import Checkout, Order, Refund
 from payouts import earnings, ledger
 from payouts.ledger import credit, debit
 from payouts.models import HeldRefund, HeldRefundStatus
 
 NOTE_MAX = 500
+
+
+def on_charge_refunded(payload: dict[str, Any]) -> None:
+    """Each refund on the charge is matched to the intent that caused it before anything else.
+
+    Ours carry our refund's id in their metadata (the answer to our call may not have come
+    back yet: the webhook can arrive while the call is in flight): they are settled on their
+    own order. A refund no intent of ours caused (Stripe's dashboard) is never spread onto
+    orders it does not name: it is held, with the money, for an admin to decide.
+    """
+    charge = payload["data"]["object"]
+    checkout = db.session.scalar(select(Checkout).where(Checkout.stripe_charge_id == charge["id"]))
+    if checkout is None:
+        return
+    refunds = (charge.get("refunds") or {}).get("data") or []
+    for stripe_refund in sorted(refunds, key=lambda r: (r.get("created", 0), r["id"])):
+        if stripe_refund.get("status") not in ("succeeded", "pending"):
+            continue
+        if is_held(stripe_refund["id"]):
+            continue
+        ours = _our_refund(stripe_refund, checkout)
+        if ours is None:
+            hold(stripe_refund, charge["id"], why="no refund of ours asked for it")
+        elif ours.status == "failed":
+            # We gave it up as failed, yet Stripe made it: an admin decides where it goes.
+            hold(
+                stripe_refund,
+                charge["id"],
+                why=f"our refund {ours.public_id} was recorded as failed",
+            )
+        else:
+            order_services.settle_refund(ours.id, stripe_refund["id"])
+
+
+def _our_refund(stripe_refund: dict[str, Any], checkout: Checkout) -> Refund | None:
+    """The refund of ours that caused this Stripe refund: by its Stripe id once we have it,
+    or by the id our call put in its metadata, on an order of this very checkout."""
+    found = db.session.scalar(select(Refund).where(Refund.stripe_refund_id == stripe_refund["id"]))
+    if found is None:
+        public_id = (stripe_refund.get("metadata") or {}).get("refund")
+        if not public_id:
+            return None
+        found = db.session.scalar(select(Refund).where(Refund.public_id == str(public_id)))
+    if found is None or found.order.checkout_id != checkout.id:
+        return None
+    if found.stripe_refund_id not in (None, stripe_refund["id"]):
+        return None
+    if found.amount_minor != int(stripe_refund.get("amount") or 0):
+        return None
+    return found
 
 
 def is_held(stripe_refund_id: str) -> bool:

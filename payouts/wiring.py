@@ -8,7 +8,7 @@ from flask import Flask
 
 from app import jobs
 from marketplace import signals
-from payouts import earnings, payees, payout_run, terms, webhooks
+from payouts import earnings, held_refunds, payees, payout_run, terms, webhooks
 
 
 def _on_checkout_started(_app: Flask, checkout: Any, **_extra: Any) -> None:
@@ -51,7 +51,7 @@ def init_app(app: Flask) -> None:
     webhooks.on(app, "account.updated", payees.on_account_updated)
     webhooks.on(app, "charge.dispute.created", earnings.on_dispute_created)
     webhooks.on(app, "charge.dispute.closed", earnings.on_dispute_closed)
-    webhooks.on(app, "charge.refunded", earnings.on_charge_refunded)
+    webhooks.on(app, "charge.refunded", held_refunds.on_charge_refunded)
     webhooks.on(app, "transfer.reversed", earnings.on_transfer_reversed)
     webhooks.on(app, "payout.failed", earnings.on_payout_failed)
     jobs.register(app, "payouts.release", _release_job)

@@ -140,10 +140,10 @@ def test_a_refund_made_outside_kindred_is_held_for_an_admin(app, client, emulato
     check_invariants(emulator)
     # The same webhook again changes nothing.
     emulator_event = emulator.events("charge.refunded")[0]
-    from payouts import earnings
+    from payouts import held_refunds
 
     with unit_of_work():
-        earnings.on_charge_refunded(emulator_event)
+        held_refunds.on_charge_refunded(emulator_event)
     assert db.session.scalar(select(db.func.count(HeldRefund.id))) == 1
 
 
