@@ -71,12 +71,16 @@ def test_the_webhook_of_our_own_refund_is_booked_on_our_order_only(app, client, 
     check_invariants(emulator)
 
 
-class TestWebhooksHeldBack:
+class WebhooksHeldBack:
     """Webhooks wait until the test delivers them (not after each response)."""
 
     @pytest.fixture
     def app_config(self, app_config: dict[str, Any]) -> dict[str, Any]:
         return {**app_config, "STRIPE_EMULATOR_AUTO_DELIVER": False}
+
+
+class TestWebhooksHeldBack(WebhooksHeldBack):
+    """A refund's answer is lost; its webhook comes before, or after, the sweep."""
 
     def test_a_refund_whose_answer_was_lost_is_completed_by_the_sweep(self, app, client, emulator):
         bowl_order, jacket_order = _cancelled_with_answer_lost(client, emulator)
@@ -256,12 +260,8 @@ def test_an_admin_sees_a_held_refund_and_books_it_from_the_page(app, client, emu
     check_invariants(emulator)
 
 
-class TestPastTheKeyLifetime:
+class TestPastTheKeyLifetime(WebhooksHeldBack):
     """Stripe forgets an idempotency key after 24 hours: a retry after that looks first."""
-
-    @pytest.fixture
-    def app_config(self, app_config: dict[str, Any]) -> dict[str, Any]:
-        return {**app_config, "STRIPE_EMULATOR_AUTO_DELIVER": False}
 
     def test_a_refund_retried_a_day_later_is_found_not_made_again(self, app, client, emulator):
         import time_machine
