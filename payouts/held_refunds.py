@@ -24,7 +24,7 @@ from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import mail
 from app.accounts.models import User
@@ -210,7 +210,13 @@ def book(admin: User, held_id: int, order_id: int) -> int:
             lines=lines, shipping_minor=shipping, reason=_("refunded in Stripe")
         ),
     )
-    refund.public_id = f"{earnings.HELD_PREFIX}{held.id}_{order.id}"
+    # One held refund may be booked on an order more than once (room can come back on it when
+    # a refund of ours is refused): each booking is a refund of its own.
+    prefix = f"{earnings.HELD_PREFIX}{held.id}_"
+    earlier = db.session.scalar(
+        select(func.count(Refund.id)).where(Refund.public_id.startswith(prefix, autoescape=True))
+    )
+    refund.public_id = f"{prefix}{int(earlier or 0) + 1}"
     refund.created_by_id = admin.id
     db.session.flush()
     order_services.apply_refund(refund)

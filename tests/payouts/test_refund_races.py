@@ -322,3 +322,44 @@ class TestPastTheKeyLifetime(WebhooksHeldBack):
         deliver_webhooks()
         db.session.commit()
         check_invariants(emulator)
+
+
+def test_a_held_refund_can_be_booked_again_on_an_order_where_room_came_back(
+    app, client, emulator, gateway
+):
+    from payouts import held_refunds
+
+    bowl, _jacket = two_shops()
+    checkout = buy(client, UserFactory(), bowl)
+    (order,) = orders_of(checkout)
+    login(client, order.shop.owner)
+    # A refund of 25.00 is recorded but Stripe does not answer: it counts as spent.
+    emulator.fail_next("/v1/refunds", count=3, kind="error", when="before")
+    client.post_form(
+        f"/account/shop/orders/{order.id}/refund", {f"line-{order.lines[0].id}": "25.00"}
+    )
+    emulator.faults.clear()
+    gateway.refund(
+        payment_intent=checkout.stripe_payment_intent_id, amount=1000, idempotency_key="dash-3"
+    )
+    db.session.commit()
+    deliver_webhooks()
+    db.session.commit()
+    held = db.session.scalar(select(HeldRefund))
+    admin = UserFactory(is_admin=True)
+    with unit_of_work():
+        assert held_refunds.book(admin, held.id, order.id) == 500  # the shipping is all left
+    # Stripe refuses the pending refund (the charge has only 20.00 left): its room comes back.
+    with unit_of_work():
+        commerce.retry_refunds(older_than_seconds=0)
+    db.session.commit()
+    assert (
+        db.session.scalar(select(Refund.status).where(Refund.public_id.startswith("rf_")))
+        == RefundStatus.FAILED
+    )
+    with unit_of_work():
+        assert held_refunds.book(admin, held.id, order.id) == 500
+    held = db.session.get(HeldRefund, held.id)
+    assert held.left_minor == 0 and held.status == HeldRefundStatus.BOOKED
+    assert db.session.get(Order, order.id).refunded_minor == 1000
+    check_invariants(emulator)
