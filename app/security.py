@@ -36,6 +36,10 @@ def safe_next(target: str | None, fallback: str) -> str:
     if joined.scheme not in ("http", "https") or joined.netloc != here.netloc:
         return fallback
     path = joined.path or "/"
+    # Joining resolves dot segments, so "/.//evil.example" only becomes "//evil.example" here:
+    # a Location starting with two slashes is another host to a browser.
+    if path.startswith("//"):
+        return fallback
     return path + (f"?{joined.query}" if joined.query else "")
 
 
