@@ -13,6 +13,7 @@ Stripe's exceptions are translated into three kinds the rest of the app can act 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,15 @@ from stripe.params import (
 from stripe.params.checkout import SessionCreateParams
 
 WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+def _signed_at(signature_header: str) -> int:
+    """The `t=` of a Stripe-Signature header; 0 when it has none (the library then refuses)."""
+    for item in signature_header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t" and value.isascii() and value.isdigit() and len(value) <= 12:
+            return int(value)
+    return 0
 
 
 class GatewayError(Exception):
@@ -327,9 +337,15 @@ class StripeGateway:
     # --- webhooks ---------------------------------------------------------------------------
 
     def construct_event(self, payload: bytes, signature_header: str) -> stripe.Event:
-        """Verify a webhook's signature (raw body, 5-minute tolerance) and parse it."""
+        """Verify a webhook's signature (raw body, 5-minute tolerance) and parse it.
+
+        The tolerance holds both ways: Stripe's library only refuses old timestamps, so a
+        signature dated in the future would stay replayable until that time came.
+        """
         if not self.webhook_secret:
             raise InvalidWebhook("no webhook signing secret is configured")
+        if _signed_at(signature_header) > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+            raise InvalidWebhook("the signature's timestamp is in the future")
         try:
             return stripe.Webhook.construct_event(
                 payload, signature_header, self.webhook_secret, WEBHOOK_TOLERANCE_SECONDS
