@@ -133,10 +133,19 @@ def _stock_error(product: Product, variant: ProductVariant) -> RuleViolation:
     )
 
 
+def own_shop_error() -> RuleViolation:
+    return RuleViolation(
+        _("This is your own shop: you cannot buy from it."), field="variant_id", status=409
+    )
+
+
 def add(user: User | None, variant_id: int, quantity: int = 1) -> CartLine:
     """Put a variant in the shopper's cart (or add to the quantity already there)."""
     _check_quantity(quantity)
-    variant, product, _shop = _sellable(variant_id)
+    variant, product, shop = _sellable(variant_id)
+    if user is not None and shop.owner_id == user.id:
+        # A self-purchase would raise the shop's sales and rating with the seller's own money.
+        raise own_shop_error()
     # Two adds at once to the same cart (a double click, two tabs) wait for each other.
     cart = cart_for(user, create=True, lock=True)
     assert cart is not None
@@ -377,6 +386,11 @@ def view(cart: Cart | None) -> CartView:
             if not shop.is_open:
                 group.problems.append(
                     _("%(shop)s is paused: remove its items to check out.", shop=shop.name)
+                )
+            if cart.user_id is not None and shop.owner_id == cart.user_id:
+                # Items put in as a guest before signing in as the shop's owner.
+                group.problems.append(
+                    _("%(shop)s is your own shop: remove its items to check out.", shop=shop.name)
                 )
         item = LineView(line, product, variant, variant.price_minor)
         if product.status == ProductStatus.ARCHIVED or (not product.listed and shop.is_open):

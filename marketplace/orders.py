@@ -437,6 +437,8 @@ def review(buyer: User, order_line_id: int, rating: int, body: str) -> Review:
         raise NotFound(_("There is no such purchase."))
     if line.order.status not in DELIVERED_STATES:
         raise Conflict(_("You can review a purchase once it has been delivered."))
+    if line.order.shop.owner_id == buyer.id:
+        raise RuleViolation(_("You cannot review your own shop."), field="rating", status=409)
     if not isinstance(rating, int) or not 1 <= rating <= 5:
         raise RuleViolation(_("Give between 1 and 5 stars."), field="rating")
     body = (body or "").strip()
