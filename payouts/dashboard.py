@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import Response
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -84,6 +87,59 @@ def _month_starts(now: datetime, months: int) -> list[datetime]:
         )
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return list(reversed(starts))
+
+
+def _cell(value: Any) -> Any:
+    """A spreadsheet would run a text cell starting with = + - @ as a formula (a product
+    title is anyone's text): such cells are quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+CSV_COLUMNS = [
+    "date",
+    "order",
+    "item",
+    "role",
+    "currency",
+    "amount_minor",
+    "refunded_minor",
+    "net_minor",
+    "state",
+    "available_on",
+    "paid_at",
+]
+
+
+def earnings_csv_response(payee: Payee | None) -> Response:
+    """A payee's earnings as a CSV download (the page's link and the API's export)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    if payee is not None:
+        for earning, reference, title in db.session.execute(earnings_query(payee)):
+            writer.writerow(
+                _cell(value)
+                for value in [
+                    earning.created_at.isoformat(),
+                    reference,
+                    title or "shipping",
+                    earning.role,
+                    earning.currency,
+                    earning.amount_minor,
+                    earning.refunded_minor,
+                    earning.net_minor,
+                    state_of(earning),
+                    earning.available_on.isoformat() if earning.available_on else "",
+                    earning.paid_at.isoformat() if earning.paid_at else "",
+                ]
+            )
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=kindred-earnings.csv"},
+    )
 
 
 def monthly_chart(payee: Payee, months: int = 6) -> list[Bar]:

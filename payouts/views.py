@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -117,60 +115,10 @@ def earnings() -> Any:
     )
 
 
-def _cell(value: Any) -> Any:
-    """A spreadsheet would run a text cell starting with = + - @ as a formula (a product
-    title is anyone's text): such cells are quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @blueprint.get("/earnings.csv")
 @login_required
 def earnings_csv() -> Response:
-    payee = payees.find_user_payee(current_person().id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "date",
-            "order",
-            "item",
-            "role",
-            "currency",
-            "amount_minor",
-            "refunded_minor",
-            "net_minor",
-            "state",
-            "available_on",
-            "paid_at",
-        ]
-    )
-    if payee is not None:
-        from app.extensions import db
-
-        for earning, reference, title in db.session.execute(dashboard.earnings_query(payee)):
-            writer.writerow(
-                _cell(value)
-                for value in [
-                    earning.created_at.isoformat(),
-                    reference,
-                    title or "shipping",
-                    earning.role,
-                    earning.currency,
-                    earning.amount_minor,
-                    earning.refunded_minor,
-                    earning.net_minor,
-                    dashboard.state_of(earning),
-                    earning.available_on.isoformat() if earning.available_on else "",
-                    earning.paid_at.isoformat() if earning.paid_at else "",
-                ]
-            )
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=kindred-earnings.csv"},
-    )
+    return dashboard.earnings_csv_response(payees.find_user_payee(current_person().id))
 
 
 class SettingsForm(FlaskForm):

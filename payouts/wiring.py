@@ -8,7 +8,7 @@ from flask import Flask
 
 from app import jobs
 from marketplace import signals
-from payouts import earnings, held_refunds, payees, payout_run, terms, webhooks
+from payouts import earnings, held_refunds, money_api, payees, payout_run, terms, webhooks
 
 
 def _on_checkout_started(_app: Flask, checkout: Any, **_extra: Any) -> None:
@@ -58,3 +58,4 @@ def init_app(app: Flask) -> None:
     jobs.register(app, "payouts.run", _run_job)
     jobs.register(app, "payouts.reverse_transfers", _reverse_job)
     jobs.register(app, "payouts.webhooks_retry", _webhooks_retry_job)
+    money_api.register()

@@ -130,6 +130,9 @@ EXPECTATIONS: list[Expect] = [
            "*", OWNER),
     # Opening the Express dashboard needs a connected account: 404 until one is set up.
     Expect("payouts.express_dashboard", "POST", OWNER.but(other="any", owner="any", admin="any")),
+    Expect("money_api.Earnings money_api.EarningsExport money_api.Payouts "
+           "money_api.PayoutAccount money_api.PayoutOnboarding", "*", OWNER),
+    Expect("money_api.PayoutDashboard", "POST", OWNER.but(other="any", owner="any", admin="any")),
     Expect("payouts_admin.*", "*", ADMIN),
     Expect("stripe_webhooks.receive", "POST", NOBODY),  # unsigned
 ]
