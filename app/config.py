@@ -88,6 +88,18 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_SIGNUP": env("RATELIMIT_SIGNUP") or "5 per minute;20 per hour",
         "RATELIMIT_RESET": env("RATELIMIT_RESET") or "5 per minute;20 per hour",
         "PASSWORD_RESET_MAX_AGE": _int(env("PASSWORD_RESET_MAX_AGE"), 3600),
+        # Per account, besides the per-address limits above: this many failed passwords (or
+        # two-step codes) within the window lock the account's sign-in for ACCOUNT_LOCK_SECONDS
+        # (short, so no one can keep a person out for long; a password reset lifts it).
+        "ACCOUNT_LOGIN_FAILURES": env("ACCOUNT_LOGIN_FAILURES") or "10 per 15 minutes",
+        "ACCOUNT_CODE_FAILURES": env("ACCOUNT_CODE_FAILURES") or "5 per 15 minutes",
+        "ACCOUNT_LOCK_SECONDS": _int(env("ACCOUNT_LOCK_SECONDS"), 300),
+        # At most one "someone is trying your password" mail per account in this time.
+        "ACCOUNT_LOCK_NOTICE_SECONDS": _int(env("ACCOUNT_LOCK_NOTICE_SECONDS"), 86400),
+        # A sign-in session's "last seen" is written at most this often.
+        "LOGIN_SESSION_TOUCH_SECONDS": _int(env("LOGIN_SESSION_TOUCH_SECONDS"), 300),
+        # How long the password step of a two-step sign-in waits for its code.
+        "TWO_STEP_PENDING_SECONDS": _int(env("TWO_STEP_PENDING_SECONDS"), 300),
         # Co-creation: accounts younger than this cannot vote for ideas (vote-stuffing).
         "IDEA_VOTE_MIN_ACCOUNT_AGE_HOURS": _int(env("IDEA_VOTE_MIN_ACCOUNT_AGE_HOURS"), 72),
         "SESSION_COOKIE_HTTPONLY": True,

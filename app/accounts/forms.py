@@ -47,6 +47,7 @@ class ChangePasswordForm(FlaskForm):
     new_password = PasswordField(
         _l("New password"), validators=[DataRequired()], description=_l("At least 8 characters.")
     )
+    revoke_tokens = BooleanField(_l("Also revoke my API tokens"), default=True)
 
 
 class ProfileForm(FlaskForm):

@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Model
@@ -22,6 +22,8 @@ def new_session_nonce() -> str:
 
 class User(UserMixin, Model):
     __tablename__ = "users"
+    # The two plain attributes below (the sign-in this object stands for) are not columns.
+    __allow_unmapped__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Email and handle are stored lower-cased, so uniqueness is case-insensitive everywhere.
@@ -37,13 +39,28 @@ class User(UserMixin, Model):
     session_nonce: Mapped[str] = mapped_column(String(32), default=new_session_nonce)
     created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
     last_login_at: Mapped[datetime | None]
+    # Two-step sign-in (TOTP): on once a code from the app confirmed the secret.
+    two_step_secret: Mapped[str | None] = mapped_column(String(64))
+    two_step_enabled_at: Mapped[datetime | None]
+    # The last TOTP time step accepted: a code is good once, not for its whole window.
+    two_step_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id.desc()"
     )
 
+    # The sign-in session (a LoginSession's secret) this object was loaded for or signed in
+    # with; not a column. It is part of the login identity, so the session cookie and the
+    # remember-me cookie both name their server-side record.
+    login_session_key: str = ""
+    login_session: LoginSession | None = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_nonce}"
+        return f"{self.id}:{self.session_nonce}:{self.login_session_key}"
+
+    @property
+    def two_step_enabled(self) -> bool:
+        return self.two_step_enabled_at is not None and bool(self.two_step_secret)
 
     @property
     def name(self) -> str:
@@ -69,8 +86,50 @@ class ApiToken(Model):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
+    # Space-separated: "read", "write", "payouts" (see app.accounts.services.TOKEN_SCOPES).
+    scopes: Mapped[str] = mapped_column(
+        String(64), default="read write", server_default="read write"
+    )
+
     user: Mapped[User] = relationship(back_populates="tokens")
 
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
+class LoginSession(Model):
+    """One sign-in on one device. The cookie carries its secret (signed, inside the login
+    identity); only a hash is stored. Signing out, or revoking it from the security page,
+    ends it on the server, so a copied cookie dies with it."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
+    last_seen_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
+    device: Mapped[str] = mapped_column(String(80), default="")
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+    revoked_at: Mapped[datetime | None]
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class RecoveryCode(Model):
+    """A single-use code that stands in for the authenticator app. Only a hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
+    used_at: Mapped[datetime | None]

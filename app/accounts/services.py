@@ -14,15 +14,17 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_request_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
+from app.accounts import sessions
 from app.accounts.models import (
     BIO_MAX,
     DISPLAY_NAME_MAX,
     EMAIL_MAX,
     HANDLE_MAX,
     ApiToken,
+    LoginSession,
     User,
     new_session_nonce,
 )
@@ -184,6 +186,22 @@ def authenticate(login: str, password: str) -> User | None:
 
 def sign_out_everywhere(user: User) -> None:
     user.session_nonce = new_session_nonce()
+    sessions.revoke_all(user)
+
+
+def revoke_all_tokens(user: User) -> int:
+    """Revoke every active API token of `user`; how many were revoked."""
+    result = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def active_tokens(user: User) -> list[ApiToken]:
+    return [token for token in user.tokens if token.is_active]
 
 
 def _viewer_query(name: str, build: Callable[[list[ViewerFact]], Any]) -> tuple[Any, list[Any]]:
@@ -205,29 +223,53 @@ def _keep_facts(facts: list[ViewerFact], user_id: int, values: Sequence[Any]) ->
 
 
 def load_session_user(session_id: str) -> User | None:
-    user_id, _sep, nonce = session_id.partition(":")
-    if not user_id.isdigit() or not nonce:
+    """Flask-Login's user loader: the person a session (or remember-me) cookie names, while
+    its sign-in session is live on the server. One query: the person, the session, the facts."""
+    user_id, _sep, rest = session_id.partition(":")
+    nonce, _sep, key = rest.partition(":")
+    if not user_id.isdigit() or not nonce or not key:
         return None
     statement, facts = _viewer_query(
         "session",
-        lambda facts: select(User, *[fact.expression(User.id) for fact in facts]).where(
-            User.id == bindparam("user_id")
+        lambda facts: (
+            select(User, LoginSession, *[fact.expression(User.id) for fact in facts])
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(
+                User.id == bindparam("user_id"),
+                LoginSession.secret_hash == bindparam("secret_hash"),
+                LoginSession.revoked_at.is_(None),
+            )
         ),
     )
-    row = db.session.execute(statement, {"user_id": int(user_id)}).first()
+    row = db.session.execute(
+        statement, {"user_id": int(user_id), "secret_hash": sessions.hash_secret(key)}
+    ).first()
     if row is None or not hmac.compare_digest(row[0].session_nonce, nonce):
         return None
     user: User = row[0]
-    _keep_facts(facts, user.id, row[1:])
+    sessions.attach(user, row[1], key)
+    sessions.touch(row[1])
+    _keep_facts(facts, user.id, row[2:])
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(
+    user: User,
+    current: str,
+    new: str,
+    *,
+    keep: LoginSession | None = None,
+    revoke_tokens: bool = True,
+) -> None:
+    """Change the password; every other sign-in session ends (`keep`, the one making the
+    change, goes on), and the API tokens too unless the person chose to keep them."""
     if not verify_password(user.password_hash, current or ""):
         raise RuleViolation(_("Your current password is not right."), field="current_password")
     check_password_strength(new, field="new_password")
     user.password_hash = hash_password(new)
-    sign_out_everywhere(user)
+    sessions.revoke_all(user, keep=keep)
+    if revoke_tokens:
+        revoke_all_tokens(user)
 
 
 # --- password reset ------------------------------------------------------------------------
@@ -273,10 +315,13 @@ def user_for_reset_token(token: str) -> User:
 
 
 def reset_password(token: str, new: str) -> User:
+    """A reset means the password may be known to someone else: every session and every API
+    token of the account ends with it."""
     user = user_for_reset_token(token)
     check_password_strength(new)
     user.password_hash = hash_password(new)
     sign_out_everywhere(user)
+    revoke_all_tokens(user)
     return user
 
 

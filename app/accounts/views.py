@@ -19,7 +19,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app import mail, media
-from app.accounts import services
+from app.accounts import services, sessions
 from app.accounts.forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -51,6 +51,8 @@ def start_session(user: User, remember: bool = False) -> None:
     kept = {key: session[key] for key in ("guest_cart",) if key in session}
     session.clear()
     session.update(kept)
+    # A record on the server that the cookies name: signing out ends it wherever they went.
+    sessions.open_session(user)
     login_user(user, remember=remember)
     session.permanent = True
     from app.accounts import signals
@@ -103,6 +105,10 @@ def login() -> Any:
 
 @auth.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:
+        record = sessions.current_session(services.current_person())
+        if record is not None:
+            sessions.revoke(record)
     logout_user()
     session.clear()
     flash(_("You are logged out. See you soon."), "info")
@@ -197,22 +203,27 @@ def profile() -> Any:
 def password() -> Any:
     user = services.current_person()
     form = ChangePasswordForm()
+    tokens = services.active_tokens(user)
     if form.validate_on_submit():
         try:
             services.change_password(
-                user, form.current_password.data or "", form.new_password.data or ""
+                user,
+                form.current_password.data or "",
+                form.new_password.data or "",
+                keep=sessions.current_session(user),
+                revoke_tokens=bool(form.revoke_tokens.data),
             )
         except RuleViolation as violation:
             apply_violation(form, violation)
         else:
-            # The nonce changed, which signed out every other session; keep this one.
-            start_session(user)
             mail.send(
                 user.email, _("Your Kindred password was changed"), "password_changed", user=user
             )
             flash(_("Your password is changed. Other devices have been logged out."), "success")
+            if form.revoke_tokens.data and tokens:
+                flash(_("Your API tokens are revoked."), "info")
             return redirect(url_for("account.profile"))
-    return render_form("account/password.html", form)
+    return render_form("account/password.html", form, tokens=tokens)
 
 
 @account.route("/tokens", methods=["GET", "POST"])

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from app.accounts.models import User
@@ -153,3 +155,43 @@ def test_password_change_needs_current_password(client):
     )
     assert response.status_code == 422
     assert "current password is not right" in response.get_data(as_text=True)
+
+
+def make_api_token(user, name: str = "script") -> dict[str, str]:
+    from app.accounts import services
+
+    _token, secret = services.create_token(user, name)
+    db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_password_change_lists_the_tokens_and_revokes_them_by_default(client):
+    user = UserFactory()
+    headers = make_api_token(user, "stock script")
+    login(client, user)
+    page = client.get("/account/password").get_data(as_text=True)
+    assert "stock script" in page
+    (checkbox,) = re.findall(r"<input[^>]*revoke_tokens[^>]*>", page)
+    assert " checked " in checkbox  # revoking them is the default
+    response = client.post_form(
+        "/account/password",
+        {
+            "current_password": DEFAULT_PASSWORD,
+            "new_password": "a brand new secret",
+            "revoke_tokens": "y",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_password_change_may_keep_the_tokens(client):
+    user = UserFactory()
+    headers = make_api_token(user)
+    login(client, user)
+    response = client.post_form(
+        "/account/password",
+        {"current_password": DEFAULT_PASSWORD, "new_password": "a brand new secret"},
+    )
+    assert response.status_code == 302
+    assert client.get("/api/v1/me", headers=headers).status_code == 200

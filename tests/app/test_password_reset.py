@@ -72,3 +72,26 @@ def test_reset_refuses_weak_password_and_keeps_the_old_one(client, outbox):
     response = client.post_form(path, {"password": "short"})
     assert response.status_code == 422
     assert login(client, user, DEFAULT_PASSWORD).status_code == 302
+
+
+def test_a_reset_revokes_every_api_token(app, client, outbox):
+    from app.accounts import services
+    from app.extensions import db
+
+    user = UserFactory(email="ana@example.com")
+    _token, secret = services.create_token(user, "script")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    path = request_reset(client, outbox, "ana@example.com")
+    assert client.post_form(path, {"password": "my new password"}).status_code == 302
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_reset_signs_out_every_session(app, client, outbox):
+    user = UserFactory(email="ana@example.com")
+    other = app.test_client()
+    login(other, user)
+    path = request_reset(client, outbox, "ana@example.com")
+    assert client.post_form(path, {"password": "my new password"}).status_code == 302
+    assert other.get("/account/").status_code == 302
