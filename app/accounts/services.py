@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
-from app.accounts import sessions
+from app.accounts import sessions, throttle
 from app.accounts.models import (
     BIO_MAX,
     DISPLAY_NAME_MAX,
@@ -170,17 +170,44 @@ def register(email: str, handle: str, password: str, display_name: str = "") -> 
     return user
 
 
-def authenticate(login: str, password: str) -> User | None:
-    """The user for an email or handle and password, or None. Same cost either way."""
+@dataclass
+class PasswordCheck:
+    """What a sign-in attempt with a password came to."""
+
+    user: User | None = None  # the account, when the password matched
+    locked: bool = False  # refused: too many failures for this account, for a few minutes
+    notify: User | None = None  # this failure locked the account: its owner should hear of it
+
+
+def _find_login(login: str) -> tuple[str, User | None]:
     key = (login or "").strip().lower().lstrip("@")
     column = User.email if "@" in key else User.handle
-    user = db.session.scalar(select(User).where(column == key))
+    return key, db.session.scalar(select(User).where(column == key))
+
+
+def check_password(login: str, password: str) -> PasswordCheck:
+    """The password step of signing in, throttled per account (app.accounts.throttle)."""
+    key, user = _find_login(login)
+    account = throttle.account_key(user.id if user else None, key)
+    if throttle.is_locked(account):
+        return PasswordCheck(locked=True)
     if not verify_password(user.password_hash if user else None, password or ""):
-        return None
+        if throttle.record_failure(throttle.Attempt.PASSWORD, account):
+            notify = user if user is not None and throttle.first_notice(account) else None
+            return PasswordCheck(locked=True, notify=notify)
+        return PasswordCheck()
     assert user is not None
+    throttle.clear(account)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+    return PasswordCheck(user=user)
+
+
+def authenticate(login: str, password: str) -> User | None:
+    """The user for an email or handle and password, or None. Same cost either way."""
+    user = check_password(login, password).user
+    if user is not None:
+        user.last_login_at = utcnow()
     return user
 
 
@@ -322,6 +349,8 @@ def reset_password(token: str, new: str) -> User:
     user.password_hash = hash_password(new)
     sign_out_everywhere(user)
     revoke_all_tokens(user)
+    # Whoever was guessing, the owner now holds a new password: let them sign in at once.
+    throttle.clear(throttle.account_key(user.id, ""))
     return user
 
 

@@ -34,6 +34,7 @@ from app.accounts.models import User
 from app.extensions import limiter
 from app.forms import apply_violation, render_form
 from app.hooks import hooks
+from app.models import utcnow
 from app.rules import RuleViolation
 from app.security import safe_next
 
@@ -93,14 +94,49 @@ def login() -> Any:
         return redirect(safe_next(request.args.get("next"), url_for("core.home")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.login.data or "", form.password.data or "")
-        if user is None:
+        check = services.check_password(form.login.data or "", form.password.data or "")
+        if check.notify is not None:
+            send_lock_notice(check.notify)
+        if check.locked:
+            form.form_errors.append(
+                _(
+                    "Too many failed attempts to log in to this account. Please wait a few "
+                    "minutes and try again, or reset your password."
+                )
+            )
+        elif check.user is None:
             form.form_errors.append(_("That email or handle and password do not match."))
         else:
+            user = check.user
+            user.last_login_at = utcnow()
             start_session(user, remember=bool(form.remember.data))
             flash(_("Welcome back, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next"), url_for("core.home")))
     return render_form("auth/login.html", form)
+
+
+def reset_link(user: User) -> str:
+    token = services.make_reset_token(user)
+    return str(current_app.config["BASE_URL"] + url_for("auth.reset_password", token=token))
+
+
+def send_lock_notice(user: User) -> None:
+    """Tell the owner someone is trying their password. Sent now, not after the commit: a
+    failed log-in answers with an error, so its unit of work never commits."""
+    minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+    message = mail.build_message(
+        user.email,
+        _("Someone is trying to log in to your Kindred account"),
+        "account_locked",
+        user=user,
+        link=reset_link(user),
+        minutes=minutes,
+        lock_minutes=max(1, current_app.config["ACCOUNT_LOCK_SECONDS"] // 60),
+    )
+    try:
+        mail.deliver(message)
+    except OSError:
+        current_app.logger.exception("could not send the lock notice to %s", user.email)
 
 
 @auth.post("/logout")
@@ -122,8 +158,7 @@ def forgot_password() -> Any:
     if form.validate_on_submit():
         user = services.find_user_by_email(form.email.data or "")
         if user is not None:
-            token = services.make_reset_token(user)
-            link = current_app.config["BASE_URL"] + url_for("auth.reset_password", token=token)
+            link = reset_link(user)
             minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
             mail.send(
                 user.email,

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from typing import Any
 
+import pytest
+import time_machine
 from sqlalchemy import select
 
 from app.accounts.models import User
 from app.extensions import db
+from app.models import utcnow
 from tests.conftest import login
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -195,3 +200,74 @@ def test_password_change_may_keep_the_tokens(client):
     )
     assert response.status_code == 302
     assert client.get("/api/v1/me", headers=headers).status_code == 200
+
+
+# --- per-account throttle ------------------------------------------------------------------
+
+
+@pytest.fixture
+def tight_account_limits(app):
+    app.config.update(
+        ACCOUNT_LOGIN_FAILURES="3 per 15 minutes",
+        ACCOUNT_LOCK_SECONDS=300,
+        ACCOUNT_LOCK_NOTICE_SECONDS=86400,
+    )
+
+
+def attempt(client, login_name: str, password: str, address: str) -> Any:
+    # Each from another address: the per-address limit is not what stops them.
+    return client.post_form(
+        "/login",
+        {"login": login_name, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+LOCKED = "Too many failed attempts to log in to this account"
+
+
+def test_failed_passwords_lock_the_account_briefly_and_tell_its_owner_once(
+    app, client, outbox, tight_account_limits
+):
+    user = UserFactory(email="ana@example.com")
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        for n in range(2):
+            response = attempt(client, user.email, "wrong password", f"198.51.100.{n}")
+            assert "do not match" in response.get_data(as_text=True)
+        third = attempt(client, user.email, "wrong password", "198.51.100.3")
+        assert LOCKED in third.get_data(as_text=True)
+        # Locked: even the right password is refused, from anywhere, without being checked.
+        right = attempt(client, user.email, DEFAULT_PASSWORD, "192.0.2.1")
+        assert right.status_code == 422 and LOCKED in right.get_data(as_text=True)
+        for n in range(5):
+            attempt(client, user.email, "wrong password", f"198.51.100.{10 + n}")
+        messages = outbox()
+        assert [m["To"] for m in messages] == ["ana@example.com"]
+        assert "/password/reset/" in messages[0].get_content()
+        # A short lock: a few minutes later the owner logs in.
+        traveller.shift(timedelta(minutes=5, seconds=1))
+        assert attempt(client, user.email, DEFAULT_PASSWORD, "192.0.2.1").status_code == 302
+        client.post_form("/logout")
+        # Locked again the same day: no second mail.
+        for n in range(3):
+            attempt(client, user.email, "wrong password", f"198.51.100.{20 + n}")
+        assert LOCKED in attempt(client, user.handle.upper(), "x" * 9, "192.0.2.1").get_data(
+            as_text=True
+        )
+        assert len(outbox()) == 1
+
+
+def test_a_password_reset_lifts_the_lock(app, client, outbox, tight_account_limits):
+    user = UserFactory(email="ana@example.com")
+    for n in range(3):
+        attempt(client, user.email, "wrong password", f"198.51.100.{n}")
+    link = re.search(r"http://kindred\.test(/password/reset/\S+)", outbox()[0].get_content())
+    assert client.post_form(link.group(1), {"password": "my new password"}).status_code == 302
+    assert attempt(client, user.email, "my new password", "192.0.2.1").status_code == 302
+
+
+def test_a_name_without_an_account_locks_the_same_way(client, outbox, tight_account_limits):
+    for n in range(3):
+        response = attempt(client, "nobody@example.com", "wrong password", f"198.51.100.{n}")
+    assert LOCKED in response.get_data(as_text=True)
+    assert outbox() == []
