@@ -189,3 +189,16 @@ class IdeaFactory(factory.Factory):
         idea = idea_services.submit_idea(author, call.shop, title, description, call=call)
         db.session.commit()
         return idea
+
+
+# --- accounts: two-step sign-in ----------------------------------------------------------------
+
+
+TWO_STEP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a fixed TOTP secret: tests compute codes
+
+
+class TwoStepUserFactory(UserFactory):
+    """A person with two-step sign-in on (its codes: pyotp.TOTP(TWO_STEP_SECRET).now())."""
+
+    two_step_secret = TWO_STEP_SECRET
+    two_step_enabled_at = factory.LazyFunction(utcnow)

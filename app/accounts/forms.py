@@ -82,3 +82,36 @@ class TokenForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token, for buttons that change state."""
+
+
+class TwoStepCodeForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("The 6 digits your authenticator app shows, or one of your recovery codes."),
+    )
+
+
+class TwoStepSetupForm(FlaskForm):
+    code = StringField(
+        _l("Code from your app"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("After adding Kindred to the app, enter the 6 digits it shows."),
+    )
+
+
+class TwoStepDisableForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired()])
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("From your authenticator app, or a recovery code."),
+    )
+
+
+class RecoveryCodesForm(FlaskForm):
+    code = StringField(
+        _l("Code from your app"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("The 6 digits your authenticator app shows now."),
+    )

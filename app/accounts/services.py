@@ -197,7 +197,7 @@ def check_password(login: str, password: str) -> PasswordCheck:
             return PasswordCheck(locked=True, notify=notify)
         return PasswordCheck()
     assert user is not None
-    throttle.clear(account)
+    throttle.clear_failures(throttle.Attempt.PASSWORD, account)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return PasswordCheck(user=user)

@@ -73,10 +73,15 @@ def first_notice(account: str) -> bool:
     return limiter.limiter.hit(_notice_limit(), NAMESPACE, "notice", account)
 
 
+def clear_failures(kind: Attempt, account: str) -> None:
+    """Forget the failed attempts of one kind (that kind just succeeded); a lock stays."""
+    _moving().clear(_failures_limit(kind), NAMESPACE, kind.value, account)
+
+
 def clear(account: str) -> None:
-    """Forget the failures and lift the lock (a successful sign-in or password reset)."""
+    """Forget every failure and lift the lock (the owner reset their password)."""
     for kind in Attempt:
-        _moving().clear(_failures_limit(kind), NAMESPACE, kind.value, account)
+        clear_failures(kind, account)
     limiter.limiter.clear(_lock_limit(), NAMESPACE, "lock", account)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, cast
 
 from flask import (
     Blueprint,
+    Flask,
     current_app,
     flash,
     redirect,
@@ -15,25 +17,31 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app import mail, media
-from app.accounts import services, sessions
+from app.accounts import services, sessions, two_step
 from app.accounts.forms import (
     ChangePasswordForm,
     ConfirmForm,
     ForgotPasswordForm,
     LoginForm,
     ProfileForm,
+    RecoveryCodesForm,
     ResetPasswordForm,
     SignupForm,
     TokenForm,
+    TwoStepCodeForm,
+    TwoStepDisableForm,
+    TwoStepSetupForm,
 )
 from app.accounts.models import User
-from app.extensions import limiter
+from app.extensions import db, limiter
 from app.forms import apply_violation, render_form
-from app.hooks import hooks
+from app.hooks import NavLink, hooks
 from app.models import utcnow
 from app.rules import RuleViolation
 from app.security import safe_next
@@ -106,13 +114,62 @@ def login() -> Any:
             )
         elif check.user is None:
             form.form_errors.append(_("That email or handle and password do not match."))
+        elif check.user.two_step_enabled:
+            # Half-way: the password was right, the code is still to come. Not a log-in.
+            session[PENDING_TWO_STEP] = {
+                "user": check.user.id,
+                "nonce": check.user.session_nonce,
+                "until": int(time.time()) + current_app.config["TWO_STEP_PENDING_SECONDS"],
+                "remember": bool(form.remember.data),
+                "next": safe_next(request.args.get("next"), url_for("core.home")),
+            }
+            return redirect(url_for("auth.two_step_login"))
         else:
-            user = check.user
-            user.last_login_at = utcnow()
-            start_session(user, remember=bool(form.remember.data))
-            flash(_("Welcome back, %(name)s.", name=user.name), "success")
-            return redirect(safe_next(request.args.get("next"), url_for("core.home")))
+            return finish_login(check.user, bool(form.remember.data), request.args.get("next"))
     return render_form("auth/login.html", form)
+
+
+PENDING_TWO_STEP = "two_step_pending"
+
+
+def finish_login(user: User, remember: bool, next_url: str | None) -> Response:
+    user.last_login_at = utcnow()
+    start_session(user, remember=remember)
+    flash(_("Welcome back, %(name)s.", name=user.name), "success")
+    return redirect(safe_next(next_url, url_for("core.home")))
+
+
+def pending_two_step() -> tuple[User, dict[str, Any]] | None:
+    """The person who gave the right password and owes a code, while that is recent."""
+    data = session.get(PENDING_TWO_STEP)
+    if not isinstance(data, dict) or int(data.get("until", 0)) < time.time():
+        return None
+    user = db.session.get(User, int(data.get("user", 0)))
+    if user is None or user.session_nonce != data.get("nonce") or not user.two_step_enabled:
+        return None
+    return user, data
+
+
+@auth.route("/login/code", methods=["GET", "POST"])
+@_limit("RATELIMIT_LOGIN")
+def two_step_login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    pending = pending_two_step()
+    if pending is None:
+        session.pop(PENDING_TWO_STEP, None)
+        flash(_("Please log in again: the time to enter your code ran out."), "info")
+        return redirect(url_for("auth.login"))
+    user, data = pending
+    form = TwoStepCodeForm()
+    if form.validate_on_submit():
+        try:
+            two_step.verify_code(user, form.code.data or "")
+        except RuleViolation as violation:
+            apply_violation(form, violation)
+        else:
+            return finish_login(user, bool(data.get("remember")), data.get("next"))
+    return render_form("auth/two_step.html", form)
 
 
 def reset_link(user: User) -> str:
@@ -296,7 +353,159 @@ def revoke_token(token_id: int) -> Response:
             ),
             "success",
         )
-    return redirect(url_for("account.tokens"))
+    return redirect(safe_next(request.form.get("next"), url_for("account.tokens")))
+
+
+# --- security: sessions, tokens, two-step verification --------------------------------------
+
+account.record_once(
+    lambda state: hooks(cast(Flask, state.app)).account_nav.append(
+        NavLink(85, "account.security", _l("Security"))
+    )
+)
+
+
+@account.get("/security")
+@login_required
+def security() -> Any:
+    user = services.current_person()
+    return render_template(
+        "account/security.html",
+        user=user,
+        this_session=sessions.current_session(user),
+        sessions=sessions.active_sessions(user),
+        tokens=services.active_tokens(user),
+        codes_left=two_step.recovery_codes_left(user) if user.two_step_enabled else 0,
+        confirm_form=ConfirmForm(),
+    )
+
+
+@account.post("/sessions/<int:session_id>/revoke")
+@login_required
+def revoke_session(session_id: int) -> Response:
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        user = services.current_person()
+        record = sessions.revoke_session(user, session_id)
+        if record is sessions.current_session(user):
+            logout_user()
+            session.clear()
+            flash(_("You are logged out. See you soon."), "info")
+            return redirect(url_for("core.home"))
+        flash(_("That session is signed out."), "success")
+    return redirect(url_for("account.security"))
+
+
+@account.post("/sessions/revoke-others")
+@login_required
+def revoke_other_sessions() -> Response:
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        user = services.current_person()
+        ended = sessions.revoke_all(user, keep=sessions.current_session(user))
+        flash(
+            ngettext(
+                "%(num)d other session is signed out.",
+                "%(num)d other sessions are signed out.",
+                ended,
+            ),
+            "success",
+        )
+    return redirect(url_for("account.security"))
+
+
+SETUP_SECRET = "two_step_setup"  # noqa: S105 - the session key, not a secret
+
+
+def _back_to(default: str) -> str:
+    return safe_next(request.args.get("next"), default)
+
+
+@account.route("/two-step", methods=["GET", "POST"], endpoint="two_step")
+@login_required
+def two_step_page() -> Any:
+    user = services.current_person()
+    if user.two_step_enabled:
+        return render_template(
+            "account/two_step.html",
+            user=user,
+            codes_left=two_step.recovery_codes_left(user),
+            disable_form=TwoStepDisableForm(prefix="disable"),
+            codes_form=RecoveryCodesForm(prefix="codes"),
+        )
+    # The secret waits in the (signed) session until a code proves the app holds it.
+    secret = session.get(SETUP_SECRET) or two_step.new_secret()
+    session[SETUP_SECRET] = secret
+    form = TwoStepSetupForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_step.enable(user, secret, form.code.data or "")
+        except RuleViolation as violation:
+            apply_violation(form, violation)
+        else:
+            session.pop(SETUP_SECRET, None)
+            flash(_("Two-step verification is on."), "success")
+            return render_template(
+                "account/recovery_codes.html",
+                codes=codes,
+                next_url=_back_to(url_for("account.security")),
+            )
+    uri = two_step.provisioning_uri(user, secret)
+    return render_form(
+        "account/two_step_setup.html",
+        form,
+        secret=two_step.grouped(secret),
+        qr_code=two_step.qr_code_svg(uri, _("QR code to add Kindred to your authenticator app")),
+        required=bool(request.args.get("required")),
+    )
+
+
+@account.post("/two-step/disable")
+@login_required
+def two_step_disable() -> Any:
+    user = services.current_person()
+    form = TwoStepDisableForm(prefix="disable")
+    if form.validate_on_submit():
+        try:
+            two_step.disable(user, form.password.data or "", form.code.data or "")
+        except RuleViolation as violation:
+            apply_violation(form, violation)
+        else:
+            flash(_("Two-step verification is off."), "info")
+            return redirect(url_for("account.security"))
+    return render_form(
+        "account/two_step.html",
+        form,
+        user=user,
+        codes_left=two_step.recovery_codes_left(user),
+        disable_form=form,
+        codes_form=RecoveryCodesForm(prefix="codes", formdata=None),
+    )
+
+
+@account.post("/two-step/recovery-codes")
+@login_required
+def two_step_recovery_codes() -> Any:
+    user = services.current_person()
+    form = RecoveryCodesForm(prefix="codes")
+    if form.validate_on_submit():
+        try:
+            codes = two_step.regenerate_recovery_codes(user, form.code.data or "")
+        except RuleViolation as violation:
+            apply_violation(form, violation)
+        else:
+            flash(_("You have new recovery codes; the old ones no longer work."), "success")
+            return render_template(
+                "account/recovery_codes.html", codes=codes, next_url=url_for("account.security")
+            )
+    return render_form(
+        "account/two_step.html",
+        form,
+        user=user,
+        codes_left=two_step.recovery_codes_left(user),
+        disable_form=TwoStepDisableForm(prefix="disable", formdata=None),
+        codes_form=form,
+    )
 
 
 @profiles.get("/@<handle>")

@@ -113,3 +113,68 @@ def test_password_change_keeps_this_session_and_ends_the_others(app, client):
 
     live = db.session.scalars(select(LoginSession).where(LoginSession.revoked_at.is_(None))).all()
     assert len(live) == 1
+
+
+FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def test_the_security_page_lists_sessions_and_revokes_them_one_by_one(app, client):
+    from app.accounts.models import LoginSession
+
+    user = UserFactory()
+    login(client, user)
+    laptop = app.test_client()
+    laptop.post_form(
+        "/login",
+        {"login": user.email, "password": DEFAULT_PASSWORD},
+        headers={"User-Agent": FIREFOX},
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
+    page = client.get("/account/security").get_data(as_text=True)
+    assert "Firefox on Windows" in page and "198.51.100.7" in page
+    assert page.count("this device") == 1
+    assert page.count("<h1") == 1
+    laptop_session = db.session.scalar(
+        select(LoginSession).where(LoginSession.device == "Firefox on Windows")
+    )
+    response = client.post_form(f"/account/sessions/{laptop_session.id}/revoke")
+    assert response.status_code == 302
+    assert laptop.get("/account/").status_code == 302
+    assert client.get("/account/").status_code == 200
+
+
+def test_someone_elses_session_cannot_be_revoked(app, client):
+    from app.accounts.models import LoginSession
+
+    owner, other = UserFactory(), UserFactory()
+    owners_browser = app.test_client()
+    login(owners_browser, owner)
+    login(client, other)
+    record = db.session.scalar(select(LoginSession).where(LoginSession.user_id == owner.id))
+    assert client.post_form(f"/account/sessions/{record.id}/revoke").status_code == 404
+    assert owners_browser.get("/account/").status_code == 200
+
+
+def test_sign_out_everywhere_else(app, client):
+    user = UserFactory()
+    others = [app.test_client() for _n in range(2)]
+    for browser in [*others, client]:
+        login(browser, user)
+    response = client.post_form("/account/sessions/revoke-others", follow_redirects=True)
+    assert "2 other sessions are signed out" in response.get_data(as_text=True)
+    assert client.get("/account/").status_code == 200
+    assert all(browser.get("/account/").status_code == 302 for browser in others)
+
+
+def test_tokens_are_listed_and_revoked_from_the_security_page(client):
+    from app.accounts import services
+
+    user = UserFactory()
+    token, _secret = services.create_token(user, "stock script")
+    db.session.commit()
+    login(client, user)
+    assert "stock script" in client.get("/account/security").get_data(as_text=True)
+    response = client.post_form(f"/account/tokens/{token.id}/revoke", {"next": "/account/security"})
+    assert response.headers["Location"].endswith("/account/security")
+    db.session.refresh(token)
+    assert token.revoked_at is not None

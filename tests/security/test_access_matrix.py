@@ -57,6 +57,8 @@ EXPECTATIONS: list[Expect] = [
     Expect("core.* health.readyz media.file static *.static api-docs.* api_docs.*", "GET",
            PUBLIC),
     Expect("auth.login auth.signup auth.forgot_password auth.logout", "*", PUBLIC),
+    # The code step of a two-step log-in: without a right password first, back to log in.
+    Expect("auth.two_step_login", "*", PUBLIC.but(anon="login")),
     Expect("auth.reset_password", "*", NOBODY),  # a made-up token
     Expect("profiles.show accounts_api.UserProfile", "GET", PUBLIC),
     Expect("account.* accounts_api.Me accounts_api.Tokens accounts_api.TokenItem", "*", OWNER),
@@ -195,6 +197,7 @@ OWNED = {
     "private_collection_id",
     "comment_id",
     "token_id",
+    "session_id",
     "report_id",
     "line_id",
     "public_id",

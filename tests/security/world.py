@@ -30,6 +30,7 @@ from PIL import Image
 from sqlalchemy import Table, select
 
 from app.accounts import services as accounts
+from app.accounts import sessions as login_sessions
 from app.extensions import db
 from marketplace import cart as carts
 from marketplace import products as product_services
@@ -136,6 +137,13 @@ def _mint_token(world: World, _o: Objects) -> dict[str, Any]:
     return {"token_id": token.id}
 
 
+def _mint_login_session(world: World, _o: Objects) -> dict[str, Any]:
+    # Another device of hers: revoking it must not sign out the browser making the request.
+    record = login_sessions.open_session(world.owner)
+    db.session.flush()
+    return {"session_id": record.id}
+
+
 def _mint_cart_line(world: World, _o: Objects) -> dict[str, Any]:
     product = ProductFactory(shop=world.seller_shop)
     line = carts.add(world.owner, product.variants[0].id, 1)
@@ -156,6 +164,7 @@ for _minter, _names in (
     (_mint_collection, ("collection_id",)),
     (_mint_comment, ("comment_id",)),
     (_mint_token, ("token_id",)),
+    (_mint_login_session, ("session_id",)),
     (_mint_cart_line, ("line_id",)),
     (_mint_report, ("report_id",)),
 ):
@@ -358,6 +367,7 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
     private = CollectionFactory(owner=owner, is_public=False, products=[bought])
     comment = reactions.add_comment(owner, Target.PICK, pick.id, "Love it.")
     token, _secret = accounts.create_token(owner, "laptop")
+    login_session = login_sessions.open_session(owner)
     report = moderation.report(owner, Target.USER, other.id, "spam")
     # Co-creation: a call of her shop with someone's idea, and her own idea for Sam's shop.
     call = CallFactory(shop=world.owner_shop)
@@ -384,6 +394,7 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
             "private_collection_id": private.id,
             "comment_id": comment.id,
             "token_id": token.id,
+            "session_id": login_session.id,
             "report_id": report.id,
             "call_id": call.id,
             "idea_id": idea.id,
