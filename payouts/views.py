@@ -16,6 +16,7 @@ from wtforms.validators import InputRequired, Length, NumberRange
 from app import batches, uow
 from app.accounts.forms import ConfirmForm
 from app.accounts.services import current_person
+from app.accounts.two_step import two_step_required
 from app.forms import apply_violation, render_form
 from app.i18n import money
 from app.models import INT_MAX
@@ -46,6 +47,7 @@ def setup() -> Any:
 
 @blueprint.post("/payouts/start")
 @login_required
+@two_step_required(back="payouts.setup")
 def start() -> Response:
     try:
         url = payees.start_onboarding(
@@ -83,6 +85,7 @@ def returned() -> Response:
 
 @blueprint.post("/payouts/dashboard")
 @login_required
+@two_step_required(back="payouts.setup")
 def express_dashboard() -> Response:
     payee = payees.find_user_payee(current_person().id)
     if payee is None or not payee.can_receive:
