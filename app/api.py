@@ -23,11 +23,25 @@ from app.errors import PROBLEM_JSON, http_error_response, problem
 from app.models import INT_MAX
 
 API_PREFIX = "/api/v1"
+# The smallest value of an INTEGER column (32 bits on PostgreSQL), as INT_MAX is the largest.
+INT_MIN = -(2**31)
+
+
+class Integer(fields.Integer):
+    """An integer the API takes in a query or a body: within an INTEGER column's range besides
+    any narrower range of its own, so a number no column holds is the field's 422, not a
+    database error; the document shows the bounds (its minimum and maximum)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        given = kwargs.pop("validate", None)
+        validators = [] if given is None else list(given) if isinstance(given, list) else [given]
+        validators.append(validate.Range(min=INT_MIN, max=INT_MAX))
+        super().__init__(validate=validators, **kwargs)
 
 
 def object_id(**kwargs: Any) -> fields.Integer:
     """An object's id in a query or a body: from 1 to INT_MAX, like the ids in URLs."""
-    return fields.Integer(validate=validate.Range(min=1, max=INT_MAX), **kwargs)
+    return Integer(validate=validate.Range(min=1, max=INT_MAX), **kwargs)
 
 
 class ProblemSchema(Schema):

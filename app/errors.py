@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound
 
+from app.extensions import db
 from app.rules import RuleViolation
 
 PROBLEM_JSON = "application/problem+json"
@@ -75,6 +79,8 @@ def flatten_field_errors(messages: Any) -> dict[str, list[str]]:
 
 def http_error_response(error: HTTPException) -> Response | tuple[str, int]:
     status = error.code or 500
+    if status >= 500:
+        return server_error_response(status)
     title, detail = _titles().get(status, (error.name, error.description or ""))
     if wants_problem_json():
         extra: dict[str, Any] = {}
@@ -92,11 +98,169 @@ def http_error_response(error: HTTPException) -> Response | tuple[str, int]:
         response = problem(status, title, detail, **extra)
         for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value
+        _allow(error, response)
         return response
-    return render_template("errors/error.html", status=status, title=title, detail=detail), status
+    page = render_template("errors/error.html", status=status, title=title, detail=detail)
+    if status == 405:
+        response = Response(page, status, mimetype="text/html")
+        _allow(error, response)
+        return response
+    return page, status
+
+
+def _allow(error: HTTPException, response: Response) -> None:
+    """A 405 says which methods the URL does take (RFC 9110): Werkzeug's MethodNotAllowed
+    carries them, and its own response would have sent them."""
+    valid = getattr(error, "valid_methods", None)
+    if error.code == 405 and valid:
+        response.headers["Allow"] = ", ".join(valid)
+
+
+def _rollback_quietly() -> None:
+    """Roll back whatever the failed request left behind, so that nothing after it meets a
+    failed transaction. The database itself may be what failed: never let that raise."""
+    try:
+        db.session.rollback()
+    except Exception:  # the error being answered matters more
+        current_app.logger.warning("rollback failed while answering an error", exc_info=True)
+
+
+def server_error_response(status: int = 500) -> Response:
+    """A server error. The database may be what failed, or the request may have left its
+    transaction unusable (PostgreSQL refuses every statement after a failed one), so: roll
+    back first; the API's problem+json never touches the database; a page is shown in the
+    site's layout when the database answers again after the rollback (the layout shows the
+    visitor and their navigation), and otherwise as a standalone page that needs nothing but
+    the templates."""
+    _rollback_quietly()
+    languages = current_app.config.get("LANGUAGES") or ["en"]
+    browser_locale = request.accept_languages.best_match(languages) or languages[0]
+    if wants_problem_json():
+        # In the browser's language: the visitor's saved one may need the database.
+        with force_locale(browser_locale):
+            title, detail = _titles()[500]
+            return problem(status, title, detail)
+    try:
+        title, detail = _titles()[500]
+        page = render_template("errors/error.html", status=status, title=title, detail=detail)
+    except Exception:  # the database (or what it left behind) is still failing
+        current_app.logger.warning("the error page fell back to its standalone form", exc_info=True)
+        _rollback_quietly()
+        with force_locale(browser_locale):
+            title, detail = _titles()[500]
+            page = current_app.jinja_env.get_template("errors/fatal.html").render(
+                status=status,
+                title=title,
+                detail=detail,
+                locale=browser_locale,
+                site_name=current_app.config.get("SITE_NAME", "Kindred"),
+                url_for=url_for,
+            )
+    return Response(page, status, mimetype="text/html")
+
+
+# --- input no database can store ------------------------------------------------------------
+
+
+def unstorable(text: str) -> bool:
+    """Text PostgreSQL refuses (a NUL byte) or that has no UTF-8 form at all (half of a
+    surrogate pair, which JSON's \\ud800 escapes can carry)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _unstorable_in_json(body: Any, found: list[str]) -> None:
+    """The dotted path of each string (or key) in `body` that cannot be stored. A loop, not
+    recursion: the body may be nested as deep as the parser allows."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if unstorable(value):
+                found.append(path or "_schema")
+        elif isinstance(value, dict | list):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, inner in items:
+                inner_path = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and unstorable(key):
+                    found.append(inner_path)
+                else:
+                    stack.append((inner_path, inner))
+
+
+class _BadJson(Exception):
+    pass
+
+
+def _json_body() -> Any:
+    """The request's JSON body, parsed once here so that what the parser cannot take is a 400
+    rather than a crash: nesting deeper than Python's recursion allows, an integer longer than
+    Python converts (4,300 digits), bytes that are not UTF-8, or no JSON at all."""
+    try:
+        return json.loads(request.get_data(cache=True) or b"null")
+    except RecursionError as error:
+        raise _BadJson(_("The JSON body is nested too deeply.")) from error
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, over-long integers
+        raise _BadJson(_("The body is not valid JSON.")) from error
+
+
+def refuse_unstorable_input() -> Response | tuple[str, int] | None:
+    """Before any view: text in the path, the query, a form or a JSON body that no database
+    could store is refused with a 400 naming each field (404 for a path), and a JSON body the
+    parser cannot take with a 400, instead of a crash when it reaches the database."""
+    if any(isinstance(v, str) and unstorable(v) for v in (request.view_args or {}).values()):
+        return http_error_response(NotFound())
+    found: list[str] = []
+    for key, value in request.args.items(multi=True):
+        if unstorable(key) or unstorable(value):
+            found.append(key)
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        for key, value in request.form.items(multi=True):
+            if unstorable(key) or unstorable(value):
+                found.append(key)
+        for key, upload in request.files.items(multi=True):
+            if unstorable(key) or unstorable(upload.filename or ""):
+                found.append(key)
+    elif request.is_json:
+        try:
+            _unstorable_in_json(_json_body(), found)
+        except _BadJson as bad:
+            return _bad_request(str(bad), {})
+    if not found:
+        return None
+    message = _("This holds a character that cannot be stored (a NUL byte or a lone surrogate).")
+    fields = {unstorable_key(name): [message] for name in found}
+    return _bad_request(
+        _(
+            "Some of what you sent holds a character that cannot be stored (%(fields)s): "
+            "please remove it and try again.",
+            fields=", ".join(fields),
+        ),
+        fields,
+    )
+
+
+def unstorable_key(name: str) -> str:
+    """A field's name as it can be shown back (without the characters that made it fail)."""
+    return name.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def _bad_request(detail: str, errors: dict[str, list[str]]) -> Response | tuple[str, int]:
+    title = _titles()[400][0]
+    if wants_problem_json():
+        extra: dict[str, Any] = {"errors": errors} if errors else {}
+        return problem(400, title, detail, **extra)
+    return render_template("errors/error.html", status=400, title=title, detail=detail), 400
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_unstorable_input)
+
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:
         return http_error_response(error)
@@ -124,9 +288,19 @@ def init_app(app: Flask) -> None:
             detail=error.message,
         ), error.status
 
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def _refused_value(error: Exception) -> Any:
+        # A value the database refuses (a number beyond its column, text it cannot hold) that
+        # got past a form or schema: the request was bad, not the server. Fields and
+        # schemas should have caught it (and say which field); log it to find where.
+        app.logger.warning("the database refused a value: %s", error, exc_info=error)
+        _rollback_quietly()
+        return http_error_response(BadRequest())
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
         if isinstance(error, HTTPException):
             return http_error_response(error)
         app.logger.exception("unhandled error")
-        return http_error_response(InternalServerError())
+        return server_error_response(InternalServerError.code)

@@ -5,9 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from flask import render_template
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from wtforms import IntegerField as _IntegerField
+from wtforms.validators import StopValidation
 
+from app.api import INT_MIN
+from app.models import INT_MAX
 from app.rules import RuleViolation
+
+
+class IntegerField(_IntegerField):
+    """An integer field whose number an INTEGER column can hold (32 bits on PostgreSQL): a
+    larger one is the field's error, not a database error. Validators narrow it further."""
+
+    def pre_validate(self, form: Any) -> None:
+        number = getattr(self, "data", None)
+        if isinstance(number, int) and not INT_MIN <= number <= INT_MAX:
+            raise StopValidation(_("That number is out of range."))
 
 
 def apply_violation(form: FlaskForm, violation: RuleViolation) -> None:

@@ -2,9 +2,22 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
+
+from app import forms
+
+
+class AddToCartForm(FlaskForm):
+    """What a product page's "Add to cart" sends; the page's own markup draws the fields."""
+
+    class Meta:
+        csrf = False  # checked for every POST before any view runs, from the form or a header
+
+    variant_id = forms.IntegerField(validators=[InputRequired(), NumberRange(min=1)])
+    quantity = forms.IntegerField(validators=[Optional()])
 
 
 class QuantityForm(FlaskForm):
@@ -60,7 +73,9 @@ class RefundForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    order_line_id = HiddenField(validators=[DataRequired()])
+    # A number, as the page sends it: anything else (or one no column holds) is the form's
+    # error, not a crash when the view reads it.
+    order_line_id = forms.IntegerField(widget=HiddenInput(), validators=[DataRequired()])
     rating = SelectField(
         _l("Rating"),
         coerce=int,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.api import object_id
+from app.api import Integer, object_id
 
 
 class CartLineSchema(Schema):
@@ -124,7 +124,7 @@ class OrderPageSchema(Schema):
 
 
 class ListQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = Integer(load_default=1, validate=validate.Range(min=1))
     status = fields.String(
         load_default=None,
         validate=validate.OneOf(["paid", "shipped", "delivered", "completed", "cancelled"]),
@@ -141,13 +141,13 @@ class CancelSchema(Schema):
 
 
 class RefundLineInputSchema(Schema):
-    order_line_id = fields.Integer(required=True, strict=True)
-    amount_minor = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    order_line_id = object_id(required=True, strict=True)
+    amount_minor = Integer(required=True, strict=True, validate=validate.Range(min=0))
 
 
 class RefundInputSchema(Schema):
     lines = fields.List(fields.Nested(RefundLineInputSchema), load_default=list)
-    shipping_minor = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    shipping_minor = Integer(load_default=0, strict=True, validate=validate.Range(min=0))
     restock = fields.Boolean(load_default=False)
     reason = fields.String(load_default="", validate=validate.Length(max=500))
 
@@ -162,7 +162,7 @@ class RefundSchema(Schema):
 
 
 class ReviewInputSchema(Schema):
-    order_line_id = fields.Integer(required=True, strict=True)
+    order_line_id = object_id(required=True, strict=True)
     rating = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
     body = fields.String(load_default="", validate=validate.Length(max=2000))
 

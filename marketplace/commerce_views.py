@@ -23,6 +23,7 @@ from marketplace import orders
 from marketplace import shops as shop_services
 from marketplace.commerce_forms import (
     AddressForm,
+    AddToCartForm,
     CancelOrderForm,
     QuantityForm,
     RefundForm,
@@ -65,14 +66,13 @@ def cart() -> Any:
 def add_to_cart() -> Response:
     # (The CSRF token was checked for every POST before this view runs.)
     back = safe_next(request.form.get("next"), url_for("shopping.cart"))
-    try:
-        variant_id = int(request.form.get("variant_id", ""))
-        quantity = int(request.form.get("quantity", "1") or 1)
-    except ValueError:
+    form = AddToCartForm()
+    if not form.validate() or form.variant_id.data is None:
         flash(_("Choose an option and a quantity."), "error")
         return redirect(back)
     try:
-        line = carts.add(shopper(), variant_id, quantity)
+        quantity = 1 if form.quantity.data is None else form.quantity.data
+        line = carts.add(shopper(), form.variant_id.data, quantity)
     except RuleViolation as violation:
         flash(violation.message, "error")
         uow.rollback()

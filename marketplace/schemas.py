@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from app.api import Integer, object_id
 from marketplace import categories
 from marketplace.models import (
     ALT_MAX,
@@ -48,7 +49,7 @@ class ShopSchema(Schema):
     shipping_flat_minor = fields.Integer(
         validate=validate.Range(min=0, max=MAX_PRICE_MINOR), **PRICE
     )
-    free_shipping_over_minor = fields.Integer(allow_none=True, **PRICE)
+    free_shipping_over_minor = Integer(allow_none=True, **PRICE)
     processing_days = fields.Integer(validate=validate.Range(min=1, max=60), strict=True)
     curator_commission_bps = fields.Integer(
         strict=True,
@@ -122,7 +123,7 @@ class ImageFilesSchema(Schema):
 
 
 class ImageOrderSchema(Schema):
-    image_ids = fields.List(fields.Integer(), required=True)
+    image_ids = fields.List(object_id(), required=True)
 
 
 class ShopRefSchema(Schema):
@@ -200,8 +201,8 @@ class ProductListArgsSchema(PageArgsSchema):
 class SearchArgsSchema(PageArgsSchema):
     q = fields.String(load_default="", validate=validate.Length(max=200))
     category = fields.String(load_default="")
-    min_price = fields.Integer(validate=validate.Range(min=0))
-    max_price = fields.Integer(validate=validate.Range(min=0))
+    min_price = Integer(validate=validate.Range(min=0))
+    max_price = Integer(validate=validate.Range(min=0))
     condition = fields.String(load_default="", validate=validate.OneOf(["", *Condition.ALL]))
     shop = fields.String(load_default="", metadata={"description": "A shop's slug."})
     in_stock = fields.Boolean(load_default=False)

@@ -153,7 +153,7 @@ class AdoptSchema(Schema):
             "`price_minor` to make a new draft from the idea."
         },
     )
-    price_minor = fields.Integer(load_default=None, allow_none=True, strict=True)
+    price_minor = api.Integer(load_default=None, allow_none=True, strict=True)
     stock = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 1_000_000))
     category = fields.String(
         load_default="",

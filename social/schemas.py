@@ -119,7 +119,7 @@ class ItemNoteSchema(Schema):
 
 
 class ItemOrderSchema(Schema):
-    product_ids = fields.List(fields.Integer(strict=True), required=True)
+    product_ids = fields.List(object_id(strict=True), required=True)
 
 
 class FeedArgsSchema(Schema):
