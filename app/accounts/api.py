@@ -1,4 +1,4 @@
-"""/api/v1: the authenticated person, public profiles, personal access tokens."""
+"""/api/v1: the authenticated person, public profiles, personal access tokens, sessions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import api, media
-from app.accounts import services
-from app.accounts.models import User
+from app.accounts import services, sessions
+from app.accounts.models import LoginSession, User
 from app.accounts.schemas import (
+    LoginSessionSchema,
     NewTokenSchema,
     ProfileUpdateSchema,
     TokenSchema,
@@ -82,8 +83,10 @@ class Tokens(MethodView):
     @blueprint.response(201, NewTokenSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a token. The response holds its secret, once."""
-        token, secret = services.create_token(services.current_person(), data["name"])
-        fields = ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+        token, secret = services.create_token(
+            services.current_person(), data["name"], data["scope_list"]
+        )
+        fields = ("id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "scope_list")
         return {**{name: getattr(token, name) for name in fields}, "token": secret}
 
 
@@ -95,6 +98,36 @@ class TokenItem(MethodView):
     def delete(self, token_id: int) -> None:
         """Revoke a token; requests using it are refused from now on."""
         services.revoke_token(services.current_person(), token_id)
+
+
+@blueprint.route("/sessions")
+class LoginSessions(MethodView):
+    decorators = [api.login_required]
+
+    @blueprint.response(200, LoginSessionSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """Where you are logged in: your live browser sessions, most recently seen first."""
+        user = services.current_person()
+        current = sessions.current_session(user)
+        return [
+            {**session_view(record), "current": current is not None and record.id == current.id}
+            for record in sessions.active_sessions(user)
+        ]
+
+
+@blueprint.route("/sessions/<int:session_id>")
+class LoginSessionItem(MethodView):
+    decorators = [api.login_required]
+
+    @blueprint.response(204)
+    def delete(self, session_id: int) -> None:
+        """Sign a session out: its cookies stop working at once."""
+        sessions.revoke_session(services.current_person(), session_id)
+
+
+def session_view(record: LoginSession) -> dict[str, Any]:
+    fields = ("id", "device", "ip_address", "created_at", "last_seen_at")
+    return {name: getattr(record, name) for name in fields}
 
 
 def register() -> None:

@@ -3,9 +3,18 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.models import BIO_MAX, DISPLAY_NAME_MAX, HANDLE_MAX
 from app.accounts.passwords import PASSWORD_MAX
@@ -72,11 +81,30 @@ class ProfileForm(FlaskForm):
     )
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes (each with its own label), not a multiple select."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class TokenForm(FlaskForm):
     name = StringField(
         _l("Token name"),
         validators=[DataRequired(), Length(max=80)],
         description=_l("For example: my shop's stock script."),
+    )
+    scopes = CheckboxesField(
+        _l("What it may do"),
+        choices=[
+            ("read", _l("Read: see your shop, orders, earnings and profile")),
+            ("write", _l("Change: edit, sell, ship, refund and post for you")),
+            ("payouts", _l("Payouts: change where your money is paid (needs two-step sign-in)")),
+        ],
+        default=["read", "write"],
+        # None ticked (or a client that predates scopes): what tokens always could, read and
+        # change.
+        validators=[Optional()],
     )
 
 

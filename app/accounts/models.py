@@ -16,6 +16,12 @@ DISPLAY_NAME_MAX = 80
 BIO_MAX = 500
 
 
+# What an API token may do. "read": look; "write": change things; "payouts": change where
+# money goes (needs two-step sign-in). Tokens made before scopes existed have read and write.
+TOKEN_SCOPES = ("read", "write", "payouts")
+DEFAULT_SCOPES = ("read", "write")
+
+
 def new_session_nonce() -> str:
     return secrets.token_urlsafe(12)
 
@@ -86,7 +92,7 @@ class ApiToken(Model):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
-    # Space-separated: "read", "write", "payouts" (see app.accounts.services.TOKEN_SCOPES).
+    # Space-separated TOKEN_SCOPES.
     scopes: Mapped[str] = mapped_column(
         String(64), default="read write", server_default="read write"
     )
@@ -100,6 +106,10 @@ class ApiToken(Model):
     @property
     def scope_set(self) -> frozenset[str]:
         return frozenset(self.scopes.split())
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [scope for scope in TOKEN_SCOPES if scope in self.scope_set]
 
 
 class LoginSession(Model):

@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
-from app.accounts import sessions, throttle
+from app.accounts import sessions, throttle, two_step
 from app.accounts.models import (
     BIO_MAX,
+    DEFAULT_SCOPES,
     DISPLAY_NAME_MAX,
     EMAIL_MAX,
     HANDLE_MAX,
+    TOKEN_SCOPES,
     ApiToken,
     LoginSession,
     User,
@@ -39,7 +41,7 @@ from app.database import write_intent
 from app.extensions import db
 from app.hooks import ViewerFact, hooks
 from app.models import utcnow
-from app.rules import Conflict, NotFound, RuleViolation
+from app.rules import Conflict, Forbidden, NotFound, RuleViolation
 
 HANDLE_RE = re.compile(rf"^[a-z0-9_]{{3,{HANDLE_MAX}}}$")
 # Handles that would shadow a page of the site or mislead people.
@@ -396,13 +398,38 @@ def _hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+def scope_labels() -> dict[str, str]:
+    return {
+        "read": _("Read"),
+        "write": _("Change"),
+        "payouts": _("Payouts"),
+    }
+
+
+def create_token(
+    user: User, name: str, scopes: Sequence[str] | None = None
+) -> tuple[ApiToken, str]:
     """Create a token; returns it with the secret, which is shown once and never stored."""
     name = (name or "").strip()
     if not name:
         raise RuleViolation(_("Give the token a name, so you know what uses it."), field="name")
     if len(name) > 80:
         raise RuleViolation(_("Use at most %(max)d characters.", max=80), field="name")
+    wanted = list(DEFAULT_SCOPES if scopes is None else scopes)
+    if not wanted or any(scope not in TOKEN_SCOPES for scope in wanted):
+        raise RuleViolation(
+            _("Choose what the token may do: read, change, payouts."), field="scopes"
+        )
+    held = token_scopes()
+    if held is not None and not set(wanted) <= held:
+        # A token cannot mint a token that may do more than itself.
+        raise Forbidden(
+            _("This token may not create a token that can do more than it can."), field="scopes"
+        )
+    if "payouts" in wanted:
+        refusal = two_step.require_two_step(user)
+        if refusal is not None:
+            raise RuleViolation(refusal.message, field="scopes", status=403)
     active = db.session.scalar(
         select(func.count(ApiToken.id)).where(
             ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)
@@ -411,10 +438,45 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     if (active or 0) >= 20:
         raise Conflict(_("You have 20 active tokens. Revoke one before creating another."))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, prefix=secret[:10], token_hash=_hash_token(secret))
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        prefix=secret[:10],
+        token_hash=_hash_token(secret),
+        scopes=" ".join(scope for scope in TOKEN_SCOPES if scope in wanted),
+    )
     db.session.add(token)
     db.session.flush()
     return token, secret
+
+
+def request_token() -> ApiToken | None:
+    """The API token the current request is authenticated by, if any (not a browser session)."""
+    if not has_request_context():
+        return None
+    token = g.get("kindred_api_token")
+    return token if isinstance(token, ApiToken) else None
+
+
+def token_scopes() -> frozenset[str] | None:
+    """The scopes of the token authenticating this request; None for a browser session (or
+    no one), which is not limited by scopes."""
+    token = request_token()
+    return token.scope_set if token is not None else None
+
+
+def has_scope(scope: str) -> bool:
+    """Whether the request may do what `scope` covers: a session may; a token needs it."""
+    held = token_scopes()
+    return held is None or scope in held
+
+
+def require_scope(scope: str) -> None:
+    """Refuse (403) a token-authenticated request whose token lacks `scope`."""
+    if not has_scope(scope):
+        raise Forbidden(
+            _("This token may not do that: it needs the “%(scope)s” scope.", scope=scope)
+        )
 
 
 def revoke_token(user: User, token_id: int) -> ApiToken:
@@ -443,6 +505,8 @@ def user_for_token(secret: str) -> User | None:
         return None
     token: ApiToken = row[0]
     _keep_facts(facts, token.user_id, row[1:])
+    if has_request_context():
+        g.kindred_api_token = token  # its scopes: token_scopes()
     now = utcnow()
     # Recording use on a read would turn every API read into a write (and, on SQLite, take the
     # write lock); writes record it, to a minute's grain.

@@ -38,7 +38,7 @@ from app.accounts.forms import (
     TwoStepDisableForm,
     TwoStepSetupForm,
 )
-from app.accounts.models import User
+from app.accounts.models import DEFAULT_SCOPES, User
 from app.extensions import db, limiter
 from app.forms import apply_violation, render_form
 from app.hooks import NavLink, hooks
@@ -326,7 +326,9 @@ def tokens() -> Any:
     new_secret = None
     if form.validate_on_submit():
         try:
-            _token, new_secret = services.create_token(user, form.name.data or "")
+            _token, new_secret = services.create_token(
+                user, form.name.data or "", list(form.scopes.data or DEFAULT_SCOPES)
+            )
         except RuleViolation as violation:
             apply_violation(form, violation)
         else:
@@ -337,6 +339,8 @@ def tokens() -> Any:
         tokens=user.tokens,
         new_secret=new_secret,
         revoke_form=ConfirmForm(),
+        scope_labels=services.scope_labels(),
+        two_step_on=user.two_step_enabled,
     )
 
 
@@ -375,6 +379,7 @@ def security() -> Any:
         this_session=sessions.current_session(user),
         sessions=sessions.active_sessions(user),
         tokens=services.active_tokens(user),
+        scope_labels=services.scope_labels(),
         codes_left=two_step.recovery_codes_left(user) if user.two_step_enabled else 0,
         confirm_form=ConfirmForm(),
     )

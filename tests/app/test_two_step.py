@@ -250,3 +250,104 @@ def test_the_express_dashboard_needs_two_step(client):
     refused = client.post_form("/account/payouts/dashboard")
     assert refused.status_code == 303 and "/account/two-step" in refused.headers["Location"]
     assert db.session.get(User, user.id) is not None
+
+
+# --- API token scopes ----------------------------------------------------------------------
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_tokens_made_before_scopes_keep_read_and_write(app):
+    from sqlalchemy import text
+
+    from app.accounts.models import ApiToken
+
+    user = UserFactory()
+    db.session.execute(
+        text(
+            "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at) "
+            "VALUES (:user, 'old', 'kdr_old', :hash, :now)"
+        ),
+        {"user": user.id, "hash": "0" * 64, "now": utcnow()},
+    )
+    token = db.session.scalar(select(ApiToken))
+    assert token.scope_list == ["read", "write"]
+
+
+def test_the_token_form_offers_scopes_and_payouts_needs_two_step(client):
+    from app.accounts.models import ApiToken
+
+    user = UserFactory()
+    login(client, user)
+    page = client.get("/account/tokens").get_data(as_text=True)
+    boxes = re.findall(r'<input[^>]*name="scopes"[^>]*>', page)
+    assert [re.search(r'value="(\w+)"', box).group(1) for box in boxes] == [
+        "read",
+        "write",
+        "payouts",
+    ]
+    assert [" checked" in box for box in boxes] == [True, True, False]
+    refused = client.post_form("/account/tokens", {"name": "payouts bot", "scopes": "payouts"})
+    assert refused.status_code == 422
+    assert "two-step verification first" in refused.get_data(as_text=True)
+    made = client.post_form("/account/tokens", {"name": "reader", "scopes": ["read"]})
+    assert made.status_code == 200
+    assert db.session.scalar(select(ApiToken.scopes).where(ApiToken.name == "reader")) == "read"
+
+
+def test_a_two_step_person_makes_a_payouts_token_and_the_api_sees_its_scopes(app, client):
+    from app.accounts import services
+
+    user = TwoStepUserFactory()
+    password_step(client, user)
+    client.post_form("/login/code", {"code": code_now()})
+    response = client.api(
+        "POST", "/api/v1/tokens", json={"name": "payouts", "scopes": ["read", "payouts"]}
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["scopes"] == ["read", "payouts"]
+    secret = response.get_json()["token"]
+    with app.app_context(), app.test_request_context("/api/v1/me", headers=bearer(secret)):
+        assert services.user_for_token(secret).id == user.id
+        assert services.token_scopes() == {"read", "payouts"}
+        assert services.has_scope("payouts") and not services.has_scope("write")
+    with app.app_context(), app.test_request_context("/account/"):
+        assert services.token_scopes() is None and services.has_scope("payouts")
+
+
+def test_a_token_cannot_make_a_token_that_may_do_more(app, client):
+    from app.accounts import services
+
+    user = UserFactory()
+    _token, secret = services.create_token(user, "reader", ["read", "write"])
+    db.session.commit()
+    listed = client.get("/api/v1/tokens", headers=bearer(secret)).get_json()
+    assert listed[0]["scopes"] == ["read", "write"]
+    wider = client.post(
+        "/api/v1/tokens", json={"name": "more", "scopes": ["payouts"]}, headers=bearer(secret)
+    )
+    assert wider.status_code == 403
+    same = client.post("/api/v1/tokens", json={"name": "same"}, headers=bearer(secret))
+    assert same.status_code == 201 and same.get_json()["scopes"] == ["read", "write"]
+
+
+# --- sessions through the API --------------------------------------------------------------
+
+
+def test_sessions_are_listed_and_revoked_through_the_api(app, client):
+    user = UserFactory()
+    phone = app.test_client()
+    login(phone, user)
+    login(client, user)
+    listed = client.get("/api/v1/sessions").get_json()
+    assert len(listed) == 2 and [s["current"] for s in listed].count(True) == 1
+    other = next(s for s in listed if not s["current"])
+    assert client.api("DELETE", f"/api/v1/sessions/{other['id']}").status_code == 204
+    assert phone.get("/account/").status_code == 302
+    assert len(client.get("/api/v1/sessions").get_json()) == 1
+    stranger = app.test_client()
+    login(stranger, UserFactory())
+    mine = client.get("/api/v1/sessions").get_json()[0]["id"]
+    assert stranger.api("DELETE", f"/api/v1/sessions/{mine}").status_code == 404

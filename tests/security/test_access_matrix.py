@@ -61,7 +61,8 @@ EXPECTATIONS: list[Expect] = [
     Expect("auth.two_step_login", "*", PUBLIC.but(anon="login")),
     Expect("auth.reset_password", "*", NOBODY),  # a made-up token
     Expect("profiles.show accounts_api.UserProfile", "GET", PUBLIC),
-    Expect("account.* accounts_api.Me accounts_api.Tokens accounts_api.TokenItem", "*", OWNER),
+    Expect("account.* accounts_api.Me accounts_api.Tokens accounts_api.TokenItem "
+           "accounts_api.LoginSessions accounts_api.LoginSessionItem", "*", OWNER),
     # --- catalogue: shoppers read, sellers change their own
     Expect("catalogue.*", "GET", PUBLIC),
     Expect("catalogue_api.Categories catalogue_api.Images catalogue_api.ProductItem "
