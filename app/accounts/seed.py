@@ -7,9 +7,14 @@ from app.accounts.passwords import hash_password
 from app.commands import Progress
 from app.extensions import db
 from app.media import store_image
+from app.models import utcnow
 from app.placeholders import placeholder_png
 
 DEMO_PASSWORD = "kindred-demo"  # noqa: S105 - the published demo password
+# Ana signs in in two steps (she is paid out, which needs it): this published key goes into
+# any authenticator app, or `python -m app.demo_logins` prints her current code.
+DEMO_TWO_STEP_HANDLE = "ana"
+DEMO_TWO_STEP_SECRET = "KINDREDDEMOANA2FAKINDREDDEMOANA2"  # noqa: S105 - published demo key
 
 # handle, name, bio, role in the demo
 DEMO_PEOPLE = [
@@ -55,6 +60,8 @@ def seed_people(progress: Progress) -> None:
                 password_hash=password_hash,
                 avatar_key=avatar.thumbnails[256],
                 is_admin=role == "admin",
+                two_step_secret=DEMO_TWO_STEP_SECRET if handle == DEMO_TWO_STEP_HANDLE else None,
+                two_step_enabled_at=utcnow() if handle == DEMO_TWO_STEP_HANDLE else None,
             )
         )
         progress.step(f"@{handle} ({role})")
