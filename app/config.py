@@ -87,6 +87,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_LOGIN": env("RATELIMIT_LOGIN") or "10 per minute;50 per hour",
         "RATELIMIT_SIGNUP": env("RATELIMIT_SIGNUP") or "5 per minute;20 per hour",
         "RATELIMIT_RESET": env("RATELIMIT_RESET") or "5 per minute;20 per hour",
+        # Pictures one person may send (each decoded picture counts, refused ones too): a
+        # moving window, so a burst cannot straddle a window's edge. Set empty, no limit.
+        "RATELIMIT_UPLOADS": env("RATELIMIT_UPLOADS", "40 per 10 minutes;200 per hour"),
         "PASSWORD_RESET_MAX_AGE": _int(env("PASSWORD_RESET_MAX_AGE"), 3600),
         # Per account, besides the per-address limits above: this many failed passwords (or
         # two-step codes) within the window lock the account's sign-in for ACCOUNT_LOCK_SECONDS

@@ -4,7 +4,12 @@
   GIF that is also JavaScript, an SVG with a script named .png, PHP behind PNG magic) are
   refused with the form's or the API's "not a JPEG, PNG or WebP image" error;
 - a file over 10 MB and pixel bombs (a small file declaring tens of millions of pixels) are
-  refused with their own clear error, before anything is decoded;
+  refused with their own clear error, before anything is decoded; so is a real picture of more
+  than 4096 x 4096 pixels (the site shows 2400 at most): a flat 6000 x 6000 PNG is ~100 KB on
+  disk and took seconds of CPU to decode and resample;
+- a request decodes a bounded number of pixels in all, and each person a bounded number of
+  pictures per hour: past those, a clear 413 or 429 (a form error on pages), not a worker
+  timing out;
 - a refused upload leaves nothing half-saved: no row changed, and no file left on disk, even
   when a good picture came in the same request as a bad one;
 - a real picture carrying a payload (HTML after the JPEG's end, script in a comment segment)
@@ -13,18 +18,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import io
 import itertools
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from PIL import Image, ImageDraw
 
+from app import media
 from tests.conftest import login
 from tests.factories import ProductFactory, UserFactory
 from tests.security.access import Sender
@@ -33,6 +43,8 @@ from tests.security.world import World, build_world, changes, png
 NOT_AN_IMAGE = "not a JPEG, PNG or WebP image"
 TOO_LARGE = "larger than 10 MB"
 TOO_MANY_PIXELS = "too many pixels"
+TOO_MUCH_AT_ONCE = "That upload is too large."
+SLOW_DOWN = "Too many attempts. Please wait a moment and try again."
 SCRIPT = b"<script>alert(document.cookie)</script>"
 
 
@@ -69,6 +81,16 @@ def _unique(size: tuple[int, int], fmt: str) -> bytes:
         draw.rectangle((x, y, x + 7, y + 7), fill=(255, 255, 255) if n >> bit & 1 else (0, 0, 0))
     out = io.BytesIO()
     image.save(out, fmt)
+    return out.getvalue()
+
+
+@functools.cache
+def flat_png(width: int, height: int) -> bytes:
+    """A real picture of one colour (and a dark square): tiny on disk, however large."""
+    image = Image.new("RGB", (width, height), (200, 200, 200))
+    ImageDraw.Draw(image).rectangle((10, 10, 200, 200), fill=(10, 20, 30))
+    out = io.BytesIO()
+    image.save(out, "PNG")
     return out.getvalue()
 
 
@@ -148,6 +170,12 @@ REFUSED = [
         "pixel bomb: 100000 x 100000 header",
         "bomb.png",
         lambda: png_bomb(100_000, 100_000, full=False),
+        TOO_MANY_PIXELS,
+    ),
+    Payload(
+        "a real 6000 x 6000 PNG of ~100 KB, beyond what the site shows",
+        "poster.png",
+        lambda: flat_png(6000, 6000),
         TOO_MANY_PIXELS,
     ),
 ]
@@ -360,6 +388,13 @@ def refused_clearly(surface: Surface, response: Any, message: str) -> str | None
 
 
 @pytest.fixture
+def app_config(app_config):
+    # These tests send hundreds of pictures as one person; the per-person limit has its own.
+    app_config["RATELIMIT_UPLOADS"] = ""
+    return app_config
+
+
+@pytest.fixture
 def uploader(app) -> Uploader:
     return Uploader(build_world(app, purchases=False))
 
@@ -450,3 +485,52 @@ def test_a_request_over_the_size_limit_is_refused_before_it_is_read(small_reques
             assert response.get_json()["title"] == "Too large"
         else:
             assert "That upload is too large." in response.get_data(as_text=True)
+
+
+# --- what a request and a person may spend --------------------------------------------------------
+
+
+def test_a_request_decodes_a_bounded_number_of_pixels(app, uploader, monkeypatch):
+    """Past the request's pixel budget (20 phone photos' worth; two small pictures' here) the
+    next picture is refused with a clear 413, and none of the request's pictures is kept."""
+    monkeypatch.setattr(media, "PIXELS_PER_REQUEST", 2 * 64 * 48)
+    failures = []
+    for surface in [s for s in SURFACES if s.multiple]:
+        rows, files = uploader.world.fingerprint(), stored_files(app)
+        response = uploader.send(surface, [(unique_png(), f"{n}.png") for n in range(3)])
+        why = refused_clearly(surface, response, TOO_MUCH_AT_ONCE)
+        if why:
+            failures.append(f"{surface.name}: {why}")
+        failures += [f"{surface.name}: {c}" for c in changes(rows, uploader.world.fingerprint())]
+        if stored_files(app) != files:
+            failures.append(f"{surface.name}: files left on disk")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.fixture
+def few_uploads(app_config) -> Iterator[Any]:
+    app_config["RATELIMIT_UPLOADS"] = "2 per hour"
+    with time_machine.travel(datetime(2030, 1, 1, 12, tzinfo=UTC), tick=False) as clock:
+        yield clock
+
+
+def test_each_person_sends_a_bounded_number_of_pictures(few_uploads, app):
+    """Two pictures an hour here: the third is refused, on pages with the form's error and in
+    the API with a 429 problem; another person (from the same address) is not held back; an
+    hour later the first person may send again."""
+    uploader = Uploader(build_world(app, purchases=False))
+    avatar, pick_api = SURFACES[0], next(s for s in SURFACES if s.name == "pick photo (API)")
+    for _ in range(2):
+        assert uploader.send(avatar, [(unique_png(), "me.png")]).status_code == 302
+    refused = uploader.send(avatar, [(unique_png(), "me.png")])
+    assert refused_clearly(avatar, refused, SLOW_DOWN) is None
+    refused = uploader.send(pick_api, [(unique_png(), "pick.png")])
+    assert refused.status_code == 429, refused.get_data(as_text=True)
+    assert refused.mimetype == "application/problem+json"
+    assert list(refused.get_json()["errors"].values()) == [[SLOW_DOWN]]
+
+    someone_else = dataclasses.replace(avatar, who="newcomer")
+    assert uploader.send(someone_else, [(unique_png(), "me.png")]).status_code == 302
+
+    few_uploads.shift(3601)
+    assert uploader.send(pick_api, [(unique_png(), "pick.png")]).status_code == 200
