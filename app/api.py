@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any
 
 import swagger_ui_bundle
+from apispec import BasePlugin
 from flask import Flask, Response, g, render_template, request, send_from_directory
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -61,8 +62,68 @@ class ProblemSchema(Schema):
     )
 
 
+# Anyone may call a public operation; a token or the session shows the caller more (a paused
+# shop to its owner): authentication is optional there, and a bad token is still a 401.
+OPTIONAL_AUTH: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}, {"cookieAuth": []}]
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+
+class OperationContract(BasePlugin):
+    """Completes each operation of the document from what the app does with it, so no
+    operation can forget it: the error statuses it can answer (each as problem+json), and
+    whether it needs authentication (operations behind `login_required`) or only takes it."""
+
+    def __init__(self) -> None:
+        self.api: KindredApi | None = None
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        rule = kwargs.get("rule")
+        app = self.api._app if self.api is not None else None
+        if rule is None or app is None or not operations:
+            return
+        view = app.view_functions.get(rule.endpoint)
+        for method, operation in operations.items():
+            if method not in WRITE_METHODS | {"get"}:
+                continue
+            login = view is not None and needs_login(view, method)
+            if not login:
+                operation["security"] = OPTIONAL_AUTH
+            responses = operation.setdefault("responses", {})
+            for status in _error_statuses(method, operation, bool(rule.arguments), login=login):
+                responses.setdefault(str(status), http.HTTPStatus(status).name)
+
+
+def _error_statuses(
+    method: str, operation: dict[str, Any], in_path: bool, *, login: bool
+) -> list[int]:
+    """What can go wrong with an operation, and the status each is answered with."""
+    # Input that cannot be read or stored, or a session call without its CSRF token; a token
+    # that is not (or no longer) valid, on any operation.
+    statuses = [400, 401]
+    if login:
+        statuses.append(403)  # another person's object
+    if in_path or login or operation.get("parameters"):
+        # Nothing by that id or name (in the path, or a query's category, shop…), or, for
+        # /me/…, nothing of yours yet.
+        statuses.append(404)
+    writes = method in WRITE_METHODS
+    if writes:
+        statuses.append(409)  # it clashes with what exists, or changed meanwhile
+    if writes or operation.get("parameters"):
+        statuses.append(422)  # a field is not valid, or a rule of the marketplace says no
+    if "requestBody" in operation:
+        statuses.append(413)
+    if writes:
+        statuses.append(429)  # likes, follows and the like are rate-limited
+    return statuses
+
+
 class KindredApi(Api):
     ERROR_SCHEMA = ProblemSchema
+    # No catch-all `default` response: each operation documents the statuses it answers.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         return http_error_response(error)
@@ -85,7 +146,9 @@ class KindredApi(Api):
         )
 
 
-api = KindredApi()
+_contract = OperationContract()
+api = KindredApi(spec_kwargs={"extra_plugins": [_contract]})
+_contract.api = api
 
 
 def bearer_token() -> str | None:
@@ -169,6 +232,9 @@ def _api_description() -> str:
         "Kindred's JSON API. Authenticate with a personal access token created on your "
         "account page (`Authorization: Bearer kdr_…`), or with the browser session (then "
         "state-changing calls need the `X-CSRFToken` header). Errors are "
-        "`application/problem+json` with `errors` mapping each field to its messages. Amounts "
+        "`application/problem+json` with `errors` mapping each field to its messages: 422 when "
+        "a field is not valid or a rule of the marketplace says no (even when the request "
+        "matches its schema), 400 when the request cannot be read (not JSON, nested too "
+        "deeply, text with a NUL byte or a lone surrogate, which no database stores). Amounts "
         "are integers in minor units with a currency code."
     )

@@ -22,6 +22,7 @@ from marketplace.schemas import (
     ImageFilesSchema,
     ImageOrderSchema,
     ImageSchema,
+    ImageUploadFormSchema,
     ImageUploadSchema,
     PageArgsSchema,
     ProductListArgsSchema,
@@ -402,12 +403,9 @@ class Images(MethodView):
         return [image_view(image) for image in product.images]
 
     @api.login_required
-    @blueprint.arguments(ImageUploadSchema, location="form")
-    @blueprint.arguments(ImageFilesSchema, location="files")
+    @blueprint.arguments(ImageUploadFormSchema, location="form", content_type="multipart/form-data")
     @blueprint.response(201, ImageSchema(many=True))
-    def post(
-        self, form: dict[str, Any], _files: dict[str, Any], product_id: int
-    ) -> list[dict[str, Any]]:
+    def post(self, form: dict[str, Any], product_id: int) -> list[dict[str, Any]]:
         """Upload images (multipart, one or more `images` files; 20 per product, 10 MB each).
 
         Each is checked by decoding it, re-encoded (EXIF stripped) and stored with thumbnails.

@@ -51,8 +51,9 @@ class ShopSchema(Schema):
     )
     free_shipping_over_minor = Integer(allow_none=True, **PRICE)
     processing_days = fields.Integer(validate=validate.Range(min=1, max=60), strict=True)
-    curator_commission_bps = fields.Integer(
+    curator_commission_bps = Integer(
         strict=True,
+        validate=validate.Range(min=0, max=10_000),
         metadata={"description": "What a curator earns on a sale through their pick (1% = 100)."},
     )
     status = fields.String(dump_only=True, metadata={"description": "open or paused"})
@@ -117,6 +118,15 @@ class ImageUploadSchema(Schema):
 
 class ImageFilesSchema(Schema):
     # Documented for OpenAPI; the files are read from request.files by the view.
+    images = fields.Raw(
+        metadata={"type": "array", "items": {"type": "string", "format": "binary"}},
+    )
+
+
+class ImageUploadFormSchema(ImageUploadSchema):
+    """The multipart form of an upload: the images' description, and the image files (read
+    from request.files by the view; documented here so the form is one request body)."""
+
     images = fields.Raw(
         metadata={"type": "array", "items": {"type": "string", "format": "binary"}},
     )
@@ -201,8 +211,8 @@ class ProductListArgsSchema(PageArgsSchema):
 class SearchArgsSchema(PageArgsSchema):
     q = fields.String(load_default="", validate=validate.Length(max=200))
     category = fields.String(load_default="")
-    min_price = Integer(validate=validate.Range(min=0))
-    max_price = Integer(validate=validate.Range(min=0))
+    min_price = Integer(validate=validate.Range(min=0, max=MAX_PRICE_MINOR))
+    max_price = Integer(validate=validate.Range(min=0, max=MAX_PRICE_MINOR))
     condition = fields.String(load_default="", validate=validate.OneOf(["", *Condition.ALL]))
     shop = fields.String(load_default="", metadata={"description": "A shop's slug."})
     in_stock = fields.Boolean(load_default=False)
