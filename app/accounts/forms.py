@@ -97,9 +97,11 @@ class TokenForm(FlaskForm):
     scopes = CheckboxesField(
         _l("What it may do"),
         choices=[
-            ("read", _l("Read: see your shop, orders, earnings and profile")),
-            ("write", _l("Change: edit, sell, ship, refund and post for you")),
-            ("payouts", _l("Payouts: change where your money is paid (needs two-step sign-in)")),
+            SelectChoice("read", _l("Read: see your shop, orders, earnings and profile")),
+            SelectChoice("write", _l("Change: edit, sell, ship, refund and post for you")),
+            SelectChoice(
+                "payouts", _l("Payouts: change where your money is paid (needs two-step sign-in)")
+            ),
         ],
         default=["read", "write"],
         # None ticked (or a client that predates scopes): what tokens always could, read and
