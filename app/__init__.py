@@ -132,10 +132,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def _init_login(app: Flask) -> None:
+    from flask_babel import gettext as _
     from flask_babel import lazy_gettext
 
+    from app import api
     from app.accounts import services as accounts
     from app.api import bearer_token, unauthorized
+    from app.errors import problem
     from app.extensions import login_manager
 
     login_manager.init_app(app)
@@ -167,6 +170,14 @@ def _init_login(app: Flask) -> None:
         # token's user and never touches the session cookie.
         g._login_user = user
         g.api_token_user = user
+        view = app.view_functions.get(request.endpoint or "")
+        scope = api.required_scope(view, request.method) if view is not None else None
+        if scope is not None and not accounts.has_scope(scope):
+            return problem(
+                403,
+                _("This token may not do that: it needs the “%(scope)s” scope.", scope=scope),
+                _("Create a token with that scope on your account page."),
+            )
         return None
 
 

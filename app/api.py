@@ -188,6 +188,34 @@ def needs_login(view: Any, method: str) -> bool:
     return any(getattr(f, "_kindred_login_required", False) for f in (view, handler))
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def requires_scope(scope: str) -> Any:
+    """Declare the token scope an API handler needs instead of the default ("read" to read
+    one's own things, "write" to change them): e.g. "payouts" where money's destination
+    changes."""
+
+    def decorate(view: Any) -> Any:
+        view._kindred_scope = scope
+        return view
+
+    return decorate
+
+
+def required_scope(view: Any, method: str) -> str | None:
+    """The scope a token needs for this handler; None for what anyone may call (a public
+    operation reads the same with or without a token)."""
+    if not needs_login(view, method):
+        return None
+    handler = getattr(getattr(view, "view_class", None), method.lower(), None)
+    for candidate in (handler, view):
+        declared = getattr(candidate, "_kindred_scope", None)
+        if declared:
+            return str(declared)
+    return "read" if method.upper() in SAFE_METHODS else "write"
+
+
 def register(blueprint: Blueprint, path: str) -> None:
     api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{path}")
 

@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from app import api
 from app.accounts.services import current_person
+from app.accounts.two_step import require_two_step
+from app.errors import PROBLEM_JSON
 from app.extensions import db
 from app.rules import NotFound, RuleViolation
 from marketplace.pagination import Page, paginate_select
@@ -308,6 +310,11 @@ class PayoutAccount(MethodView):
 
 
 def _link(make: Any) -> dict[str, str]:
+    # Where the money goes changes through these links: two-step sign-in first (the token
+    # needs the "payouts" scope, which only a person with two-step on can create).
+    violation = require_two_step(current_person())
+    if violation is not None:
+        raise violation
     try:
         return {"url": make()}
     except GatewayError as error:
@@ -324,7 +331,14 @@ def _link(make: Any) -> dict[str, str]:
 class PayoutOnboarding(MethodView):
     decorators = [api.login_required]
 
+    @api.requires_scope("payouts")
     @blueprint.response(200, LinkSchema)
+    @blueprint.alt_response(
+        503,
+        schema=api.ProblemSchema,
+        content_type=PROBLEM_JSON,
+        description="Stripe could not be reached; nothing changed, try again.",
+    )
     def post(self) -> dict[str, str]:
         """A link to Stripe's onboarding, to set up or change where your payouts go."""
         person = current_person()
@@ -341,7 +355,14 @@ class PayoutOnboarding(MethodView):
 class PayoutDashboard(MethodView):
     decorators = [api.login_required]
 
+    @api.requires_scope("payouts")
     @blueprint.response(200, LinkSchema)
+    @blueprint.alt_response(
+        503,
+        schema=api.ProblemSchema,
+        content_type=PROBLEM_JSON,
+        description="Stripe could not be reached; nothing changed, try again.",
+    )
     def post(self) -> dict[str, str]:
         """A link to your Stripe Express dashboard (once payouts are set up)."""
         payee = _payee()

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from app.accounts import services
+from app.extensions import db
+from app.models import utcnow
 from tests.conftest import login
-from tests.factories import UserFactory
+from tests.factories import TWO_STEP_SECRET, TwoStepUserFactory, UserFactory
 from tests.marketplace.helpers import bearer, make_token
 from tests.marketplace.shopping import buy, orders_of, two_shops
 from tests.payouts.money import check_invariants, onboard, pay_out, release_after_hold
@@ -19,6 +22,15 @@ ENDPOINTS = [
     ("POST", "/api/v1/payouts/account/onboarding"),
     ("POST", "/api/v1/payouts/account/dashboard"),
 ]
+
+
+def payouts_token(user) -> dict[str, str]:
+    """A token that may open payout links: its person has two-step sign-in on."""
+    if not user.two_step_enabled:
+        user.two_step_secret, user.two_step_enabled_at = TWO_STEP_SECRET, utcnow()
+    _token, secret = services.create_token(user, "payouts", ["read", "payouts"])
+    db.session.commit()
+    return bearer(secret)
 
 
 @pytest.fixture
@@ -94,7 +106,7 @@ def test_the_export_is_the_pages_csv(app, client, emulator, paid_seller):
 
 def test_payout_account_status_and_links(app, client, emulator, paid_seller):
     seller, _order = paid_seller
-    auth = bearer(make_token(client, seller))
+    auth = payouts_token(seller)
     api = app.test_client()
     account = api.get("/api/v1/payouts/account", headers=auth).get_json()
     assert account["status"] == "enabled" and account["can_receive"] is True
@@ -112,13 +124,14 @@ def test_someone_else_sees_only_their_own_nothing(app, client, emulator, paid_se
     assert api.get("/api/v1/payouts", headers=auth).get_json()["items"] == []
     account = api.get("/api/v1/payouts/account", headers=auth).get_json()
     assert account["status"] == "none" and account["can_receive"] is False
-    assert api.post("/api/v1/payouts/account/dashboard", headers=auth).status_code == 404
+    links = payouts_token(TwoStepUserFactory())
+    assert api.post("/api/v1/payouts/account/dashboard", headers=links).status_code == 404
     rows = api.get("/api/v1/earnings/export", headers=auth).get_data(as_text=True)
     assert rows.strip().splitlines() == [rows.strip().splitlines()[0]]
 
 
 def test_a_new_payee_gets_an_onboarding_link(app, client, emulator):
-    auth = bearer(make_token(client, UserFactory()))
+    auth = payouts_token(UserFactory())
     response = app.test_client().post("/api/v1/payouts/account/onboarding", headers=auth)
     assert response.status_code == 200
     assert "/_stripe/" in response.get_json()["url"]

@@ -5,12 +5,12 @@ from sqlalchemy import select
 from app.extensions import db
 from payouts.models import Payee, PlatformSettings
 from tests.conftest import login
-from tests.factories import UserFactory
+from tests.factories import TwoStepUserFactory, UserFactory
 from tests.marketplace.shopping import buy, orders_of, two_shops
 
 
 def test_set_up_payouts_through_the_hosted_onboarding(client, emulator):
-    seller = UserFactory()
+    seller = TwoStepUserFactory()  # where money goes changes only after two-step sign-in
     login(client, seller)
     page = client.get("/account/payouts").get_data(as_text=True)
     assert "Set up payouts" in page and "nothing is lost" in page

@@ -57,14 +57,17 @@ from app import create_app
 from app.accounts import services as accounts
 from app.database import write_intent
 from app.extensions import db, limiter
+from app.models import utcnow
 from marketplace import cart as carts
 from marketplace import orders as order_services
 from marketplace import products as product_services
+from payouts.runtime import emulator
 from social import follows, reactions
 from social import ideas as idea_services
 from social.models import Target
 from tests.conftest import KindredClient, _base_config, _empty_tables
 from tests.factories import (
+    TWO_STEP_SECRET,
     CallFactory,
     CollectionFactory,
     IdeaFactory,
@@ -75,6 +78,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.marketplace.shopping import buy, orders_of
+from tests.payouts.money import onboard
 
 SPEC_PATH = "/api/v1/openapi.json"
 # Generated (fuzzed) examples per operation and run, and scenarios of the stateful run; the
@@ -162,7 +166,8 @@ class World:
 def build_world() -> World:
     """The token's owner, a seller, with one of most things; a neighbour with a shop of theirs;
     orders the owner sold and bought, paid through the app's Stripe emulator."""
-    owner = MemberFactory()
+    # Two-step sign-in on, so the token may carry the payouts scope (payout links).
+    owner = MemberFactory(two_step_secret=TWO_STEP_SECRET, two_step_enabled_at=utcnow())
     neighbour = MemberFactory()
     shop = ShopFactory(owner=owner)
     their_shop = ShopFactory(owner=neighbour)
@@ -193,7 +198,8 @@ def build_world() -> World:
     their_call = CallFactory(shop=their_shop)
     own_idea = IdeaFactory(call=their_call, author=owner)
     votable_idea = IdeaFactory(call=their_call, author=MemberFactory())
-    _token, secret = accounts.create_token(owner, "schemathesis")
+    _token, secret = accounts.create_token(owner, "schemathesis", ["read", "write", "payouts"])
+    onboard(owner, emulator())  # the owner's payout account, for the Express dashboard link
     spare_token, _spare = accounts.create_token(owner, "spare")  # to revoke, not the one used
     db.session.commit()
     rewards = idea_services.rewards(shop_id=shop.id)
@@ -381,8 +387,6 @@ NO_SUCCESS_EXPECTED = {
     # Amounts are now bounded by the database's range (up to 2**31 - 1), so the generated
     # ones are rarely within a line's gross: to reach it, an example aimed at the seeded order.
     "POST /api/v1/shop/orders/{order_id}/refunds",
-    # Needs the owner's payout account onboarded, which the world does not do yet.
-    "POST /api/v1/payouts/account/dashboard",
 }
 
 
