@@ -205,6 +205,31 @@ def wait_until_up(port: int, path: str, seconds: float, process: subprocess.Pope
     raise RuntimeError(f"gunicorn on port {port} not ready after {seconds:.0f}s")
 
 
+def check_signed_in(port: int, path: str, cookie: str) -> None:
+    """A shopper's cookie must sign them in: a page answering with a redirect to the log-in
+    page would count as a success and measure the wrong thing."""
+    # Workers still starting may drop a connection: like the load loop, try again.
+    for attempt in range(3):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            connection.request("GET", path, headers={"Cookie": cookie})
+            response = connection.getresponse()
+            response.read()
+            break
+        except (OSError, http.client.HTTPException):
+            if attempt == 2:
+                raise
+            time.sleep(1)
+        finally:
+            connection.close()
+    if response.status != 200:
+        location = response.getheader("Location") or ""
+        raise RuntimeError(
+            f"{path} with a shopper's session cookie answered {response.status} {location}: "
+            "the cookie does not sign them in"
+        )
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -249,6 +274,7 @@ def prepare(database_url: str, root: Path, scale: float, seed_data: bool) -> dic
 
     from app.accounts import services as accounts
     from app.accounts.models import User
+    from app.accounts.sessions import open_session
     from app.extensions import db
     from app.uow import unit_of_work
     from marketplace.models import Product, ProductVariant
@@ -309,8 +335,12 @@ def prepare(database_url: str, root: Path, scale: float, seed_data: bool) -> dic
             pairs: list[tuple[str, int]] = []
             # Logged-in sessions without a login form: the session cookie Flask-Login would
             # set, signed with the app's key (the servers get the same SECRET_KEY).
+            # Each names a live sign-in session on the server (a cookie that names none is
+            # refused), so each shopper gets a real one first.
             serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
             cookie_name = app.config["SESSION_COOKIE_NAME"]
+            for shopper in shoppers:
+                open_session(shopper)
             cookies = [
                 f"{cookie_name}=" + serializer.dumps({"_user_id": shopper.get_id(), "_fresh": True})
                 for shopper in shoppers
@@ -416,6 +446,7 @@ def main() -> int:
             Target("add to cart (API)", cart_pairs=data["cart_pairs"]),
         ]
         if data["feed"]:
+            check_signed_in(app_port, "/feed", data["cookies"][0])
             targets.insert(1, Target("feed (logged in)", paths=["/feed"], cookies=data["cookies"]))
         if args.only:
             targets = [t for t in targets if any(word in t.name for word in args.only)]
