@@ -26,6 +26,9 @@ migrate: install
 seed: migrate
 	$(BIN)/flask seed --if-empty
 
+# The demo's own links (payment pages, mail) follow HOST and PORT.
+run: export FLASK_RUN_HOST = $(HOST)
+run: export FLASK_RUN_PORT = $(PORT)
 run: seed
 	@$(BIN)/python -m app.demo_logins
 	$(BIN)/flask run --host $(HOST) --port $(PORT) --debug --no-reload

@@ -52,6 +52,21 @@ def apply_engine_defaults(config: dict[str, Any]) -> None:
     config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+def base_url(env: Any = os.environ.get) -> str:
+    """The site's address in links sent away (mail): BASE_URL, or in the embedded mode where
+    `make run` (flask run) listens, as a browser on this machine reaches it (listening on
+    every interface, that is 127.0.0.1)."""
+    configured = env("BASE_URL")
+    if configured:
+        return str(configured).rstrip("/")
+    host = env("FLASK_RUN_HOST") or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]", ""):  # noqa: S104 (naming it, not binding it)
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{env('FLASK_RUN_PORT') or 5000}"
+
+
 def from_environment(instance_path: Path) -> dict[str, Any]:
     """Build the configuration mapping from environment variables."""
     load_dotenv(override=False)
@@ -70,7 +85,7 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "DATABASE_CONNECT_TIMEOUT": _int(env("DATABASE_CONNECT_TIMEOUT"), 5),
         "REDIS_URL": redis_url,
         "SITE_NAME": env("SITE_NAME") or "Kindred",
-        "BASE_URL": (env("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "BASE_URL": base_url(env),
         "CURRENCY": (env("CURRENCY") or "eur").lower(),
         # Mail: with MAIL_SERVER set, mail goes out by SMTP; otherwise to the instance outbox.
         "MAIL_SERVER": env("MAIL_SERVER") or "",

@@ -232,12 +232,21 @@ def open_payment(checkout: Checkout, *, success_url: str, cancel_url: str) -> st
     """The URL of the provider's payment page for this checkout (created once)."""
     if checkout.status != CheckoutStatus.OPEN:
         raise Conflict(_("This checkout is closed. Please start again from your cart."))
-    if checkout.stripe_session_url:
-        return checkout.stripe_session_url
-    page = provider().open_payment_page(checkout, success_url=success_url, cancel_url=cancel_url)
-    checkout.stripe_session_id = page.session_id
-    checkout.stripe_session_url = page.url
-    return page.url
+    if not checkout.stripe_session_url:
+        page = provider().open_payment_page(
+            checkout, success_url=success_url, cancel_url=cancel_url
+        )
+        checkout.stripe_session_id = page.session_id
+        checkout.stripe_session_url = page.url
+    return payment_url(checkout) or ""
+
+
+def payment_url(checkout: Checkout) -> str | None:
+    """Where the buyer pays this checkout, as their browser should open it now (the page
+    was made earlier, perhaps when the site had another address)."""
+    if not checkout.stripe_session_url:
+        return None
+    return provider().page_url(checkout.stripe_session_url)
 
 
 def close_payment(checkout: Checkout) -> bool:
@@ -467,6 +476,7 @@ __all__ = [
     "close_payment",
     "expire",
     "open_payment",
+    "payment_url",
     "record_payment",
     "start",
 ]

@@ -172,7 +172,7 @@ def checkout() -> Any:
             "error",
         )
         return redirect(url_for("shopping.cart"))
-    return redirect(checkout.stripe_session_url or url_for("shopping.cart"), code=303)
+    return redirect(checkouts.payment_url(checkout) or url_for("shopping.cart"), code=303)
 
 
 @shopping.get("/checkout/<public_id>/done")
@@ -189,7 +189,10 @@ def checkout_cancelled(public_id: str) -> Any:
     if checkout.status == CheckoutStatus.PAID:
         return redirect(url_for("shopping.checkout_done", public_id=public_id))
     return render_template(
-        "marketplace/checkout/cancelled.html", checkout=checkout, confirm_form=ConfirmForm()
+        "marketplace/checkout/cancelled.html",
+        checkout=checkout,
+        payment_url=checkouts.payment_url(checkout),
+        confirm_form=ConfirmForm(),
     )
 
 

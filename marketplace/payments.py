@@ -60,6 +60,11 @@ class PaymentProvider(Protocol):
         self, checkout: Checkout, *, success_url: str, cancel_url: str
     ) -> PaymentPage: ...
 
+    def page_url(self, stored_url: str) -> str:
+        """The payment page's URL, kept when it was made, as the buyer's browser should open
+        it now."""
+        ...
+
     def close_payment_page(self, checkout: Checkout) -> None:
         """Expire the payment page so it can no longer be paid (raises AlreadyPaid)."""
 

@@ -334,6 +334,13 @@ class StripeGateway:
         with self._translated():
             return self.client.v1.balance_transactions.retrieve(transaction_id)
 
+    # --- hosted pages -----------------------------------------------------------------------
+
+    def browser_url(self, url: str) -> str:
+        """A hosted page's URL (payment, onboarding, dashboard) as the browser should open it:
+        Stripe's own, as they are."""
+        return url
+
     # --- webhooks ---------------------------------------------------------------------------
 
     def construct_event(self, payload: bytes, signature_header: str) -> stripe.Event:

@@ -97,7 +97,7 @@ def start_onboarding(user: User, *, return_url: str, refresh_url: str) -> str:
         return_url=return_url,
         idempotency_key=f"payee-{payee.id}-link-{int(utcnow().timestamp())}",
     )
-    return str(link.url)
+    return gateway().browser_url(str(link.url))
 
 
 def refresh_status(payee: Payee) -> Payee:
@@ -116,14 +116,11 @@ def dashboard_link(payee: Payee) -> str:
     assert payee.stripe_account_id
     account_id = payee.stripe_account_id
     uow.checkpoint()
-    return str(
-        gateway()
-        .create_login_link(
-            account=account_id,
-            idempotency_key=f"payee-{payee.id}-login-{int(utcnow().timestamp())}",
-        )
-        .url
+    link = gateway().create_login_link(
+        account=account_id,
+        idempotency_key=f"payee-{payee.id}-login-{int(utcnow().timestamp())}",
     )
+    return gateway().browser_url(str(link.url))
 
 
 def on_account_updated(payload: dict[str, Any]) -> None:

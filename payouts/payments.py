@@ -72,6 +72,9 @@ class StripePayments:
             raise _payment_error(error) from error
         return PaymentPage(session_id=session.id, url=session.url or "")
 
+    def page_url(self, stored_url: str) -> str:
+        return gateway().browser_url(stored_url)
+
     def close_payment_page(self, checkout: Checkout) -> None:
         assert checkout.stripe_session_id
         try:

@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import stripe
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -266,6 +266,17 @@ class EmulatedGateway(StripeGateway):
         if self._shared is not None:
             self._shared.set(value)
         self._own_secret = value
+
+    def browser_url(self, url: str) -> str:
+        """The emulator's hosted pages are served by this app under /_stripe, so they are
+        opened at the address the person is using (any host and port), not the one the page
+        was made at: a page at another origin is refused by the CSP's form-action after the
+        form that leads to it, and nothing shows."""
+        parts = urlsplit(url)
+        if not has_request_context() or not parts.path.startswith(EMULATOR_PREFIX + "/"):
+            return url
+        here = urlsplit(request.host_url)
+        return urlunsplit((here.scheme, here.netloc, parts.path, parts.query, parts.fragment))
 
 
 def _read_secret_file(path: Path) -> tuple[str, str]:
