@@ -216,7 +216,10 @@ def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any
 
 
 def log_in(page: Any, base: str, user: Any, password: str | None = None) -> None:
-    """Log in through the log-in page, as a person would."""
+    """Log in through the log-in page, as a person would; with two-step sign-in on, the code
+    page comes next and gets a code their app would show now."""
+    from app.extensions import db
+    from tests.browser.two_step import Authenticator
     from tests.factories import DEFAULT_PASSWORD
 
     page.goto(f"{base}/login")
@@ -224,6 +227,12 @@ def log_in(page: Any, base: str, user: Any, password: str | None = None) -> None
     page.get_by_label("Password", exact=True).fill(password or DEFAULT_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
+    if "/login/code" in page.url:
+        db.session.refresh(user)
+        app = Authenticator(user.two_step_secret, last_step=user.two_step_last_step)
+        page.get_by_label("Code", exact=True).fill(app.code())
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
     assert page.locator(f"a.nav-me:has-text('@{user.handle}')").count() == 1, page.url
 
 

@@ -144,6 +144,8 @@ def test_every_kind_of_page_has_readable_text(app, live_server, open_as):
             "/account/payouts",
             "/account/stats",
             "/account/tokens",
+            "/account/security",
+            "/account/two-step",
             "/ideas",
             f"/ideas/{ids['idea_id']}",
             f"/ideas/calls/{ids['call_id']}",
@@ -163,5 +165,5 @@ def test_every_kind_of_page_has_readable_text(app, live_server, open_as):
             found, measured = low_contrast(page)
             assert measured >= 10, f"{path}: only {measured} texts measured"
             problems += [f"{path}: {line}" for line in found]
-    assert opened == 35
+    assert opened == 37
     assert not problems, "\n".join(problems)

@@ -1,9 +1,10 @@
 """The whole marketplace in Chromium, through the pages, at phone and laptop sizes.
 
 Two sellers open shops, list products (with variants and uploaded pictures) and one of them
-sets up payouts on the emulated Express onboarding; a curator follows a seller, picks a
-product and shares the link; a shopper follows that link and buys from both shops in one
-cart on the hosted payment page; the sellers ship, the shopper confirms delivery; the money
+sets up payouts on the emulated Express onboarding, turning on two-step sign-in first as the
+site asks; a curator follows a seller, picks a product and shares the link (and sets up
+payouts the same way); a shopper follows that link and buys from both shops in one cart on
+the hosted payment page; the sellers ship, the shopper confirms delivery; the money
 jobs run (`flask payouts release` past the hold, `flask payouts run`); everyone sees the right
 amounts; then a refund shows up on every page that shows money.
 
@@ -29,6 +30,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import utcnow
 from marketplace.order_models import Order
+from tests.browser import two_step
 from tests.browser.conftest import eventually, overflow, png, screenshot
 from tests.factories import UserFactory
 from tests.payouts.money import check_invariants
@@ -126,8 +128,19 @@ def add_picture(page: Any, base: str, product_id: int, picture: bytes, alt: str)
     assert page.locator("img.dashboard-thumb").count() == 2
 
 
-def set_up_payouts(page: Any, base: str, shot: str | None = None) -> None:
+def set_up_payouts(page: Any, base: str, shot: str | None = None) -> two_step.Authenticator:
+    """Payouts need two-step sign-in first: the seller is sent to turn it on (the key read off
+    the page into an authenticator app, a code typed back, the recovery codes kept), comes
+    back, and sets up payouts. Returns the seller's authenticator."""
     page.goto(f"{base}/account/payouts")
+    page.get_by_role("button", name="Set up payouts").click()
+    page.wait_for_url(re.compile(r".*/account/two-step\?.*required=1"))
+    assert "Turn on two-step verification first" in page.content()
+    if shot:
+        snap(page, "journey-payouts-two-step-first")
+    authenticator = two_step.turn_on(page)
+    two_step.keep_codes(page)
+    page.wait_for_url(f"{base}/account/payouts")
     page.get_by_role("button", name="Set up payouts").click()
     page.wait_for_url("**/_stripe/**")  # the emulated Express onboarding
     if shot:
@@ -136,6 +149,7 @@ def set_up_payouts(page: Any, base: str, shot: str | None = None) -> None:
     page.wait_for_url(f"{base}/account/payouts")
     assert "Payouts are set up" in page.content()
     assert page.get_by_role("heading", name="Payouts are on").count() == 1
+    return authenticator
 
 
 def open_order(page: Any, base: str) -> None:
