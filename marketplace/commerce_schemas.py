@@ -3,58 +3,100 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.api import Integer, object_id
+from marketplace.schemas import SHOP_NAME as SHOP
+
+# The examples of the document: Jonas's order of two bowls from Ana's studio.
+TITLE = "Speckled stoneware bowl"
+VARIANT_LABEL = "Small / Speckled white"
+SHOP_NAME = SHOP["example"]
+ADDRESS = {
+    "name": "Jonas Weber",
+    "line1": "Rua das Flores 12",
+    "line2": "2nd floor",
+    "city": "Porto",
+    "postal_code": "4050-262",
+    "region": "Porto",
+    "country": "PT",
+    "phone": "+351 912 345 678",
+}
 
 
 class CartLineSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    product_id = fields.Integer(dump_only=True)
-    variant_id = fields.Integer(dump_only=True)
-    title = fields.String(dump_only=True)
-    variant_label = fields.String(dump_only=True)
-    quantity = fields.Integer(dump_only=True)
-    unit_price_minor = fields.Integer(dump_only=True)
-    price_when_added_minor = fields.Integer(dump_only=True)
-    total_minor = fields.Integer(dump_only=True)
-    warnings = fields.List(fields.String(), dump_only=True)
+    id = fields.Integer(dump_only=True, metadata={"example": 17})
+    product_id = fields.Integer(dump_only=True, metadata={"example": 12})
+    variant_id = fields.Integer(dump_only=True, metadata={"example": 31})
+    title = fields.String(dump_only=True, metadata={"example": TITLE})
+    variant_label = fields.String(dump_only=True, metadata={"example": VARIANT_LABEL})
+    quantity = fields.Integer(dump_only=True, metadata={"example": 2})
+    unit_price_minor = fields.Integer(dump_only=True, metadata={"example": 2500})
+    price_when_added_minor = fields.Integer(dump_only=True, metadata={"example": 2300})
+    total_minor = fields.Integer(dump_only=True, metadata={"example": 5000})
+    warnings = fields.List(
+        fields.String(),
+        dump_only=True,
+        metadata={"example": ["The price changed since you added it."]},
+    )
 
 
 class CartShopSchema(Schema):
-    shop_id = fields.Integer()
-    shop_name = fields.String()
+    shop_id = fields.Integer(metadata={"example": 3})
+    shop_name = fields.String(metadata={"example": SHOP_NAME})
     lines = fields.List(fields.Nested(CartLineSchema))
-    subtotal_minor = fields.Integer()
-    shipping_minor = fields.Integer()
-    problems = fields.List(fields.String())
+    subtotal_minor = fields.Integer(metadata={"example": 5000})
+    shipping_minor = fields.Integer(metadata={"example": 450})
+    problems = fields.List(fields.String(), metadata={"example": []})
 
 
 class CartSchema(Schema):
-    currency = fields.String()
+    currency = fields.String(metadata={"example": "eur"})
     shops = fields.List(fields.Nested(CartShopSchema))
-    subtotal_minor = fields.Integer()
-    shipping_minor = fields.Integer()
-    total_minor = fields.Integer()
-    can_check_out = fields.Boolean()
-    problems = fields.List(fields.String())
+    subtotal_minor = fields.Integer(metadata={"example": 5000})
+    shipping_minor = fields.Integer(metadata={"example": 450})
+    total_minor = fields.Integer(metadata={"example": 5450})
+    can_check_out = fields.Boolean(metadata={"example": True})
+    problems = fields.List(fields.String(), metadata={"example": []})
 
 
 class AddToCartSchema(Schema):
-    variant_id = object_id(required=True, strict=True)
-    quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=99))
+    variant_id = object_id(required=True, strict=True, metadata={"example": 31})
+    quantity = fields.Integer(
+        load_default=1, strict=True, validate=validate.Range(min=1, max=99), metadata={"example": 2}
+    )
 
 
 class QuantitySchema(Schema):
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=99))
+    quantity = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=99), metadata={"example": 2}
+    )
 
 
 class AddressSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    line1 = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    line2 = fields.String(load_default="", validate=validate.Length(max=200))
-    city = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    postal_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    region = fields.String(load_default="", validate=validate.Length(max=120))
-    country = fields.String(required=True, validate=validate.Length(equal=2))
-    phone = fields.String(load_default="", validate=validate.Length(max=40))
+    name = fields.String(
+        required=True, validate=validate.Length(min=1, max=120), metadata={"example": "Jonas Weber"}
+    )
+    line1 = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"example": "Rua das Flores 12"},
+    )
+    line2 = fields.String(
+        load_default="", validate=validate.Length(max=200), metadata={"example": "2nd floor"}
+    )
+    city = fields.String(
+        required=True, validate=validate.Length(min=1, max=120), metadata={"example": "Porto"}
+    )
+    postal_code = fields.String(
+        required=True, validate=validate.Length(min=1, max=20), metadata={"example": "4050-262"}
+    )
+    region = fields.String(
+        load_default="", validate=validate.Length(max=120), metadata={"example": "Porto"}
+    )
+    country = fields.String(
+        required=True, validate=validate.Length(equal=2), metadata={"example": "PT"}
+    )
+    phone = fields.String(
+        load_default="", validate=validate.Length(max=40), metadata={"example": "+351 912 345 678"}
+    )
 
 
 class CheckoutStartSchema(Schema):
@@ -62,65 +104,85 @@ class CheckoutStartSchema(Schema):
 
 
 class CheckoutSchema(Schema):
-    id = fields.String(attribute="public_id", dump_only=True)
-    status = fields.String(dump_only=True)
-    currency = fields.String(dump_only=True)
-    subtotal_minor = fields.Integer(dump_only=True)
-    shipping_minor = fields.Integer(dump_only=True)
-    total_minor = fields.Integer(dump_only=True)
-    payment_url = fields.String(attribute="stripe_session_url", dump_only=True, allow_none=True)
-    expires_at = fields.DateTime(dump_only=True)
-    order_ids = fields.Method("_order_ids", dump_only=True)
+    id = fields.String(
+        attribute="public_id", dump_only=True, metadata={"example": "chk_3q9Zr7LwYk2Vn8Xs1aBcDeFg"}
+    )
+    status = fields.String(dump_only=True, metadata={"example": "open"})
+    currency = fields.String(dump_only=True, metadata={"example": "eur"})
+    subtotal_minor = fields.Integer(dump_only=True, metadata={"example": 5000})
+    shipping_minor = fields.Integer(dump_only=True, metadata={"example": 450})
+    total_minor = fields.Integer(dump_only=True, metadata={"example": 5450})
+    payment_url = fields.String(
+        attribute="stripe_session_url",
+        dump_only=True,
+        allow_none=True,
+        metadata={"example": "https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4"},
+    )
+    expires_at = fields.DateTime(dump_only=True, metadata={"example": "2026-03-14T10:42:00+00:00"})
+    order_ids = fields.Method(
+        "_order_ids",
+        dump_only=True,
+        metadata={
+            "type": "array",
+            "items": {"type": "integer"},
+            "description": "The orders once it is paid, one per shop.",
+            "example": [],
+        },
+    )
 
     def _order_ids(self, checkout):
         return [order.id for order in checkout.orders]
 
 
 class OrderLineSchema(Schema):
-    id = fields.Integer()
-    product_id = fields.Integer()
-    title = fields.String()
-    variant_label = fields.String()
-    sku = fields.String()
-    unit_price_minor = fields.Integer()
-    quantity = fields.Integer()
-    gross_minor = fields.Integer()
-    refunded_minor = fields.Integer()
+    id = fields.Integer(metadata={"example": 101})
+    product_id = fields.Integer(metadata={"example": 12})
+    title = fields.String(metadata={"example": TITLE})
+    variant_label = fields.String(metadata={"example": VARIANT_LABEL})
+    sku = fields.String(metadata={"example": "BOWL-S-WH"})
+    unit_price_minor = fields.Integer(metadata={"example": 2500})
+    quantity = fields.Integer(metadata={"example": 2})
+    gross_minor = fields.Integer(metadata={"example": 5000})
+    refunded_minor = fields.Integer(metadata={"example": 500})
 
 
 class OrderEventSchema(Schema):
-    kind = fields.String()
-    details = fields.Dict()
-    created_at = fields.DateTime()
+    kind = fields.String(metadata={"example": "shipped"})
+    details = fields.Dict(
+        metadata={"example": {"carrier": "La Poste", "tracking_number": "6A12345678901"}}
+    )
+    created_at = fields.DateTime(metadata={"example": "2026-03-17T16:05:00+00:00"})
 
 
 class OrderSchema(Schema):
-    id = fields.Integer()
-    reference = fields.String()
-    shop_id = fields.Integer()
-    buyer_handle = fields.Function(lambda order: order.buyer.handle)
-    status = fields.String()
-    currency = fields.String()
-    subtotal_minor = fields.Integer()
-    shipping_minor = fields.Integer()
-    total_minor = fields.Integer()
-    refunded_minor = fields.Integer()
-    carrier = fields.String()
-    tracking_number = fields.String()
-    shipping_address = fields.Dict()
-    created_at = fields.DateTime()
-    shipped_at = fields.DateTime(allow_none=True)
-    delivered_at = fields.DateTime(allow_none=True)
+    id = fields.Integer(metadata={"example": 57})
+    reference = fields.String(metadata={"example": "K-7Q2M4XPA"})
+    shop_id = fields.Integer(metadata={"example": 3})
+    buyer_handle = fields.Function(
+        lambda order: order.buyer.handle, metadata={"type": "string", "example": "jonas"}
+    )
+    status = fields.String(metadata={"example": "shipped"})
+    currency = fields.String(metadata={"example": "eur"})
+    subtotal_minor = fields.Integer(metadata={"example": 5000})
+    shipping_minor = fields.Integer(metadata={"example": 450})
+    total_minor = fields.Integer(metadata={"example": 5450})
+    refunded_minor = fields.Integer(metadata={"example": 500})
+    carrier = fields.String(metadata={"example": "La Poste"})
+    tracking_number = fields.String(metadata={"example": "6A12345678901"})
+    shipping_address = fields.Dict(metadata={"example": ADDRESS})
+    created_at = fields.DateTime(metadata={"example": "2026-03-14T10:14:00+00:00"})
+    shipped_at = fields.DateTime(allow_none=True, metadata={"example": "2026-03-17T16:05:00+00:00"})
+    delivered_at = fields.DateTime(allow_none=True, metadata={"example": None})
     lines = fields.List(fields.Nested(OrderLineSchema))
     events = fields.List(fields.Nested(OrderEventSchema))
 
 
 class OrderPageSchema(Schema):
     items = fields.List(fields.Nested(OrderSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    has_next = fields.Boolean()
-    has_prev = fields.Boolean()
+    page = fields.Integer(metadata={"example": 1})
+    per_page = fields.Integer(metadata={"example": 20})
+    has_next = fields.Boolean(metadata={"example": False})
+    has_prev = fields.Boolean(metadata={"example": False})
 
 
 class ListQuerySchema(Schema):
@@ -132,45 +194,67 @@ class ListQuerySchema(Schema):
 
 
 class ShipSchema(Schema):
-    carrier = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    tracking_number = fields.String(load_default="", validate=validate.Length(max=100))
+    carrier = fields.String(
+        required=True, validate=validate.Length(min=1, max=60), metadata={"example": "La Poste"}
+    )
+    tracking_number = fields.String(
+        load_default="", validate=validate.Length(max=100), metadata={"example": "6A12345678901"}
+    )
 
 
 class CancelSchema(Schema):
-    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=500),
+        metadata={"example": "The glaze cracked in the kiln: I cannot send this one."},
+    )
 
 
 class RefundLineInputSchema(Schema):
-    order_line_id = object_id(required=True, strict=True)
-    amount_minor = Integer(required=True, strict=True, validate=validate.Range(min=0))
+    order_line_id = object_id(required=True, strict=True, metadata={"example": 101})
+    amount_minor = Integer(
+        required=True, strict=True, validate=validate.Range(min=0), metadata={"example": 500}
+    )
 
 
 class RefundInputSchema(Schema):
     lines = fields.List(fields.Nested(RefundLineInputSchema), load_default=list)
-    shipping_minor = Integer(load_default=0, strict=True, validate=validate.Range(min=0))
-    restock = fields.Boolean(load_default=False)
-    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    shipping_minor = Integer(
+        load_default=0, strict=True, validate=validate.Range(min=0), metadata={"example": 0}
+    )
+    restock = fields.Boolean(load_default=False, metadata={"example": False})
+    reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=500),
+        metadata={"example": "A small chip on the rim: part of the price back, as agreed."},
+    )
 
 
 class RefundSchema(Schema):
-    id = fields.String(attribute="public_id")
-    status = fields.String()
-    amount_minor = fields.Integer()
-    shipping_minor = fields.Integer()
-    failure_message = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    id = fields.String(attribute="public_id", metadata={"example": "rf_Vq3Lm9Tz1Ab2Cd3Ef4Gh5Ij6"})
+    status = fields.String(metadata={"example": "succeeded"})
+    amount_minor = fields.Integer(metadata={"example": 500})
+    shipping_minor = fields.Integer(metadata={"example": 0})
+    failure_message = fields.String(allow_none=True, metadata={"example": None})
+    created_at = fields.DateTime(metadata={"example": "2026-03-20T11:00:00+00:00"})
 
 
 class ReviewInputSchema(Schema):
-    order_line_id = object_id(required=True, strict=True)
-    rating = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
-    body = fields.String(load_default="", validate=validate.Length(max=2000))
+    order_line_id = object_id(required=True, strict=True, metadata={"example": 101})
+    rating = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=5), metadata={"example": 5}
+    )
+    body = fields.String(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata={"example": "Even lovelier than in the photos, and well packed."},
+    )
 
 
 class ReviewSchema(Schema):
-    id = fields.Integer()
-    order_line_id = fields.Integer()
-    product_id = fields.Integer()
-    rating = fields.Integer()
-    body = fields.String()
-    created_at = fields.DateTime()
+    id = fields.Integer(metadata={"example": 9})
+    order_line_id = fields.Integer(metadata={"example": 101})
+    product_id = fields.Integer(metadata={"example": 12})
+    rating = fields.Integer(metadata={"example": 5})
+    body = fields.String(metadata={"example": "Even lovelier than in the photos, and well packed."})
+    created_at = fields.DateTime(metadata={"example": "2026-03-21T08:30:00+00:00"})
