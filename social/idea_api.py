@@ -39,44 +39,80 @@ blueprint = Blueprint(
     "ideas_api", __name__, description="Co-creation: calls for ideas, ideas, votes, rewards"
 )
 
+# The examples of the document: Ana's studio calls for mug ideas, and one is shortlisted.
+IDEA_TITLE = "A double-walled mug that keeps tea hot"
+IDEA_DESCRIPTION = (
+    "Two walls of stoneware with air between them: the tea stays hot, the handle stays cool."
+)
 
-def _money() -> fields.Integer:
-    return fields.Integer(load_default=0, strict=True, validate=validate.Range(0, REWARD_MAX_MINOR))
+
+def _money(example: int) -> fields.Integer:
+    return fields.Integer(
+        load_default=0,
+        strict=True,
+        validate=validate.Range(0, REWARD_MAX_MINOR),
+        metadata={"example": example},
+    )
 
 
 class PromiseSchema(Schema):
-    shortlist_reward_minor = _money()
+    shortlist_reward_minor = _money(2000)
     threshold_votes = fields.Integer(
-        load_default=None, allow_none=True, strict=True, validate=validate.Range(1, 1_000_000)
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(1, 1_000_000),
+        metadata={"example": 50},
     )
-    threshold_reward_minor = _money()
+    threshold_reward_minor = _money(5000)
     royalty_bps = fields.Integer(
         load_default=0,
         strict=True,
         validate=validate.Range(0, ideas.RATE_MAX_BPS),
-        metadata={"description": "The author's share of every sale, in basis points."},
+        metadata={
+            "description": "The author's share of every sale, in basis points.",
+            "example": 300,
+        },
     )
 
 
 class TermsSchema(PromiseSchema):
-    accepts_ideas = fields.Boolean(load_default=False)
+    accepts_ideas = fields.Boolean(load_default=False, metadata={"example": True})
     pool_bps = fields.Integer(
         load_default=0,
         strict=True,
         validate=validate.Range(0, ideas.RATE_MAX_BPS),
-        metadata={"description": "The collective's share of every sale, in basis points."},
+        metadata={
+            "description": "The collective's share of every sale, in basis points.",
+            "example": 200,
+        },
     )
 
 
 class CallSchema(PromiseSchema):
-    id = fields.Integer(dump_only=True)
-    shop_id = fields.Integer(dump_only=True)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=CALL_TITLE_MAX))
-    brief = fields.String(load_default="", validate=validate.Length(max=CALL_BRIEF_MAX))
-    deadline = fields.AwareDateTime(load_default=None, allow_none=True)
-    is_open = fields.Boolean(dump_only=True)
-    idea_count = fields.Integer(dump_only=True)
-    url = fields.String(dump_only=True)
+    id = fields.Integer(dump_only=True, metadata={"example": 4})
+    shop_id = fields.Integer(dump_only=True, metadata={"example": 3})
+    title = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=CALL_TITLE_MAX),
+        metadata={"example": "A mug for cold mornings"},
+    )
+    brief = fields.String(
+        load_default="",
+        validate=validate.Length(max=CALL_BRIEF_MAX),
+        metadata={"example": "The mug you wish you had: its shape, its size, its glaze."},
+    )
+    deadline = fields.AwareDateTime(
+        load_default=None,
+        allow_none=True,
+        # Years ahead: a deadline must be in the future, and the example is sent as it is.
+        metadata={"example": "2036-04-30T22:00:00+00:00"},
+    )
+    is_open = fields.Boolean(dump_only=True, metadata={"example": True})
+    idea_count = fields.Integer(dump_only=True, metadata={"example": 11})
+    url = fields.String(
+        dump_only=True, metadata={"example": "https://kindred.example/ideas/calls/4"}
+    )
 
 
 class CallListSchema(Schema):
@@ -84,25 +120,39 @@ class CallListSchema(Schema):
 
 
 class IdeaSchema(PromiseSchema):
-    id = fields.Integer(dump_only=True)
-    shop_id = fields.Integer(dump_only=True)
-    call_id = api.object_id(load_default=None, allow_none=True, strict=True)
-    title = fields.String(required=True, validate=validate.Length(min=3, max=IDEA_TITLE_MAX))
+    id = fields.Integer(dump_only=True, metadata={"example": 61})
+    shop_id = fields.Integer(dump_only=True, metadata={"example": 3})
+    call_id = api.object_id(
+        load_default=None, allow_none=True, strict=True, metadata={"example": 4}
+    )
+    title = fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=IDEA_TITLE_MAX),
+        metadata={"example": IDEA_TITLE},
+    )
     description = fields.String(
-        required=True, validate=validate.Length(min=1, max=IDEA_DESCRIPTION_MAX)
+        required=True,
+        validate=validate.Length(min=1, max=IDEA_DESCRIPTION_MAX),
+        metadata={"example": IDEA_DESCRIPTION},
     )
     author = fields.Nested(PersonSchema, dump_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": list(IdeaStatus.ALL)})
-    decline_reason = fields.String(dump_only=True)
-    image_urls = fields.List(fields.String(), dump_only=True)
-    vote_count = fields.Integer(dump_only=True)
-    comment_count = fields.Integer(dump_only=True)
-    threshold_reached = fields.Boolean(dump_only=True)
-    product_id = fields.Integer(dump_only=True, allow_none=True)
-    voted = fields.Boolean(dump_only=True)
-    url = fields.String(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    status = fields.String(
+        dump_only=True, metadata={"enum": list(IdeaStatus.ALL), "example": "shortlisted"}
+    )
+    decline_reason = fields.String(dump_only=True, metadata={"example": ""})
+    image_urls = fields.List(
+        fields.String(),
+        dump_only=True,
+        metadata={"example": ["https://kindred.example/media/ideas/61/1.webp"]},
+    )
+    vote_count = fields.Integer(dump_only=True, metadata={"example": 37})
+    comment_count = fields.Integer(dump_only=True, metadata={"example": 5})
+    threshold_reached = fields.Boolean(dump_only=True, metadata={"example": False})
+    product_id = fields.Integer(dump_only=True, allow_none=True, metadata={"example": None})
+    voted = fields.Boolean(dump_only=True, metadata={"example": True})
+    url = fields.String(dump_only=True, metadata={"example": "https://kindred.example/ideas/61"})
+    created_at = fields.DateTime(dump_only=True, metadata={"example": "2026-03-05T17:20:00+00:00"})
+    updated_at = fields.DateTime(dump_only=True, metadata={"example": "2026-03-09T08:00:00+00:00"})
 
     class Meta:
         # The promise comes from the call or the shop: it is never sent with an idea.
@@ -115,9 +165,15 @@ class IdeaSchema(PromiseSchema):
 
 
 class IdeaUpdateSchema(Schema):
-    title = fields.String(required=True, validate=validate.Length(min=3, max=IDEA_TITLE_MAX))
+    title = fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=IDEA_TITLE_MAX),
+        metadata={"example": IDEA_TITLE},
+    )
     description = fields.String(
-        required=True, validate=validate.Length(min=1, max=IDEA_DESCRIPTION_MAX)
+        required=True,
+        validate=validate.Length(min=1, max=IDEA_DESCRIPTION_MAX),
+        metadata={"example": IDEA_DESCRIPTION},
     )
 
 
@@ -135,12 +191,16 @@ class IdeaArgsSchema(Schema):
 
 
 class VoteStateSchema(Schema):
-    voted = fields.Boolean()
-    vote_count = fields.Integer()
+    voted = fields.Boolean(metadata={"example": True})
+    vote_count = fields.Integer(metadata={"example": 38})
 
 
 class DeclineSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=3, max=DECLINE_REASON_MAX))
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=DECLINE_REASON_MAX),
+        metadata={"example": "Lovely, but our kiln cannot fire double walls safely."},
+    )
 
 
 class AdoptSchema(Schema):
@@ -150,30 +210,38 @@ class AdoptSchema(Schema):
         strict=True,
         metadata={
             "description": "An existing product of the shop; or leave it out and give "
-            "`price_minor` to make a new draft from the idea."
+            "`price_minor` to make a new draft from the idea.",
+            "example": None,
         },
     )
-    price_minor = api.Integer(load_default=None, allow_none=True, strict=True)
-    stock = fields.Integer(load_default=0, strict=True, validate=validate.Range(0, 1_000_000))
+    price_minor = api.Integer(
+        load_default=None, allow_none=True, strict=True, metadata={"example": 3200}
+    )
+    stock = fields.Integer(
+        load_default=0, strict=True, validate=validate.Range(0, 1_000_000), metadata={"example": 10}
+    )
     category = fields.String(
         load_default="",
-        metadata={"description": "Of the new product; the shop's usual category if left out."},
+        metadata={
+            "description": "Of the new product; the shop's usual category if left out.",
+            "example": "home/ceramics",
+        },
     )
 
 
 class RewardSchema(Schema):
-    id = fields.Integer()
-    idea_id = fields.Integer()
-    shop_id = fields.Integer()
+    id = fields.Integer(metadata={"example": 15})
+    idea_id = fields.Integer(metadata={"example": 61})
+    shop_id = fields.Integer(metadata={"example": 3})
     author = fields.Nested(PersonSchema)
-    kind = fields.String()
-    currency = fields.String()
-    amount_minor = fields.Integer()
-    paid_minor = fields.Integer()
-    remaining_minor = fields.Integer()
-    status = fields.String()
-    created_at = fields.DateTime()
-    paid_at = fields.DateTime(allow_none=True)
+    kind = fields.String(metadata={"example": "shortlist"})
+    currency = fields.String(metadata={"example": "eur"})
+    amount_minor = fields.Integer(metadata={"example": 2000})
+    paid_minor = fields.Integer(metadata={"example": 2000})
+    remaining_minor = fields.Integer(metadata={"example": 0})
+    status = fields.String(metadata={"example": "paid"})
+    created_at = fields.DateTime(metadata={"example": "2026-03-09T08:00:00+00:00"})
+    paid_at = fields.DateTime(allow_none=True, metadata={"example": "2026-03-09T08:05:00+00:00"})
 
 
 class RewardListSchema(Schema):
@@ -186,7 +254,9 @@ class RewardArgsSchema(Schema):
 
 class MemberSchema(Schema):
     person = fields.Nested(PersonSchema, dump_only=True)
-    weight = fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 100))
+    weight = fields.Integer(
+        load_default=1, strict=True, validate=validate.Range(1, 100), metadata={"example": 1}
+    )
 
 
 class MemberListSchema(Schema):
