@@ -51,14 +51,32 @@ class ProblemSchema(Schema):
     class Meta:
         unknown = INCLUDE  # documented as open: a problem may carry more members
 
-    type = fields.String(metadata={"description": "Always about:blank: the status says it all."})
-    title = fields.String(required=True, metadata={"description": "What went wrong, briefly."})
-    status = fields.Integer(required=True, metadata={"description": "The HTTP status code."})
-    detail = fields.String(metadata={"description": "What went wrong, for a person to read."})
+    type = fields.String(
+        metadata={
+            "description": "Always about:blank: the status says it all.",
+            "example": "about:blank",
+        }
+    )
+    title = fields.String(
+        required=True,
+        metadata={"description": "What went wrong, briefly.", "example": "Unprocessable Content"},
+    )
+    status = fields.Integer(
+        required=True, metadata={"description": "The HTTP status code.", "example": 422}
+    )
+    detail = fields.String(
+        metadata={
+            "description": "What went wrong, for a person to read.",
+            "example": "Some fields are not valid: see errors.",
+        }
+    )
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),
-        metadata={"description": "Each invalid field (dotted path) with its messages."},
+        metadata={
+            "description": "Each invalid field (dotted path) with its messages.",
+            "example": {"title": ["Shorter than minimum length 2."]},
+        },
     )
 
 
