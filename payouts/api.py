@@ -17,14 +17,15 @@ blueprint = Blueprint("payouts_api", __name__, description="Paying ideas' reward
 
 
 class RewardPaymentSchema(Schema):
-    reward_id = fields.Integer()
-    status = fields.String(metadata={"enum": ["due", "awaiting_card", "paid"]})
-    paid_minor = fields.Integer()
-    remaining_minor = fields.Integer()
+    reward_id = fields.Integer(metadata={"example": 15})
+    status = fields.String(metadata={"enum": ["due", "awaiting_card", "paid"], "example": "paid"})
+    paid_minor = fields.Integer(metadata={"example": 2000})
+    remaining_minor = fields.Integer(metadata={"example": 0})
     payment_url = fields.String(
         allow_none=True,
         metadata={
-            "description": "Where the shop pays the rest by card, when its balance is short."
+            "description": "Where the shop pays the rest by card, when its balance is short.",
+            "example": None,
         },
     )
 

@@ -47,19 +47,23 @@ class TotalsSchema(Schema):
         metadata={"description": "Released and waiting for the next payout run.", "example": 800}
     )
     paid_minor = fields.Integer(
-        metadata={"description": "Transferred to your Stripe account, net of reversals."}
+        metadata={
+            "description": "Transferred to your Stripe account, net of reversals.",
+            "example": 4250,
+        }
     )
     shortfall_minor = fields.Integer(
         metadata={
             "description": "Refunds that took back more than was still owed to you, taken "
-            "from your next earnings (0 or negative)."
+            "from your next earnings (0 or negative).",
+            "example": 0,
         }
     )
 
 
 class EarningSchema(Schema):
     id = fields.Integer(metadata={"example": 41})
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(metadata={"example": "2026-03-14T10:14:00+00:00"})
     order_reference = fields.String(allow_none=True, metadata={"example": "KD-7Q2M4X"})
     item = fields.String(
         metadata={"description": "The item's title, or 'shipping'.", "example": "Speckled bowl"}
@@ -75,10 +79,13 @@ class EarningSchema(Schema):
     refunded_minor = fields.Integer(metadata={"example": 0})
     net_minor = fields.Integer(metadata={"example": 2125})
     state = fields.String(metadata={"enum": STATES, "example": "pending"})
-    available_on = fields.DateTime(allow_none=True)
-    paid_at = fields.DateTime(allow_none=True)
+    available_on = fields.DateTime(
+        allow_none=True, metadata={"example": "2026-03-31T00:00:00+00:00"}
+    )
+    paid_at = fields.DateTime(allow_none=True, metadata={"example": None})
     payout_id = fields.Integer(
-        allow_none=True, metadata={"description": "The payout that transferred this share."}
+        allow_none=True,
+        metadata={"description": "The payout that transferred this share.", "example": None},
     )
 
 
@@ -87,21 +94,23 @@ class EarningsPageSchema(Schema):
     items = fields.List(fields.Nested(EarningSchema))
     page = fields.Integer(metadata={"example": 1})
     per_page = fields.Integer(metadata={"example": 25})
-    has_next = fields.Boolean()
-    has_prev = fields.Boolean()
+    has_next = fields.Boolean(metadata={"example": False})
+    has_prev = fields.Boolean(metadata={"example": False})
 
 
 class ReversalSchema(Schema):
     amount_minor = fields.Integer(metadata={"example": 500})
     status = fields.String(metadata={"enum": ["pending", "succeeded", "failed"]})
     stripe_reversal_id = fields.String(allow_none=True, metadata={"example": "trr_1Q2w3E"})
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(metadata={"example": "2026-03-20T11:00:00+00:00"})
 
 
 class PayoutSchema(Schema):
     id = fields.Integer(metadata={"example": 7})
-    created_at = fields.DateTime()
-    completed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime(metadata={"example": "2026-03-01T06:00:00+00:00"})
+    completed_at = fields.DateTime(
+        allow_none=True, metadata={"example": "2026-03-01T06:00:05+00:00"}
+    )
     currency = fields.String(metadata={"example": "eur"})
     amount_minor = fields.Integer(metadata={"example": 4250})
     reversed_minor = fields.Integer(
@@ -114,7 +123,7 @@ class PayoutSchema(Schema):
         }
     )
     stripe_transfer_id = fields.String(allow_none=True, metadata={"example": "tr_1Q2w3E"})
-    failure_message = fields.String(allow_none=True)
+    failure_message = fields.String(allow_none=True, metadata={"example": None})
     reversals = fields.List(fields.Nested(ReversalSchema))
 
 
@@ -122,8 +131,8 @@ class PayoutPageSchema(Schema):
     items = fields.List(fields.Nested(PayoutSchema))
     page = fields.Integer(metadata={"example": 1})
     per_page = fields.Integer(metadata={"example": 25})
-    has_next = fields.Boolean()
-    has_prev = fields.Boolean()
+    has_next = fields.Boolean(metadata={"example": False})
+    has_prev = fields.Boolean(metadata={"example": False})
 
 
 class PayoutAccountSchema(Schema):
@@ -137,10 +146,16 @@ class PayoutAccountSchema(Schema):
     )
     can_receive = fields.Boolean(metadata={"example": True})
     requirements = fields.List(
-        fields.String(), metadata={"description": "What Stripe still needs from you."}
+        fields.String(),
+        metadata={"description": "What Stripe still needs from you.", "example": []},
     )
-    last_payout_failure = fields.String(allow_none=True)
-    setup_url = fields.String(metadata={"description": "The page to set payouts up on."})
+    last_payout_failure = fields.String(allow_none=True, metadata={"example": None})
+    setup_url = fields.String(
+        metadata={
+            "description": "The page to set payouts up on.",
+            "example": "https://kindred.example/account/payouts",
+        }
+    )
 
 
 class LinkSchema(Schema):
