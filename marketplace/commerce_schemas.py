@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.api import Integer, object_id
+from marketplace import checkout as checkouts
 from marketplace.schemas import SHOP_NAME as SHOP
 
 # The examples of the document: Jonas's order of two bowls from Ana's studio.
@@ -112,11 +113,15 @@ class CheckoutSchema(Schema):
     subtotal_minor = fields.Integer(dump_only=True, metadata={"example": 5000})
     shipping_minor = fields.Integer(dump_only=True, metadata={"example": 450})
     total_minor = fields.Integer(dump_only=True, metadata={"example": 5450})
-    payment_url = fields.String(
-        attribute="stripe_session_url",
+    # As the buyer's browser should open it now (the emulated mode serves it at any address).
+    payment_url = fields.Function(
+        lambda checkout: checkouts.payment_url(checkout),
         dump_only=True,
         allow_none=True,
-        metadata={"example": "https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4"},
+        metadata={
+            "type": "string",
+            "example": "https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4",
+        },
     )
     expires_at = fields.DateTime(dump_only=True, metadata={"example": "2026-03-14T10:42:00+00:00"})
     order_ids = fields.Method(

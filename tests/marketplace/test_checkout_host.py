@@ -82,3 +82,13 @@ def test_the_base_url_follows_host_and_port_in_the_embedded_mode(monkeypatch, tm
     assert from_environment(tmp_path)["BASE_URL"] == HERE
     monkeypatch.setenv("BASE_URL", "https://kindred.example/")
     assert from_environment(tmp_path)["BASE_URL"] == "https://kindred.example"
+
+
+def test_the_apis_payment_url_follows_the_callers_address(client, emulator):
+    login(client, UserFactory())
+    add(client, ProductFactory())
+    started = client.api(
+        "POST", "/api/v1/checkouts", json={"shipping_address": ADDRESS}, headers=_at(HERE)
+    )
+    assert started.status_code == 201, started.get_json()
+    assert _origin(started.get_json()["payment_url"]) == HERE
