@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, overload
 
-from flask import render_template
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import IntegerField as _IntegerField
@@ -23,6 +24,60 @@ class IntegerField(_IntegerField):
         number = getattr(self, "data", None)
         if isinstance(number, int) and not INT_MIN <= number <= INT_MAX:
             raise StopValidation(_("That number is out of range."))
+
+
+def fits_integer_column(form: Any, field: Any) -> None:
+    """A validator for a field that coerces to int some other way (a choice with
+    `coerce=int`): a number no INTEGER column holds is the field's error."""
+    number = getattr(field, "data", None)
+    if isinstance(number, int) and not INT_MIN <= number <= INT_MAX:
+        raise StopValidation(_("That number is out of range."))
+
+
+@overload
+def int_arg(
+    name: str,
+    default: int,
+    *,
+    min: int = ...,
+    max: int = ...,
+    values: Mapping[str, str] | None = ...,
+) -> int: ...
+@overload
+def int_arg(
+    name: str,
+    default: None = None,
+    *,
+    min: int = ...,
+    max: int = ...,
+    values: Mapping[str, str] | None = ...,
+) -> int | None: ...
+def int_arg(
+    name: str,
+    default: int | None = None,
+    *,
+    min: int = INT_MIN,
+    max: int = INT_MAX,
+    values: Mapping[str, str] | None = None,
+) -> int | None:
+    """The whole number `name` of the query string (or of `values`, such as `request.form`),
+    or `default` when it is absent, not a whole number, or outside `min`..`max` (by default
+    what an INTEGER column holds): `request.args.get(name, type=int)` would let any number
+    through to the database, which refuses it with an error instead of finding nothing."""
+    number = whole_number((request.args if values is None else values).get(name), min=min, max=max)
+    return default if number is None else number
+
+
+def whole_number(raw: str | None, *, min: int = INT_MIN, max: int = INT_MAX) -> int | None:
+    """`raw` as a whole number within `min`..`max`; None when it is not one."""
+    raw = (raw or "").strip()
+    if not raw or len(raw) > 20:  # no number in range has more digits; int() of 5,000 is slow
+        return None
+    try:
+        number = int(raw)
+    except ValueError:
+        return None
+    return number if min <= number <= max else None
 
 
 def apply_violation(form: FlaskForm, violation: RuleViolation) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
@@ -21,7 +21,7 @@ class AddToCartForm(FlaskForm):
 
 
 class QuantityForm(FlaskForm):
-    quantity = IntegerField(
+    quantity = forms.IntegerField(
         _l("Quantity"), validators=[InputRequired(), NumberRange(min=0, max=99)]
     )
 

@@ -8,13 +8,13 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from app import forms
 from marketplace import categories
 from marketplace.models import (
     ALT_MAX,
@@ -74,7 +74,7 @@ class ShopForm(FlaskForm):
         validators=[Optional()],
         description=_l("Orders of at least this amount ship free. Leave empty for never."),
     )
-    processing_days = IntegerField(
+    processing_days = forms.IntegerField(
         _l("Processing time (days)"),
         validators=[DataRequired(), NumberRange(min=1, max=60)],
         description=_l("How many days you need before an order ships."),
@@ -125,7 +125,7 @@ class NewProductForm(ProductForm):
     """A new product: its details, its first (or only) variant, and pictures."""
 
     price = MoneyField(_l("Price"), validators=[DataRequired()])
-    stock = IntegerField(_l("In stock"), validators=[Optional()], default=1)
+    stock = forms.IntegerField(_l("In stock"), validators=[Optional()], default=1)
     sku = StringField(
         _l("SKU"),
         validators=[Optional(), Length(max=SKU_MAX)],
@@ -144,7 +144,7 @@ class VariantForm(FlaskForm):
     option2 = StringField(_l("Second option"), validators=[Optional(), Length(max=OPTION_MAX)])
     sku = StringField(_l("SKU"), validators=[Optional(), Length(max=SKU_MAX)])
     price = MoneyField(_l("Price"), validators=[DataRequired()])
-    stock = IntegerField(_l("In stock"), validators=[Optional()])
+    stock = forms.IntegerField(_l("In stock"), validators=[Optional()])
 
 
 class ImagesForm(FlaskForm):

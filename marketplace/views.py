@@ -18,7 +18,7 @@ from app import media
 from app.accounts.forms import ConfirmForm
 from app.accounts.models import User
 from app.accounts.services import current_person
-from app.forms import apply_violation, render_form
+from app.forms import apply_violation, int_arg, render_form
 from app.rules import RuleViolation
 from app.security import safe_next
 from marketplace import browse, categories, orders, products, shops
@@ -112,7 +112,7 @@ def storefront() -> str:
 
 @catalogue.get("/new")
 def new_arrivals() -> str:
-    page = browse.newest(request.args.get("page", 1, type=int), per_page())
+    page = browse.newest(int_arg("page", 1, min=1), per_page())
     return render_template(
         "marketplace/listing.html",
         title=_("New arrivals"),
@@ -125,7 +125,7 @@ def new_arrivals() -> str:
 
 @catalogue.get("/trending")
 def trending() -> str:
-    page = browse.trending(request.args.get("page", 1, type=int), per_page())
+    page = browse.trending(int_arg("page", 1, min=1), per_page())
     return render_template(
         "marketplace/listing.html",
         title=_("Trending"),
@@ -143,7 +143,7 @@ def category_index() -> str:
 
 @catalogue.get("/categories/<path:key>")
 def category(key: str) -> str:
-    page = browse.in_category(key, request.args.get("page", 1, type=int), per_page())
+    page = browse.in_category(key, int_arg("page", 1, min=1), per_page())
     current = categories.BY_KEY[key]
     return render_template(
         "marketplace/listing.html",
@@ -160,7 +160,7 @@ def category(key: str) -> str:
 @catalogue.get("/shops/<slug>")
 def shop(slug: str) -> str:
     found = shops.shop_by_slug(slug, viewer())
-    page = browse.of_shop(found, request.args.get("page", 1, type=int), per_page())
+    page = browse.of_shop(found, int_arg("page", 1, min=1), per_page())
     return render_template(
         "marketplace/shop.html",
         shop=found,
@@ -214,7 +214,7 @@ def search() -> Any:
         status = 422
     else:
         try:
-            page = browse.run_search(query, request.args.get("page", 1, type=int), per_page())
+            page = browse.run_search(query, int_arg("page", 1, min=1), per_page())
         except RuleViolation as violation:
             show_violation(form, violation)
             status = 422
@@ -383,7 +383,7 @@ def _render_dashboard(errors: dict[int, list[str]], status: int = 200) -> Any:
     if shop is None:
         return redirect(url_for("seller.open_shop"))
     filter_status = request.args.get("status", "")
-    page = browse.shop_dashboard(shop, request.args.get("page", 1, type=int), 20, filter_status)
+    page = browse.shop_dashboard(shop, int_arg("page", 1, min=1), 20, filter_status)
     return render_template(
         "marketplace/seller/dashboard.html",
         shop=shop,
@@ -413,10 +413,8 @@ def quick_edit(product_id: int) -> Any:
             price = -1  # malformed: the service refuses it with the usual message
         stock: int | None = None
         if raw_stock not in (None, ""):
-            try:
-                stock = int(str(raw_stock).strip())
-            except ValueError:
-                stock = -1
+            # Malformed or beyond any column: the service refuses it with the usual message.
+            stock = int_arg(f"stock-{variant.id}", -1, values=request.form)
         edit.variants[variant.id] = (price, stock)
     try:
         products.quick_edit(user, product, edit)

@@ -10,16 +10,15 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import IntegerField, StringField
+from wtforms import StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from app import batches, uow
+from app import batches, forms, uow
 from app.accounts.forms import ConfirmForm
 from app.accounts.services import current_person
 from app.accounts.two_step import two_step_required
-from app.forms import apply_violation, render_form
+from app.forms import apply_violation, int_arg, render_form
 from app.i18n import money
-from app.models import INT_MAX
 from app.rules import RuleViolation
 from app.uow import writes
 from marketplace.pagination import clamp_page, paginate_select
@@ -125,23 +124,23 @@ def earnings_csv() -> Response:
 
 
 class SettingsForm(FlaskForm):
-    fee_bps = IntegerField(
+    fee_bps = forms.IntegerField(
         _("Platform fee (basis points)"), validators=[InputRequired(), NumberRange(0, 5000)]
     )
-    commission_min_bps = IntegerField(
+    commission_min_bps = forms.IntegerField(
         _("Lowest curator commission (bps)"), validators=[InputRequired(), NumberRange(0, 5000)]
     )
-    commission_max_bps = IntegerField(
+    commission_max_bps = forms.IntegerField(
         _("Highest curator commission (bps)"), validators=[InputRequired(), NumberRange(0, 5000)]
     )
-    seller_min_bps = IntegerField(
+    seller_min_bps = forms.IntegerField(
         _("What the seller keeps at least (bps)"),
         validators=[InputRequired(), NumberRange(0, 10000)],
     )
-    hold_days = IntegerField(
+    hold_days = forms.IntegerField(
         _("Hold after delivery (days)"), validators=[InputRequired(), NumberRange(0, 90)]
     )
-    min_payout_minor = IntegerField(
+    min_payout_minor = forms.IntegerField(
         _("Minimum payout (cents)"), validators=[InputRequired(), NumberRange(0, 1_000_000)]
     )
 
@@ -219,8 +218,8 @@ def book_held_refund(held_id: int) -> Response:
     person = _admin()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    order_id = request.form.get("order_id", type=int)
-    if order_id is None or not 0 < order_id <= INT_MAX:
+    order_id = int_arg("order_id", min=1, values=request.form)
+    if order_id is None:
         flash(_("Choose the order to book the refund on."), "error")
         return _held_refunds_page()
     return _decide(

@@ -3,9 +3,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
+from wtforms.widgets import HiddenInput
 
+from app import forms
 from social.models import COLLECTION_TITLE_MAX, ITEM_NOTE_MAX, NOTE_MAX
 
 
@@ -33,7 +35,12 @@ class CollectionForm(FlaskForm):
 
 class AddToCollectionForm(FlaskForm):
     product_id = HiddenField()
-    collection_id = SelectField(_l("Collection"), coerce=int, validate_choice=False)
+    collection_id = SelectField(
+        _l("Collection"),
+        coerce=int,
+        validate_choice=False,
+        validators=[forms.fits_integer_column],
+    )
     new_title = StringField(_l("…or a new collection named"))
     note = StringField(
         _l("Note (optional)"), description=_l("%(max)d characters at most.", max=ITEM_NOTE_MAX)
@@ -46,14 +53,15 @@ class ItemNoteForm(FlaskForm):
 
 class CommentForm(FlaskForm):
     target_type = HiddenField()
-    target_id = HiddenField()
-    parent_id = HiddenField()
+    # Filled by the page: a number no column holds is a forged request, refused as such.
+    target_id = forms.IntegerField(widget=HiddenInput())
+    parent_id = forms.IntegerField(widget=HiddenInput(), validators=[Optional()])
     body = TextAreaField(_l("Your comment"), validators=[DataRequired()])
 
 
 class ShareForm(FlaskForm):
     target_type = HiddenField(validators=[DataRequired()])
-    target_id = IntegerField(validators=[DataRequired()])
+    target_id = forms.IntegerField(validators=[DataRequired()])
 
 
 def reason_choices() -> list[tuple[str, str]]:
@@ -67,7 +75,7 @@ def reason_choices() -> list[tuple[str, str]]:
 
 class ReportForm(FlaskForm):
     target_type = HiddenField(validators=[DataRequired()])
-    target_id = HiddenField(validators=[DataRequired()])
+    target_id = forms.IntegerField(widget=HiddenInput(), validators=[DataRequired()])
     reason = SelectField(_l("Reason"), choices=reason_choices, validators=[DataRequired()])
     details = TextAreaField(_l("Details (optional)"), validators=[Optional()])
 

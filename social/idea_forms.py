@@ -6,7 +6,6 @@ from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -14,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, NumberRange, Optional
 
+from app import forms
 from marketplace.forms import MoneyField
 from social.idea_models import (
     CALL_TITLE_MAX,
@@ -51,7 +51,7 @@ class PromiseFields(FlaskForm):
         validators=[Optional()],
         description=_l("Paid to the author once; leave empty for none."),
     )
-    threshold_votes = IntegerField(
+    threshold_votes = forms.IntegerField(
         _l("Votes that earn the vote reward"),
         validators=[Optional(), NumberRange(1, 1_000_000)],
     )
@@ -113,10 +113,19 @@ class AdoptForm(FlaskForm):
     )
     price = MoneyField(_l("Price of the new product"), validators=[Optional()])
     category = SelectField(_l("Category"), validate_choice=False)
-    stock = IntegerField(_l("Stock"), validators=[Optional(), NumberRange(0, 1_000_000)], default=0)
-    product_id = SelectField(_l("Existing product"), coerce=_int_or_zero, validate_choice=False)
+    stock = forms.IntegerField(
+        _l("Stock"), validators=[Optional(), NumberRange(0, 1_000_000)], default=0
+    )
+    product_id = SelectField(
+        _l("Existing product"),
+        coerce=_int_or_zero,
+        validate_choice=False,
+        validators=[forms.fits_integer_column],
+    )
 
 
 class MemberForm(FlaskForm):
     handle = StringField(_l("Name a member by handle"), validators=[DataRequired()])
-    weight = IntegerField(_l("Weight"), validators=[Optional(), NumberRange(1, 100)], default=1)
+    weight = forms.IntegerField(
+        _l("Weight"), validators=[Optional(), NumberRange(1, 100)], default=1
+    )

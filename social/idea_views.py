@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from app.accounts.forms import ConfirmForm
 from app.accounts.services import current_person, user_by_handle
-from app.forms import apply_violation, render_form
+from app.forms import apply_violation, int_arg, render_form, whole_number
 from app.rules import NotFound, RuleViolation
 from marketplace import categories, shops
 from marketplace.models import Product, Shop
@@ -49,7 +49,7 @@ def _listing_args() -> tuple[str, str, int]:
     return (
         sort if sort in ideas.SORTS else "votes",
         status if status in STATUS_FILTERS else "",
-        max(request.args.get("page", 1, type=int) or 1, 1),
+        int_arg("page", 1, min=1),
     )
 
 
@@ -142,7 +142,7 @@ def mine() -> str:
     page = ideas.list_ideas(
         author_id=person.id,
         sort="newest",
-        page=max(request.args.get("page", 1, type=int) or 1, 1),
+        page=int_arg("page", 1, min=1),
         include_withdrawn=True,
     )
     return render_template(
@@ -159,7 +159,7 @@ def mine() -> str:
 @login_required
 def submit(slug: str) -> Any:
     shop = shops.shop_by_slug(slug, viewer())
-    call_id = request.values.get("call", type=int)
+    call_id = int_arg("call", values=request.values)
     chosen = ideas.get_call(call_id) if call_id else None
     form = IdeaForm()
     if form.validate_on_submit():
@@ -205,7 +205,11 @@ def edit(idea_id: int) -> Any:
                 form.title.data or "",
                 form.description.data or "",
                 upload_all(form.images, "images"),
-                [int(i) for i in request.form.getlist("remove_image") if i.isdigit()],
+                [
+                    number
+                    for raw in request.form.getlist("remove_image")
+                    if (number := whole_number(raw, min=1)) is not None
+                ],
             )
         except RuleViolation as violation:
             apply_violation(form, violation)

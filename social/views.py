@@ -26,7 +26,7 @@ from app.accounts.forms import ConfirmForm
 from app.accounts.models import User
 from app.accounts.services import current_person, user_by_handle
 from app.extensions import db, limiter
-from app.forms import apply_violation, render_form
+from app.forms import apply_violation, int_arg, render_form
 from app.rules import NotFound, RuleViolation
 from app.security import safe_next
 from app.uow import writes
@@ -158,7 +158,7 @@ def home_feed() -> str:
 def visit(code: str) -> Response:
     link = sharing.by_code(code)
     who = viewer()
-    product_id = request.args.get("p", type=int)
+    product_id = int_arg("p", min=1)
     try:
         where = sharing.destination(link, who, product_id)
     except NotFound:
@@ -181,7 +181,7 @@ def share() -> Any:
     link = sharing.share(
         current_person(),
         request.form.get("target_type", ""),
-        request.form.get("target_id", 0, type=int),
+        int_arg("target_id", 0, values=request.form),
     )
     return redirect(url_for("social.share_link", code=link.code))
 
@@ -227,7 +227,7 @@ def pick(pick_id: int) -> str:
 @login_required
 def new_pick() -> Any:
     form = PickForm()
-    product_id = request.values.get("product_id", type=int) or request.args.get("product", type=int)
+    product_id = int_arg("product_id", values=request.values) or int_arg("product")
     product = db.session.get(Product, product_id) if product_id else None
     if product is None or not product.listed:
         raise NotFound(_("That product is not available."))
@@ -380,7 +380,7 @@ def add_to_collection() -> Any:
     user = current_person()
     form = AddToCollectionForm()
     form.collection_id.choices = [(c.id, c.title) for c in posts.my_collections(user)]
-    product_id = request.form.get("product_id", type=int) or 0
+    product_id = int_arg("product_id", 0, values=request.form)
     if not form.validate_on_submit():
         abort(400)
     new_title = (form.new_title.data or "").strip()
@@ -467,7 +467,7 @@ def _visible_person(handle: str) -> User:
 def people(handle: str, which: str) -> str:
     person = _visible_person(handle)
     listing = follows.followers if which == "followers" else follows.following
-    page = listing(person, request.args.get("page", 1, type=int))
+    page = listing(person, int_arg("page", 1, min=1))
     ids = [p.id for p in page.items]
     return render_template(
         "social/people.html",
@@ -481,7 +481,7 @@ def people(handle: str, which: str) -> str:
 @social.get("/@<handle>/picks")
 def person_picks(handle: str) -> str:
     person = _visible_person(handle)
-    page = posts.picks_of(person, request.args.get("page", 1, type=int), 24)
+    page = posts.picks_of(person, int_arg("page", 1, min=1), 24)
     return render_template(
         "social/person_picks.html",
         person=person,
@@ -493,7 +493,7 @@ def person_picks(handle: str) -> str:
 @social.get("/@<handle>/collections")
 def person_collections(handle: str) -> str:
     person = _visible_person(handle)
-    page = posts.collections_of(person, viewer(), request.args.get("page", 1, type=int), 24)
+    page = posts.collections_of(person, viewer(), int_arg("page", 1, min=1), 24)
     return render_template("social/person_collections.html", person=person, page=page)
 
 
@@ -510,11 +510,11 @@ def _comment_page(target_type: str, target_id: int) -> str:
 def add_comment() -> Any:
     form = CommentForm()
     target_type = form.target_type.data or ""
-    try:
-        target_id = int(form.target_id.data or 0)
-        parent_id = int(form.parent_id.data) if form.parent_id.data else None
-    except ValueError:
+    # The page fills these: anything but a number a column holds is a forged request.
+    if not (form.target_id.validate(form) and form.parent_id.validate(form)):
         abort(400)
+    target_id = form.target_id.data or 0
+    parent_id = form.parent_id.data
     if target_type not in Target.COMMENTABLE:
         abort(404)
     if form.validate_on_submit():
@@ -587,7 +587,7 @@ def notification_link(notification: Any) -> str:
 @login_required
 def notifications_page() -> str:
     user = current_person()
-    rows = notifications.recent(user.id, request.args.get("before", type=int))
+    rows = notifications.recent(user.id, int_arg("before"))
     more = len(rows) > notifications.PAGE_SIZE
     rows = rows[: notifications.PAGE_SIZE]
     return render_template(
@@ -675,7 +675,7 @@ def moderate(action: str) -> Response:
         abort(403)
     if ConfirmForm().validate_on_submit():
         target_type = request.form.get("target_type", "")
-        target_id = request.form.get("target_id", 0, type=int)
+        target_id = int_arg("target_id", 0, values=request.form)
         if action in ("hide", "unhide"):
             (moderation.hide if action == "hide" else moderation.unhide)(
                 user, target_type, target_id
