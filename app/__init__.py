@@ -67,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config_module.apply_engine_defaults(app.config)
 
     register_logging(app)
+    register_first_checks(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -83,6 +84,18 @@ def register_logging(app: Flask) -> None:
     from app import logging as app_logging
 
     app_logging.init_app(app)
+
+
+def register_first_checks(app: Flask) -> None:
+    """The first before-request hooks, in this order, ahead of every other (the extensions,
+    the CSRF check, the input checks and the features register theirs after): the request id,
+    so every answer and log line carries it; then the answer to a URL that does not exist or a
+    method it does not take (404, or 405 with `Allow`), before anything reads the request."""
+    from app import errors
+    from app import logging as app_logging
+
+    app.before_request(app_logging.assign_request_id)
+    app.before_request(errors.routing_first)
 
 
 def register_extensions(app: Flask) -> None:

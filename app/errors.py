@@ -258,19 +258,16 @@ def _bad_request(detail: str, errors: dict[str, list[str]]) -> Response | tuple[
     return render_template("errors/error.html", status=400, title=title, detail=detail), 400
 
 
-def _routing_first() -> None:
+def routing_first() -> None:
     """A URL that does not exist, or a method it does not take, is answered as such (404, or
     405 with `Allow`) before anything reads the request: Flask only raises it when dispatching,
-    after the other before-request checks (the CSRF token, the input) have had their say."""
+    after the other before-request checks (the CSRF token, the input) have had their say. The
+    app factory registers it right after the request id (app.register_first_checks)."""
     if request.routing_exception is not None:
         raise request.routing_exception
 
 
 def init_app(app: Flask) -> None:
-    # Right after the request id is given (so the answer carries it), before everything else.
-    checks = app.before_request_funcs.setdefault(None, [])
-    first = next((i + 1 for i, f in enumerate(checks) if f.__name__ == "_assign_request_id"), 0)
-    checks.insert(first, _routing_first)
     app.before_request(refuse_unstorable_input)
 
     @app.errorhandler(HTTPException)

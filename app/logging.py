@@ -148,18 +148,20 @@ def configure_logging(log_format: str, level: str | int = "INFO") -> logging.Han
     return handler
 
 
+def assign_request_id() -> None:
+    """The request's id, before anything else of the request runs: the app factory registers
+    it as the very first before-request hook (app.register_first_checks)."""
+    g.request_id = sane_request_id(flask_request.headers.get(REQUEST_ID_HEADER)) or new_request_id()
+
+
 def init_app(app: Flask) -> None:
+    """Logging, and the request id on the way out. The hook that gives the id is registered
+    by the app factory with the other checks that must come first, in their order."""
     log_format = resolve_format(app)
     app.config["LOG_FORMAT"] = log_format
     configure_logging(log_format, app.config.get("LOG_LEVEL") or "INFO")
     # Flask's own stderr handler would print each app line a second time, unstructured.
     app.logger.removeHandler(default_handler)
-
-    @app.before_request
-    def _assign_request_id() -> None:
-        g.request_id = (
-            sane_request_id(flask_request.headers.get(REQUEST_ID_HEADER)) or new_request_id()
-        )
 
     @app.after_request
     def _return_request_id(response: Response) -> Response:

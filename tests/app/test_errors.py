@@ -169,3 +169,52 @@ def test_an_api_call_that_fails_gets_problem_json_without_the_database(
     assert response.status_code == 500
     assert response.mimetype == PROBLEM
     assert response.get_json()["status"] == 500
+
+
+# --- the order of the first checks ------------------------------------------------------------
+
+
+def _post_without_csrf_token(client: KindredClient) -> Any:
+    # "/" only takes GET; a form posted to it carries no CSRF token.
+    return client.post("/", data={"q": "x"}, headers={"X-Request-ID": "req-405"})
+
+
+def test_a_post_to_a_get_only_page_is_405_before_the_csrf_check(client: KindredClient) -> None:
+    response = _post_without_csrf_token(client)
+    assert response.status_code == 405, response.get_data(as_text=True)
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    # The request id was given before the check answered, so the answer carries it.
+    assert response.headers["X-Request-ID"] == "req-405"
+
+
+def test_the_first_checks_run_in_the_factorys_order(app: Flask) -> None:
+    from app import errors
+    from app import logging as app_logging
+
+    hooks = app.before_request_funcs[None]
+    csrf = next(i for i, hook in enumerate(hooks) if hook.__name__ == "_csrf_unless_token")
+    assert hooks[:2] == [app_logging.assign_request_id, errors.routing_first]
+    assert csrf > 1
+
+
+def test_the_405_check_does_not_depend_on_a_hooks_name(
+    app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Renaming the request id's hook (a refactor) must not move the 404/405 check."""
+    from app import create_app
+    from app import logging as app_logging
+
+    set_up = app_logging.init_app
+
+    def renamed(app: Flask) -> None:
+        set_up(app)
+        for hook in app.before_request_funcs.get(None, []):
+            hook.__name__ = f"renamed{hook.__name__}"
+
+    monkeypatch.setattr(app_logging, "init_app", renamed)
+    renamed_app = create_app(app_config)
+    renamed_app.test_client_class = KindredClient
+    with renamed_app.app_context():
+        response = _post_without_csrf_token(renamed_app.test_client())  # type: ignore[arg-type]
+    assert response.status_code == 405
+    assert response.headers["X-Request-ID"] == "req-405"
