@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request, url_for
@@ -99,11 +101,13 @@ def http_error_response(error: HTTPException) -> Response | tuple[str, int]:
         for name, value in (data.get("headers") or {}).items():
             response.headers[name] = value
         _allow(error, response)
+        _retry_after(status, response)
         return response
     page = render_template("errors/error.html", status=status, title=title, detail=detail)
-    if status == 405:
+    if status in (405, 429):
         response = Response(page, status, mimetype="text/html")
         _allow(error, response)
+        _retry_after(status, response)
         return response
     return page, status
 
@@ -114,6 +118,25 @@ def _allow(error: HTTPException, response: Response) -> None:
     valid = getattr(error, "valid_methods", None)
     if error.code == 405 and valid:
         response.headers["Allow"] = ", ".join(valid)
+
+
+# When a 429 knows no better (no rate limit of ours was counted for the request).
+DEFAULT_RETRY_AFTER = 60
+
+
+def _retry_after(status: int, response: Response, seconds: int | None = None) -> None:
+    """A 429 says when to try again (RFC 6585): in `seconds`, or when the rate limit the
+    request went over lets the next one through. Flask-Limiter also sets the header when its
+    headers are on, keeping the later of the two."""
+    if status != 429 or "Retry-After" in response.headers:
+        return
+    if seconds is None:
+        from app.extensions import limiter
+
+        hit = limiter.current_limit if limiter.enabled else None
+        if hit is not None:
+            seconds = math.ceil(hit.reset_at - time.time())
+    response.headers["Retry-After"] = str(max(1, seconds or DEFAULT_RETRY_AFTER))
 
 
 def _rollback_quietly() -> None:
@@ -289,13 +312,18 @@ def init_app(app: Flask) -> None:
     def _rule(error: RuleViolation) -> Any:
         if wants_problem_json():
             extra: dict[str, Any] = {"errors": error.errors} if error.errors else {}
-            return problem(error.status, error.message, None, **extra)
-        return render_template(
-            "errors/error.html",
-            status=error.status,
-            title=_titles().get(error.status, (_("Sorry"), ""))[0],
-            detail=error.message,
-        ), error.status
+            response = problem(error.status, error.message, None, **extra)
+        else:
+            page = render_template(
+                "errors/error.html",
+                status=error.status,
+                title=_titles().get(error.status, (_("Sorry"), ""))[0],
+                detail=error.message,
+            )
+            response = Response(page, error.status, mimetype="text/html")
+        # A rate limit of the app's own (too many pictures) knows when the next is let in.
+        _retry_after(error.status, response, getattr(error, "retry_after", None))
+        return response
 
     @app.errorhandler(DataError)
     @app.errorhandler(OverflowError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, overload
 
-from flask import render_template, request
+from flask import Response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import IntegerField as _IntegerField
@@ -90,9 +90,17 @@ def apply_violation(form: FlaskForm, violation: RuleViolation) -> None:
             placed = True
     if not placed:
         form.form_errors.append(violation.message)
+    retry_after = getattr(violation, "retry_after", None)
+    if violation.status == 429 and isinstance(retry_after, int):
+        form.retry_after = retry_after  # render_form says when to try again
 
 
-def render_form(template: str, form: FlaskForm, **context: Any) -> tuple[str, int]:
-    """Render a form page; 422 when it carries errors, so nothing of the request commits."""
+def render_form(template: str, form: FlaskForm, **context: Any) -> tuple[str, int] | Response:
+    """Render a form page; 422 when it carries errors, so nothing of the request commits (with
+    `Retry-After` when one of them is a rate limit: too many pictures sent)."""
     has_errors = bool(form.errors) or bool(form.form_errors)
-    return render_template(template, form=form, **context), (422 if has_errors else 200)
+    page = render_template(template, form=form, **context)
+    retry_after = getattr(form, "retry_after", None)
+    if has_errors and isinstance(retry_after, int):
+        return Response(page, 422, {"Retry-After": str(retry_after)}, mimetype="text/html")
+    return page, (422 if has_errors else 200)
