@@ -342,18 +342,22 @@ def _link(make: Any) -> dict[str, str]:
         ) from error
 
 
-@blueprint.route("/payouts/account/onboarding")
-class PayoutOnboarding(MethodView):
-    decorators = [api.login_required]
-
-    @api.requires_scope("payouts")
-    @blueprint.response(200, LinkSchema)
-    @blueprint.alt_response(
+def payout_link(view: Any) -> Any:
+    """What the two link operations share: the payouts scope, the link, Stripe unreachable."""
+    view = blueprint.alt_response(
         503,
         schema=api.ProblemSchema,
         content_type=PROBLEM_JSON,
         description="Stripe could not be reached; nothing changed, try again.",
-    )
+    )(view)
+    return api.requires_scope("payouts")(blueprint.response(200, LinkSchema)(view))
+
+
+@blueprint.route("/payouts/account/onboarding")
+class PayoutOnboarding(MethodView):
+    decorators = [api.login_required]
+
+    @payout_link
     def post(self) -> dict[str, str]:
         """A link to Stripe's onboarding, to set up or change where your payouts go."""
         person = current_person()
@@ -370,14 +374,7 @@ class PayoutOnboarding(MethodView):
 class PayoutDashboard(MethodView):
     decorators = [api.login_required]
 
-    @api.requires_scope("payouts")
-    @blueprint.response(200, LinkSchema)
-    @blueprint.alt_response(
-        503,
-        schema=api.ProblemSchema,
-        content_type=PROBLEM_JSON,
-        description="Stripe could not be reached; nothing changed, try again.",
-    )
+    @payout_link
     def post(self) -> dict[str, str]:
         """A link to your Stripe Express dashboard (once payouts are set up)."""
         payee = _payee()
