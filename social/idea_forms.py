@@ -11,6 +11,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app import forms
@@ -106,8 +107,8 @@ class AdoptForm(FlaskForm):
     mode = RadioField(
         _l("The product"),
         choices=[
-            ("new", _l("Make a new product from the idea (a draft to finish)")),
-            ("link", _l("Link a product the shop already has")),
+            SelectChoice("new", _l("Make a new product from the idea (a draft to finish)")),
+            SelectChoice("link", _l("Link a product the shop already has")),
         ],
         default="new",
     )
