@@ -179,6 +179,7 @@ class PasswordCheck:
     user: User | None = None  # the account, when the password matched
     locked: bool = False  # refused: too many failures for this account, for a few minutes
     notify: User | None = None  # this failure locked the account: its owner should hear of it
+    retry_after: int | None = None  # while locked: the seconds left
 
 
 def _find_login(login: str) -> tuple[str, User | None]:
@@ -192,11 +193,13 @@ def check_password(login: str, password: str) -> PasswordCheck:
     key, user = _find_login(login)
     account = throttle.account_key(user.id if user else None, key)
     if throttle.is_locked(account):
-        return PasswordCheck(locked=True)
+        return PasswordCheck(locked=True, retry_after=throttle.lock_seconds_left(account))
     if not verify_password(user.password_hash if user else None, password or ""):
         if throttle.record_failure(throttle.Attempt.PASSWORD, account):
             notify = user if user is not None and throttle.first_notice(account) else None
-            return PasswordCheck(locked=True, notify=notify)
+            return PasswordCheck(
+                locked=True, notify=notify, retry_after=throttle.lock_seconds_left(account)
+            )
         return PasswordCheck()
     assert user is not None
     throttle.clear_failures(throttle.Attempt.PASSWORD, account)

@@ -13,6 +13,8 @@ storage is shared by every process, and its keys expire on their own.
 
 from __future__ import annotations
 
+import math
+import time
 from enum import StrEnum
 
 from flask import current_app
@@ -54,6 +56,14 @@ def _notice_limit() -> RateLimitItemPerSecond:
 
 def is_locked(account: str) -> bool:
     return not limiter.limiter.test(_lock_limit(), NAMESPACE, "lock", account)
+
+
+def lock_seconds_left(account: str) -> int:
+    """How long the account's sign-in stays paused (at least a second while it is)."""
+    reset_at, _remaining = limiter.limiter.get_window_stats(
+        _lock_limit(), NAMESPACE, "lock", account
+    )
+    return max(1, math.ceil(reset_at - time.time()))
 
 
 def record_failure(kind: Attempt, account: str) -> bool:

@@ -106,6 +106,7 @@ def login() -> Any:
         if check.notify is not None:
             send_lock_notice(check.notify)
         if check.locked:
+            form.retry_after = check.retry_after  # render_form sends it as Retry-After
             form.form_errors.append(
                 _(
                     "Too many failed attempts to log in to this account. Please wait a few "

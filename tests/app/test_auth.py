@@ -271,3 +271,16 @@ def test_a_name_without_an_account_locks_the_same_way(client, outbox, tight_acco
         response = attempt(client, "nobody@example.com", "wrong password", f"198.51.100.{n}")
     assert LOCKED in response.get_data(as_text=True)
     assert outbox() == []
+
+
+def test_the_locked_page_says_when_to_try_again(app, client, outbox, tight_account_limits):
+    user = UserFactory()
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        for n in range(3):
+            locked = attempt(client, user.email, "wrong password", f"198.51.100.{n}")
+        assert LOCKED in locked.get_data(as_text=True)
+        assert 299 <= int(locked.headers["Retry-After"]) <= 300
+        traveller.shift(timedelta(minutes=2))
+        later = attempt(client, user.email, DEFAULT_PASSWORD, "192.0.2.1")
+        assert later.status_code == 422
+        assert 170 <= int(later.headers["Retry-After"]) <= 181
