@@ -190,16 +190,6 @@ def _earning(row: Any) -> dict[str, Any]:
     }
 
 
-def _page(page: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "items": items,
-        "page": page.page,
-        "per_page": page.per_page,
-        "has_next": page.has_next,
-        "has_prev": page.page > 1,
-    }
-
-
 @blueprint.route("/earnings")
 class Earnings(MethodView):
     decorators = [api.login_required]
@@ -218,7 +208,7 @@ class Earnings(MethodView):
             )
             totals = dashboard.totals(payee)
         return {
-            **_page(page, [_earning(row) for row in page.items]),
+            **page.to_dict([_earning(row) for row in page.items]),
             "totals": {
                 "currency": current_app.config["CURRENCY"],
                 "pending_minor": totals.pending,
@@ -277,7 +267,7 @@ class Payouts(MethodView):
         """Your payouts, newest first: each is one Stripe transfer, with any reversals."""
         payee = _payee()
         if payee is None:
-            return _page(Page([], query["page"], 25, False), [])
+            return Page([], query["page"], 25, False).to_dict([])
         page = paginate_select(
             select(PayoutItem)
             .where(PayoutItem.payee_id == payee.id)
@@ -301,7 +291,7 @@ class Payouts(MethodView):
             }
             for item in page.items
         ]
-        return _page(page, items)
+        return page.to_dict(items)
 
 
 def _account(payee: Payee | None) -> dict[str, Any]:
