@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 
 from app.extensions import db
 from payouts import ledger
 from payouts.ledger import LedgerError, credit, debit
 from payouts.models import JournalEntry, JournalLine
+from tests.concurrency import at_once
 from tests.conftest import _empty_tables, is_postgres
 
 
@@ -121,3 +125,237 @@ def test_the_test_clean_up_empties_the_journal_and_leaves_it_append_only(app):
     db.session.commit()
     _refused(text("DELETE FROM journal_lines"))
     _refused(text("UPDATE journal_lines SET amount = 1"))
+
+
+# --- posting near raw SQL: the statements a post costs, and batches of entries
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement the cursor sends inside the block."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def sale_legs(payee: str = "user:1", gross: int = 10_000) -> list[ledger.Leg]:
+    return [
+        debit(ledger.STRIPE_BALANCE, gross),
+        credit(ledger.pending(payee), gross - 1_800),
+        credit(ledger.pending("user:2"), 1_000),
+        credit(ledger.FEE_REVENUE, 800),
+    ]
+
+
+def entries() -> int:
+    return db.session.scalar(select(func.count(JournalEntry.id)))
+
+
+def _in_a_transaction() -> None:
+    """Begin the next transaction now, so that counting leaves out its BEGIN (SQLite's)."""
+    db.session.connection()
+
+
+def test_a_post_on_known_accounts_takes_at_most_three_statements(app):
+    sale("evt_sale_1")
+    db.session.commit()
+    _in_a_transaction()
+    with statements() as sent:
+        entry = ledger.post("evt_sale_2", "sale", sale_legs(gross=20_000), memo="second")
+    assert len(sent) <= 3, sent
+    db.session.commit()
+    # What it returns is a journal entry like any the session loads.
+    assert (entry.idempotency_key, entry.kind, entry.memo) == ("evt_sale_2", "sale", "second")
+    assert sorted(line.amount for line in entry.lines) == [-18_200, -1_000, -800, 20_000]
+    assert {line.account.code for line in entry.lines} == {leg.account for leg in sale_legs()}
+    assert ledger.balance(ledger.STRIPE_BALANCE) == 30_000
+    assert ledger.unbalanced_entries() == []
+
+
+def test_a_repeated_post_returns_the_entry_the_session_holds(app):
+    first = sale()
+    assert sale() is first
+    db.session.commit()
+    assert sale().id == first.id
+    assert entries() == 1
+
+
+def test_post_many_posts_each_entry_and_gives_their_ids_in_order(app):
+    ids = ledger.post_many(
+        [
+            ledger.Posting("evt_1", "sale", sale_legs("user:1", 10_000)),
+            ledger.Posting("evt_2", "sale", sale_legs("user:3", 20_000), memo="two"),
+            ledger.Posting(
+                "fee_2",
+                "stripe_fee",
+                [debit(ledger.STRIPE_FEES, 30), credit(ledger.STRIPE_BALANCE, 30)],
+            ),
+        ]
+    )
+    db.session.commit()
+    posted = {e.idempotency_key: e for e in db.session.scalars(select(JournalEntry))}
+    assert ids == [posted["evt_1"].id, posted["evt_2"].id, posted["fee_2"].id]
+    assert posted["evt_2"].memo == "two" and posted["fee_2"].kind == "stripe_fee"
+    assert ledger.balance(ledger.STRIPE_BALANCE) == 29_970
+    assert ledger.balance(ledger.pending("user:3")) == 18_200
+    assert ledger.balance(ledger.pending("user:2")) == 2_000
+    assert ledger.balance(ledger.STRIPE_FEES) == 30
+    assert ledger.trial_balance() == 0 and ledger.unbalanced_entries() == []
+
+
+def test_post_many_again_is_a_no_op(app):
+    batch = [ledger.Posting(f"evt_{n}", "sale", sale_legs(f"user:{n}")) for n in range(3, 6)]
+    first = ledger.post_many(batch)
+    db.session.commit()
+    assert ledger.post_many(batch) == first
+    assert ledger.post_many(list(reversed(batch))) == list(reversed(first))
+    db.session.commit()
+    assert entries() == 3
+    assert ledger.balance(ledger.STRIPE_BALANCE) == 30_000
+
+
+def test_post_many_mixes_posted_and_new_keys(app):
+    posted = sale("evt_1").id
+    db.session.commit()
+    ids = ledger.post_many(
+        [
+            ledger.Posting("evt_0", "sale", sale_legs("user:4")),
+            ledger.Posting("evt_1", "sale", sale_legs("user:1")),  # as `sale` posted it
+            ledger.Posting("evt_2", "sale", sale_legs("user:5")),
+        ]
+    )
+    assert ids[1] == posted and len(set(ids)) == 3
+    db.session.commit()
+    assert entries() == 3
+    assert ledger.balance(ledger.STRIPE_BALANCE) == 30_000
+    assert ledger.balance(ledger.pending("user:1")) == 8_200
+
+
+def test_post_many_refuses_a_posted_key_with_other_amounts_and_writes_nothing(app):
+    sale("evt_1")
+    db.session.commit()
+    with pytest.raises(LedgerError, match="other amounts"):
+        ledger.post_many(
+            [
+                ledger.Posting("evt_2", "sale", sale_legs("user:4")),
+                ledger.Posting("evt_1", "sale", sale_legs("user:1", gross=10_001)),
+            ]
+        )
+    assert entries() == 1
+    assert ledger.balance(ledger.pending("user:4")) == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "legs"),
+    [
+        ("bad", [debit(ledger.STRIPE_BALANCE, 5), credit(ledger.FEE_REVENUE, 4)]),
+        ("bad", [debit(ledger.FEE_REVENUE, 5), credit(ledger.FEE_REVENUE, 5)]),
+        ("bad", []),
+        ("bad", [debit("bank:somewhere", 5), credit(ledger.FEE_REVENUE, 5)]),
+        # The same key twice in one batch, with other amounts.
+        ("evt_1", sale_legs("user:1", gross=99)),
+    ],
+    ids=["unbalanced", "moves-nothing", "empty", "unknown-account", "same-key-other-amounts"],
+)
+def test_post_many_checks_every_entry_before_it_writes_any(app, key, legs):
+    batch = [
+        ledger.Posting("evt_1", "sale", sale_legs("user:1")),
+        ledger.Posting(key, "sale", legs),
+        ledger.Posting("evt_2", "sale", sale_legs("user:7")),
+    ]
+    _in_a_transaction()
+    with statements() as sent, pytest.raises(LedgerError):
+        ledger.post_many(batch)
+    assert sent == []
+    assert entries() == 0
+
+
+def test_post_many_takes_the_same_statements_for_any_number_of_entries(app):
+    sale("evt_0")
+    db.session.commit()
+
+    def count(size: int, tag: str) -> int:
+        _in_a_transaction()
+        with statements() as sent:
+            ledger.post_many(
+                [ledger.Posting(f"{tag}_{n}", "sale", sale_legs("user:1")) for n in range(size)]
+            )
+        db.session.commit()
+        return len(sent)
+
+    assert count(2, "a") == count(50, "b") <= 4
+    # With keys posted before among them, one more statement reads what they were.
+    _in_a_transaction()
+    with statements() as sent:
+        ledger.post_many(
+            [
+                ledger.Posting(f"{tag}_{n}", "sale", sale_legs("user:1"))
+                for tag in "ac"
+                for n in range(2)
+            ]
+        )
+    assert len(sent) <= 4
+    assert entries() == 1 + 2 + 50 + 2
+
+
+def test_an_account_made_in_a_transaction_that_rolled_back_is_made_again(app):
+    sale("evt_0")
+    db.session.commit()
+    ledger.post("evt_1", "sale", sale_legs("user:8"))
+    db.session.rollback()
+    # SQLite gives the rolled-back account's id to the next account made: another payee's.
+    ledger.post("evt_2", "sale", sale_legs("user:9", gross=5_000))
+    db.session.commit()
+    ledger.post("evt_1", "sale", sale_legs("user:8"))
+    ledger.post_many([ledger.Posting("evt_3", "sale", sale_legs("user:8"))])
+    db.session.commit()
+    assert ledger.balance(ledger.pending("user:8")) == 2 * 8_200
+    assert ledger.balance(ledger.pending("user:9")) == 3_200
+    assert ledger.unbalanced_entries() == []
+
+
+def test_accounts_known_before_the_tables_were_emptied_are_read_again(app):
+    ledger.post("evt_1", "sale", sale_legs("user:1"))
+    db.session.commit()
+    db.session.remove()
+    _empty_tables()
+    # The same ids now go to other accounts, in another order.
+    ledger.post(
+        "evt_2", "refund", [debit(ledger.pending("user:2"), 7), credit(ledger.pending("user:1"), 7)]
+    )
+    ledger.post("evt_1", "sale", sale_legs("user:1"))
+    db.session.commit()
+    assert ledger.balance(ledger.STRIPE_BALANCE) == 10_000
+    assert ledger.balance(ledger.pending("user:1")) == 8_207
+    assert ledger.balance(ledger.pending("user:2")) == 993
+    assert ledger.balance(ledger.FEE_REVENUE) == 800
+
+
+def test_two_transactions_posting_one_key_at_once_post_it_once(app, postgres_only):
+    sale("evt_0")
+    refused: list[LedgerError] = []
+
+    def posting(keys: tuple[str, str], gross: int) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                ledger.post(keys[0], "sale", sale_legs("user:1", gross))
+                ledger.post_many([ledger.Posting(keys[1], "sale", sale_legs("user:3", gross))])
+            except LedgerError as error:
+                refused.append(error)
+
+        return run
+
+    at_once(app, [posting(("evt_1", "evt_2"), 10_000) for _ in range(4)])
+    assert entries() == 3 and refused == []
+    # The same keys with other amounts: the first transaction's entry stands, the other fails.
+    at_once(app, [posting(("evt_3", "evt_4"), 10_000), posting(("evt_3", "evt_4"), 20_000)])
+    assert entries() == 5 and len(refused) == 1
+    assert ledger.balance(ledger.STRIPE_BALANCE) in (50_000, 90_000)
+    assert ledger.unbalanced_entries() == []
