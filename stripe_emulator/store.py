@@ -3,14 +3,22 @@
 One connection is shared by all threads (``check_same_thread=False``); callers serialise access
 with the emulator's lock, and a request's writes happen inside one transaction so that an error
 half-way through leaves no partial state.
+
+The fields that objects are looked up by (a transfer's ``source_transaction``, a refund's
+``charge``…, see ``INDEXED_FIELDS``) are copied into ``object_fields``, written with the object
+in the same transaction, so that a lookup reads the matching rows only instead of decoding every
+object of the type. What a charge has funded in transfers is kept as a running total beside it
+(``source_transfers``): checking a new transfer against it costs the same with one transfer
+or a hundred thousand.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA = """
@@ -83,7 +91,62 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
-TABLES = ("objects", "ledger", "timers", "idempotency", "deliveries", "delivery_attempts", "meta")
+# Kept by the store itself from the objects; an older state file gets them filled on opening.
+DERIVED_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS object_fields ("
+    " id TEXT NOT NULL, type TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,"
+    " PRIMARY KEY (id, field))",
+    "CREATE INDEX IF NOT EXISTS object_fields_value ON object_fields (type, field, value)",
+    "CREATE TABLE IF NOT EXISTS source_transfers ("
+    " charge TEXT PRIMARY KEY, amount INTEGER NOT NULL)",
+)
+
+TABLES = (
+    "objects",
+    "object_fields",
+    "source_transfers",
+    "ledger",
+    "timers",
+    "idempotency",
+    "deliveries",
+    "delivery_attempts",
+    "meta",
+)
+
+# The fields each type of object is looked up by (equality, non-empty string values only).
+INDEXED_FIELDS: dict[str, tuple[str, ...]] = {
+    "balance_transaction": ("source", "type"),
+    "charge": ("payment_intent", "transfer_group"),
+    "checkout.session": ("payment_intent",),
+    "dispute": ("charge", "payment_intent"),
+    "emulator.account_link": ("account",),
+    "refund": ("charge", "payment_intent"),
+    "transfer": ("destination", "source_transaction", "transfer_group"),
+    "transfer_reversal": ("transfer",),
+}
+
+
+def given(fields: Mapping[str, str | None]) -> dict[str, str]:
+    """The fields a lookup was given a value for (a list's filters left out are not)."""
+    return {name: value for name, value in fields.items() if value}
+
+
+_COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "="}
+
+
+class NotIndexed(ValueError):
+    """A lookup by a field the store keeps no index of (a programming error)."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which objects a lookup wants: a type, an account (None: any), equal indexed fields,
+    and a last test in Python for what no index says."""
+
+    type: str
+    account: str | None = None
+    match: Mapping[str, str] = field(default_factory=dict)
+    where: Callable[[dict[str, Any]], bool] | None = None
 
 
 class Store:
@@ -95,9 +158,11 @@ class Store:
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+        self._depth = 0
         self._upgrade()
         self.conn.executescript(SCHEMA)
-        self._depth = 0
+        for statement in DERIVED_SCHEMA:
+            self.conn.execute(statement)
 
     def _upgrade(self) -> None:
         """Bring a state file written by an older emulator up to the current schema."""
@@ -109,6 +174,29 @@ class Store:
             self.conn.execute(
                 "ALTER TABLE idempotency ADD COLUMN claimed_at REAL NOT NULL DEFAULT 0"
             )
+        with self.transaction():
+            # Inside the write lock: of two processes opening an old file, one fills them.
+            tables = {r["name"] for r in self.conn.execute("SELECT name FROM sqlite_master")}
+            if "objects" in tables and "object_fields" not in tables:
+                for statement in DERIVED_SCHEMA:
+                    self.conn.execute(statement)
+                self._derive_all()
+
+    def _derive_all(self) -> None:
+        """Fill the derived tables from every object (once, for a file from before them)."""
+        self.conn.execute("DELETE FROM object_fields")
+        self.conn.execute("DELETE FROM source_transfers")
+        types = list(INDEXED_FIELDS)
+        marks = ", ".join("?" for _ in types)
+        rows = self.conn.execute(
+            f"SELECT type, data FROM objects WHERE type IN ({marks})",  # noqa: S608 - only marks
+            types,
+        ).fetchall()
+        for row in rows:
+            obj = json.loads(row["data"])
+            self._index(obj, row["type"])
+            if row["type"] == "transfer" and obj.get("source_transaction"):
+                self.add_source_transfer(obj["source_transaction"], int(obj["amount"]))
 
     def close(self) -> None:
         self.conn.close()
@@ -168,34 +256,127 @@ class Store:
             "INSERT INTO objects (id, type, account, created, data) VALUES (?, ?, ?, ?, ?)",
             (obj["id"], type, account, int(obj.get("created") or 0), json.dumps(obj)),
         )
+        self._index(obj, type)
         return obj
 
     def save(self, obj: dict[str, Any]) -> dict[str, Any]:
-        self.conn.execute("UPDATE objects SET data = ? WHERE id = ?", (json.dumps(obj), obj["id"]))
+        row = self.conn.execute(
+            "UPDATE objects SET data = ? WHERE id = ? RETURNING type", (json.dumps(obj), obj["id"])
+        ).fetchone()
+        if row is not None and row["type"] in INDEXED_FIELDS:
+            # An indexed field may have changed (a session gets its payment intent).
+            self.conn.execute("DELETE FROM object_fields WHERE id = ?", (obj["id"],))
+            self._index(obj, row["type"])
         return obj
 
     def delete(self, obj_id: str) -> None:
         self.conn.execute("DELETE FROM objects WHERE id = ?", (obj_id,))
+        self.conn.execute("DELETE FROM object_fields WHERE id = ?", (obj_id,))
+
+    def _index(self, obj: dict[str, Any], type: str) -> None:
+        rows = [
+            (obj["id"], type, name, value)
+            for name in INDEXED_FIELDS.get(type, ())
+            if isinstance(value := obj.get(name), str) and value
+        ]
+        if rows:
+            self.conn.executemany(
+                "INSERT INTO object_fields (id, type, field, value) VALUES (?, ?, ?, ?)", rows
+            )
 
     def query(
         self,
         type: str,
         account: str | None = None,
         where: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        match: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Objects of a type, newest first (ties broken by insertion order, like Stripe)."""
-        sql = "SELECT data FROM objects WHERE type = ?"
-        args: list[Any] = [type]
-        if account is not None:
-            sql += " AND account = ?"
-            args.append(account)
-        sql += " ORDER BY created DESC, seq DESC"
-        out = []
+        """Objects of a type, newest first (ties broken by insertion order, like Stripe).
+
+        ``match`` narrows by indexed fields (see ``INDEXED_FIELDS``) in SQL, so only the
+        matching objects are read; ``where`` then filters what was read.
+        """
+        return list(self.scan(Selection(type, account, match or {}, where)))
+
+    def scan(
+        self,
+        selection: Selection,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        created: Mapping[str, int] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The selected objects one by one, decoded as they are read: newest first, from just
+        after the object ``after`` (in that order); or, with ``before``, oldest first from just
+        before (newer than) that object. ``created`` bounds the creation time (``gt``,
+        ``gte``, ``lt``, ``lte``, ``eq``)."""
+        sql, args = self._selection_sql(selection, created)
+        cursor = after or before
+        if cursor is not None:
+            position = self.conn.execute(
+                "SELECT created, seq FROM objects WHERE id = ?", (cursor,)
+            ).fetchone()
+            if position is None:
+                return
+            side = "<" if after is not None else ">"
+            sql += f" AND (o.created {side} ? OR (o.created = ? AND o.seq {side} ?))"
+            args += [position["created"], position["created"], position["seq"]]
+        order = "DESC" if before is None else "ASC"
+        sql += f" ORDER BY o.created {order}, o.seq {order}"
         for row in self.conn.execute(sql, args):
             obj = json.loads(row["data"])
-            if where is None or where(obj):
-                out.append(obj)
-        return out
+            if selection.where is None or selection.where(obj):
+                yield obj
+
+    def selects(
+        self, selection: Selection, obj_id: str, *, created: Mapping[str, int] | None = None
+    ) -> bool:
+        """Whether the object ``obj_id`` is one of the selection's (created within bounds)."""
+        sql, args = self._selection_sql(selection, created)
+        row = self.conn.execute(sql + " AND o.id = ?", [*args, obj_id]).fetchone()
+        return row is not None and (
+            selection.where is None or selection.where(json.loads(row["data"]))
+        )
+
+    def _selection_sql(
+        self, selection: Selection, created: Mapping[str, int] | None = None
+    ) -> tuple[str, list[Any]]:
+        sql = "SELECT o.data FROM objects o WHERE o.type = ?"
+        args: list[Any] = [selection.type]
+        for op, bound in (created or {}).items():
+            sql += f" AND o.created {_COMPARISONS[op]} ?"
+            args.append(bound)
+        if selection.account is not None:
+            sql += " AND o.account = ?"
+            args.append(selection.account)
+        indexed = INDEXED_FIELDS.get(selection.type, ())
+        for name, value in selection.match.items():
+            if name not in indexed:
+                raise NotIndexed(f"{selection.type} objects are not indexed by {name!r}")
+            sql += (
+                " AND o.id IN (SELECT f.id FROM object_fields f"
+                " WHERE f.type = ? AND f.field = ? AND f.value = ?)"
+            )
+            args += [selection.type, name, value]
+        return sql, args
+
+    # -- what charges have funded --------------------------------------------------------------
+
+    def add_source_transfer(self, charge_id: str, amount: int) -> None:
+        """Count a transfer against the charge it was funded by (its source_transaction)."""
+        self.conn.execute(
+            "INSERT INTO source_transfers (charge, amount) VALUES (?, ?)"
+            " ON CONFLICT(charge) DO UPDATE SET amount = amount + excluded.amount",
+            (charge_id, amount),
+        )
+
+    def source_transferred(self, charge_id: str) -> int:
+        """What transfers funded by this charge add up to."""
+        row = self.conn.execute(
+            "SELECT amount FROM source_transfers WHERE charge = ?", (charge_id,)
+        ).fetchone()
+        return int(row["amount"]) if row else 0
 
     # -- ledger -------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from ..errors import StripeError, invalid, no_such
 from ..ids import new_id, random_suffix
 from ..params import apply_metadata
 from ..router import route
+from ..store import Selection
 from .common import LIST_PARAMS, out, paginate, public, require_platform
 from .events import emit
 
@@ -335,7 +336,7 @@ def update_account(ctx: Ctx, id: str) -> dict[str, Any]:
 def list_accounts(ctx: Ctx) -> dict[str, Any]:
     require_platform(ctx, "Listing connected accounts")
     ctx.params.check_known(LIST_PARAMS)
-    return paginate(ctx, ctx.store.query("account", account=""), "/v1/accounts")
+    return paginate(ctx, Selection("account", ""), "/v1/accounts")
 
 
 @route("DELETE", "/v1/accounts/{id}")
@@ -434,7 +435,7 @@ def create_account_link(ctx: Ctx) -> dict[str, Any]:
 
 def find_account_link(ctx: Ctx, acct_id: str, token: str) -> dict[str, Any] | None:
     links = ctx.store.query(
-        "emulator.account_link", where=lambda lk: lk["account"] == acct_id and lk["token"] == token
+        "emulator.account_link", match={"account": acct_id}, where=lambda lk: lk["token"] == token
     )
     return links[0] if links else None
 

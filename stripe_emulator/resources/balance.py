@@ -10,6 +10,7 @@ from ..errors import StripeError, balance_insufficient, invalid
 from ..ids import new_id
 from ..params import apply_metadata
 from ..router import route
+from ..store import Selection, given
 from .common import LIST_PARAMS, get, out, paginate
 from .events import emit
 
@@ -53,14 +54,11 @@ def list_balance_transactions(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     p.check_known(LIST_PARAMS | {"type", "source", "currency", "payout"})
     type_, source, currency = p.get_str("type"), p.get_str("source"), p.get_str("currency")
-    txns = ctx.store.query(
+    txns = Selection(
         "balance_transaction",
-        account=ctx.account,
-        where=lambda t: (
-            (not type_ or t["type"] == type_)
-            and (not source or t["source"] == source)
-            and (not currency or t["currency"] == currency.lower())
-        ),
+        ctx.account,
+        given({"type": type_, "source": source}),
+        where=lambda t: not currency or t["currency"] == currency.lower(),
     )
     return paginate(ctx, txns, "/v1/balance_transactions")
 
@@ -143,8 +141,8 @@ def retrieve_payout(ctx: Ctx, id: str) -> dict[str, Any]:
 def list_payouts(ctx: Ctx) -> dict[str, Any]:
     ctx.params.check_known(LIST_PARAMS | {"status", "arrival_date", "destination"})
     status = ctx.params.get_str("status")
-    payouts = ctx.store.query(
-        "payout", account=ctx.account, where=lambda po: not status or po["status"] == status
+    payouts = Selection(
+        "payout", ctx.account, where=lambda po: not status or po["status"] == status
     )
     return paginate(ctx, payouts, "/v1/payouts")
 

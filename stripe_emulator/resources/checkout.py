@@ -10,6 +10,7 @@ from ..errors import StripeError, invalid, missing_param
 from ..ids import checkout_session_id, new_id
 from ..params import Params, apply_metadata, as_int, validate_metadata
 from ..router import route
+from ..store import Selection, given
 from .common import LIST_PARAMS, get, out, paginate
 from .events import emit
 from .payments import attempt_payment, cancel_payment_intent_obj, check_amount, new_payment_intent
@@ -280,12 +281,11 @@ def list_sessions(ctx: Ctx) -> dict[str, Any]:
         }
     )
     pi, status = p.get_str("payment_intent"), p.get_str("status")
-    sessions = ctx.store.query(
+    sessions = Selection(
         "checkout.session",
-        account=ctx.account,
-        where=lambda s: (
-            (not pi or s["payment_intent"] == pi) and (not status or s["status"] == status)
-        ),
+        ctx.account,
+        given({"payment_intent": pi}),
+        where=lambda s: not status or s["status"] == status,
     )
     return paginate(ctx, sessions, "/v1/checkout/sessions")
 

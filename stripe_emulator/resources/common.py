@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 from ..context import Ctx
 from ..errors import StripeError, invalid, no_such
 from ..params import as_int
-from ..store import Store
+from ..store import Selection, Store
 
 
 def public(obj: dict[str, Any]) -> dict[str, Any]:
@@ -23,10 +24,10 @@ def render(store: Store, obj: dict[str, Any], now: int) -> dict[str, Any]:
     if kind == "balance_transaction":
         out["status"] = "available" if out["available_on"] <= now else "pending"
     elif kind == "charge":
-        refunds = store.query("refund", where=lambda r: r["charge"] == out["id"])
+        refunds = store.query("refund", match={"charge": out["id"]})
         out["refunds"] = sublist([public(r) for r in refunds], f"/v1/charges/{out['id']}/refunds")
     elif kind == "transfer":
-        reversals = store.query("transfer_reversal", where=lambda r: r["transfer"] == out["id"])
+        reversals = store.query("transfer_reversal", match={"transfer": out["id"]})
         out["reversals"] = sublist(
             [public(r) for r in reversals], f"/v1/transfers/{out['id']}/reversals"
         )
@@ -58,40 +59,42 @@ def out(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any]:
     return render(ctx.store, obj, ctx.now)
 
 
-def _created_ok(ctx: Ctx, obj: dict[str, Any]) -> bool:
+def _created_bounds(ctx: Ctx) -> dict[str, int] | None:
+    """The list's ``created`` filter as bounds on the creation time; None when it can match
+    nothing (``created=`` given empty)."""
     created = ctx.params.raw("created")
     if created is None:
-        return True
-    value = obj.get("created") or 0
+        return {}
     if isinstance(created, str):
-        return value == as_int(created, "created")
+        exact = as_int(created, "created")
+        return None if exact is None else {"eq": exact}
     if isinstance(created, dict):
+        bounds: dict[str, int] = {}
         for op, raw in created.items():
             bound = as_int(raw, f"created[{op}]")
             assert bound is not None
-            if (
-                (op == "gt" and not value > bound)
-                or (op == "gte" and not value >= bound)
-                or (op == "lt" and not value < bound)
-                or (op == "lte" and not value <= bound)
-            ):
-                return False
-        return True
+            if op in ("gt", "gte", "lt", "lte"):
+                bounds[op] = bound
+        return bounds
     raise invalid("Invalid created filter", param="created")
 
 
 LIST_PARAMS = frozenset({"limit", "starting_after", "ending_before", "created", "expand"})
 
 
-def paginate(ctx: Ctx, objs: list[dict[str, Any]], url: str) -> dict[str, Any]:
-    """Stripe's cursor pagination over a newest-first list."""
+def paginate(ctx: Ctx, selection: Selection, url: str) -> dict[str, Any]:
+    """Stripe's cursor pagination over a newest-first list.
+
+    A page reads from the cursor on, in the store's order, only as many objects as it shows
+    (plus one, to know whether there are more): paging through a long list costs the same on
+    its last page as on its first.
+    """
     p = ctx.params
     limit = p.get_int("limit", default=10)
     assert limit is not None
     if not 1 <= limit <= 100:
         raise invalid("Invalid limit: must be between 1 and 100", param="limit")
-    objs = [o for o in objs if _created_ok(ctx, o)]
-    ids = [o["id"] for o in objs]
+    created = _created_bounds(ctx)
     starting_after = p.get_str("starting_after")
     ending_before = p.get_str("ending_before")
     if starting_after and ending_before:
@@ -99,22 +102,24 @@ def paginate(ctx: Ctx, objs: list[dict[str, Any]], url: str) -> dict[str, Any]:
             "You may only specify one of these parameters: starting_after, ending_before.",
             param="ending_before",
         )
-    if starting_after:
-        if starting_after not in ids:
-            raise no_such("object", starting_after, param="starting_after")
-        start = ids.index(starting_after) + 1
-        page = objs[start : start + limit]
-        has_more = start + limit < len(objs)
-    elif ending_before:
-        if ending_before not in ids:
-            raise no_such("object", ending_before, param="ending_before")
-        end = ids.index(ending_before)
-        start = max(0, end - limit)
-        page = objs[start:end]
-        has_more = start > 0
+    cursor = starting_after or ending_before
+    if cursor and (created is None or not ctx.store.selects(selection, cursor, created=created)):
+        param = "starting_after" if starting_after else "ending_before"
+        raise no_such("object", cursor, param=param)
+    if created is None:
+        page, has_more = [], False
     else:
-        page = objs[:limit]
-        has_more = len(objs) > limit
+        found = list(
+            itertools.islice(
+                ctx.store.scan(
+                    selection, after=starting_after, before=ending_before, created=created
+                ),
+                limit + 1,
+            )
+        )
+        page, has_more = found[:limit], len(found) > limit
+        if ending_before:
+            page.reverse()  # read oldest first from the cursor; shown newest first
     return {
         "object": "list",
         "data": [out(ctx, o) for o in page],

@@ -12,6 +12,7 @@ from ..errors import invalid, missing_param
 from ..ids import new_id, random_suffix
 from ..params import apply_metadata
 from ..router import route
+from ..store import Selection
 from .common import LIST_PARAMS, get, out, paginate, render, require_platform
 
 # The events the emulator can emit; webhook endpoints may subscribe to these (or "*").
@@ -127,7 +128,7 @@ def list_events(ctx: Ctx) -> dict[str, Any]:
             return False
         return not types or e["type"] in types
 
-    return paginate(ctx, ctx.store.query("event", account=ctx.account, where=match), "/v1/events")
+    return paginate(ctx, Selection("event", ctx.account, where=match), "/v1/events")
 
 
 # -- webhook endpoints -------------------------------------------------------------------------
@@ -201,9 +202,7 @@ def update_webhook_endpoint(ctx: Ctx, id: str) -> dict[str, Any]:
 @route("GET", "/v1/webhook_endpoints")
 def list_webhook_endpoints(ctx: Ctx) -> dict[str, Any]:
     ctx.params.check_known(LIST_PARAMS)
-    return paginate(
-        ctx, ctx.store.query("webhook_endpoint", account=ctx.account), "/v1/webhook_endpoints"
-    )
+    return paginate(ctx, Selection("webhook_endpoint", ctx.account), "/v1/webhook_endpoints")
 
 
 @route("DELETE", "/v1/webhook_endpoints/{id}")

@@ -11,6 +11,7 @@ from ..errors import StripeError, invalid, no_such
 from ..ids import new_id, random_suffix
 from ..params import apply_metadata
 from ..router import route
+from ..store import Selection, given
 from .common import LIST_PARAMS, get, out, paginate, public
 from .events import emit
 
@@ -239,9 +240,7 @@ def retrieve_payment_intent(ctx: Ctx, id: str) -> dict[str, Any]:
 @route("GET", "/v1/payment_intents")
 def list_payment_intents(ctx: Ctx) -> dict[str, Any]:
     ctx.params.check_known(LIST_PARAMS | {"customer"})
-    return paginate(
-        ctx, ctx.store.query("payment_intent", account=ctx.account), "/v1/payment_intents"
-    )
+    return paginate(ctx, Selection("payment_intent", ctx.account), "/v1/payment_intents")
 
 
 @route("POST", "/v1/payment_intents/{id}")
@@ -534,12 +533,8 @@ def list_charges(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     p.check_known(LIST_PARAMS | {"payment_intent", "transfer_group", "customer"})
     pi, group = p.get_str("payment_intent"), p.get_str("transfer_group")
-    charges = ctx.store.query(
-        "charge",
-        account=ctx.account,
-        where=lambda c: (
-            (not pi or c["payment_intent"] == pi) and (not group or c["transfer_group"] == group)
-        ),
+    charges = Selection(
+        "charge", ctx.account, given({"payment_intent": pi, "transfer_group": group})
     )
     return paginate(ctx, charges, "/v1/charges")
 
@@ -676,20 +671,14 @@ def list_refunds(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     p.check_known(LIST_PARAMS | {"charge", "payment_intent"})
     charge, pi = p.get_str("charge"), p.get_str("payment_intent")
-    refunds = ctx.store.query(
-        "refund",
-        account=ctx.account,
-        where=lambda r: (
-            (not charge or r["charge"] == charge) and (not pi or r["payment_intent"] == pi)
-        ),
-    )
+    refunds = Selection("refund", ctx.account, given({"charge": charge, "payment_intent": pi}))
     return paginate(ctx, refunds, "/v1/refunds")
 
 
 @route("GET", "/v1/charges/{id}/refunds")
 def list_charge_refunds(ctx: Ctx, id: str) -> dict[str, Any]:
     get(ctx, id, "charge")
-    refunds = ctx.store.query("refund", account=ctx.account, where=lambda r: r["charge"] == id)
+    refunds = Selection("refund", ctx.account, {"charge": id})
     return paginate(ctx, refunds, f"/v1/charges/{id}/refunds")
 
 
@@ -775,13 +764,7 @@ def list_disputes(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     p.check_known(LIST_PARAMS | {"charge", "payment_intent"})
     charge, pi = p.get_str("charge"), p.get_str("payment_intent")
-    disputes = ctx.store.query(
-        "dispute",
-        account=ctx.account,
-        where=lambda d: (
-            (not charge or d["charge"] == charge) and (not pi or d["payment_intent"] == pi)
-        ),
-    )
+    disputes = Selection("dispute", ctx.account, given({"charge": charge, "payment_intent": pi}))
     return paginate(ctx, disputes, "/v1/disputes")
 
 

@@ -10,6 +10,7 @@ from ..errors import StripeError, balance_insufficient, invalid
 from ..ids import new_id
 from ..params import apply_metadata
 from ..router import route
+from ..store import Selection, given
 from .accounts import get_account
 from .common import LIST_PARAMS, get, out, paginate, require_platform
 from .events import emit
@@ -68,12 +69,7 @@ def create_transfer(ctx: Ctx) -> dict[str, Any]:
                 f" must be the same as the transfer currency ({currency})",
                 param="currency",
             )
-        already = sum(
-            t["amount"]
-            for t in ctx.store.query(
-                "transfer", account="", where=lambda t: t["source_transaction"] == source_id
-            )
-        )
+        already = ctx.store.source_transferred(source_id)
         if amount > charge["amount"] - already:
             raise StripeError(
                 f"The transfer amount ({amount}) exceeds the amount of source_transaction "
@@ -139,6 +135,8 @@ def create_transfer(ctx: Ctx) -> dict[str, Any]:
         transfer_group=p.get_str("transfer_group"),
     )
     ctx.store.insert(transfer, type="transfer", account="")
+    if source_id:
+        ctx.store.add_source_transfer(source_id, amount)
     emit(ctx, "transfer.created", transfer)
     return out(ctx, transfer)
 
@@ -165,12 +163,8 @@ def list_transfers(ctx: Ctx) -> dict[str, Any]:
     p = ctx.params
     p.check_known(LIST_PARAMS | {"destination", "transfer_group"})
     dest, group = p.get_str("destination"), p.get_str("transfer_group")
-    transfers = ctx.store.query(
-        "transfer",
-        account=ctx.account,
-        where=lambda t: (
-            (not dest or t["destination"] == dest) and (not group or t["transfer_group"] == group)
-        ),
+    transfers = Selection(
+        "transfer", ctx.account, given({"destination": dest, "transfer_group": group})
     )
     return paginate(ctx, transfers, "/v1/transfers")
 
@@ -254,9 +248,7 @@ def create_reversal(ctx: Ctx, id: str) -> dict[str, Any]:
 def list_reversals(ctx: Ctx, id: str) -> dict[str, Any]:
     get(ctx, id, "transfer")
     ctx.params.check_known(LIST_PARAMS)
-    reversals = ctx.store.query(
-        "transfer_reversal", account=ctx.account, where=lambda r: r["transfer"] == id
-    )
+    reversals = Selection("transfer_reversal", ctx.account, match={"transfer": id})
     return paginate(ctx, reversals, f"/v1/transfers/{id}/reversals")
 
 
