@@ -99,7 +99,7 @@ def register_first_checks(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import api, batches, database, i18n, media, security, uow
+    from app import api, batches, database, i18n, media, page_cache, security, uow
     from app.extensions import csrf, db, limiter, migrate
 
     assert batches.BatchFailure.__table__ is not None  # its table is part of the metadata
@@ -118,6 +118,8 @@ def register_extensions(app: Flask) -> None:
     uow.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    _limits_only_where_they_apply(app)
+    page_cache.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     media.init_app(app)
@@ -142,6 +144,19 @@ def register_extensions(app: Flask) -> None:
             return api.unauthorized()
         csrf.protect()
         return None
+
+
+def _limits_only_where_they_apply(app: Flask) -> None:
+    """Every limit here decorates its own view (the log-in, the sign-up, uploads...), and a
+    decorated view checks its limits itself. Flask-Limiter's before-request check is for
+    limits on every request (default, application or meta limits): with none configured it
+    finds nothing, at a cost on every request, so it is taken off."""
+    from app.extensions import limiter
+
+    if any(app.config.get(f"RATELIMIT_{kind}") for kind in ("DEFAULT", "APPLICATION", "META")):
+        return
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks[:] = [hook for hook in hooks if hook != limiter._check_request_limit]
 
 
 def _init_login(app: Flask) -> None:

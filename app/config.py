@@ -84,6 +84,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "DATABASE_CONNECT_TIMEOUT": _int(env("DATABASE_CONNECT_TIMEOUT"), 5),
         "REDIS_URL": redis_url,
+        # Anonymous pages from a shared cache (app/page_cache.py): "" chooses Redis when
+        # REDIS_URL is set, the process in the embedded mode; or "off", "memory", "redis".
+        "PAGE_CACHE": env("PAGE_CACHE") or "",
+        "PAGE_CACHE_SECONDS": _int(env("PAGE_CACHE_SECONDS"), 120),
         "SITE_NAME": env("SITE_NAME") or "Kindred",
         "BASE_URL": base_url(env),
         "CURRENCY": (env("CURRENCY") or "eur").lower(),
@@ -144,6 +148,10 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "TRUSTED_PROXIES": _int(env("TRUSTED_PROXIES"), 0),
         "STRIPE_SECRET_KEY": env("STRIPE_SECRET_KEY") or "",
         "STRIPE_WEBHOOK_SECRET": env("STRIPE_WEBHOOK_SECRET") or "",
+        # How many transfers (and reversals) a second a payout run sends at most: unset, 100
+        # (Stripe's live-mode write limit) with real Stripe and no limit with the emulator;
+        # "0" for no limit.
+        "STRIPE_WRITES_PER_SECOND": env("STRIPE_WRITES_PER_SECOND") or "",
         # Without Stripe keys: whether the emulator's dashboard and test controls answer under
         # /_stripe ("1" or "0"). Unset, only in the embedded mode (tests, or the debugger on
         # SQLite): they let anyone see every payment, refund, inject faults and reset.

@@ -19,6 +19,7 @@ from app.accounts.forms import ConfirmForm
 from app.accounts.models import User
 from app.accounts.services import current_person
 from app.forms import apply_violation, int_arg, render_form
+from app.page_cache import cached_page
 from app.rules import RuleViolation
 from app.security import safe_next
 from marketplace import browse, categories, orders, products, shops
@@ -98,6 +99,7 @@ def uploads_from(field: Any) -> list[FileStorage]:
 # --- shoppers --------------------------------------------------------------------------------
 
 
+@cached_page
 def storefront() -> str:
     size = min(per_page(), 12)
     newest, popular = browse.newest(1, size), browse.trending(1, size)
@@ -111,6 +113,7 @@ def storefront() -> str:
 
 
 @catalogue.get("/new")
+@cached_page
 def new_arrivals() -> str:
     page = browse.newest(int_arg("page", 1, min=1), per_page())
     return render_template(
@@ -124,6 +127,7 @@ def new_arrivals() -> str:
 
 
 @catalogue.get("/trending")
+@cached_page
 def trending() -> str:
     page = browse.trending(int_arg("page", 1, min=1), per_page())
     return render_template(
@@ -137,11 +141,13 @@ def trending() -> str:
 
 
 @catalogue.get("/categories")
+@cached_page
 def category_index() -> str:
     return render_template("marketplace/categories.html", tree=categories.TREE)
 
 
 @catalogue.get("/categories/<path:key>")
+@cached_page
 def category(key: str) -> str:
     page = browse.in_category(key, int_arg("page", 1, min=1), per_page())
     current = categories.BY_KEY[key]
@@ -158,6 +164,7 @@ def category(key: str) -> str:
 
 
 @catalogue.get("/shops/<slug>")
+@cached_page
 def shop(slug: str) -> str:
     found = shops.shop_by_slug(slug, viewer())
     page = browse.of_shop(found, int_arg("page", 1, min=1), per_page())
@@ -175,6 +182,7 @@ def shop(slug: str) -> str:
 
 @catalogue.get("/products/<int:product_id>")
 @catalogue.get("/products/<int:product_id>/<slug>")
+@cached_page
 def product(product_id: int, slug: str | None = None) -> str:
     found = products.public_product(product_id, viewer())
     sections = [section(found) for section in catalogue_hooks().product_sections]
@@ -204,6 +212,7 @@ def search_query_from(form: SearchForm) -> browse.SearchQuery:
 
 
 @catalogue.get("/search")
+@cached_page
 def search() -> Any:
     form = SearchForm(request.args)
     page = None

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from app.accounts.forms import ConfirmForm
 from app.accounts.services import current_person, user_by_handle
 from app.forms import apply_violation, int_arg, render_form, whole_number
+from app.page_cache import cached_page
 from app.rules import NotFound, RuleViolation
 from marketplace import categories, shops
 from marketplace.models import Product, Shop
@@ -68,6 +69,7 @@ def _board_context(page: Any) -> dict[str, Any]:
 
 
 @blueprint.get("/ideas")
+@cached_page
 def index() -> str:
     sort, status, page_number = _listing_args()
     page = ideas.list_ideas(sort=sort, status=status, page=page_number)

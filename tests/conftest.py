@@ -73,6 +73,8 @@ def _base_config(url: str, root: Path) -> dict[str, Any]:
         "SERVER_NAME": "kindred.test",
         "BASE_URL": "http://kindred.test",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Anonymous pages are cached as in production, in the process whatever the database.
+        "PAGE_CACHE": "memory",
         # Stripe is the emulator, in memory: a fresh one for every test.
         "STRIPE_SECRET_KEY": "",
         "STRIPE_EMULATOR_DB": ":memory:",

@@ -43,6 +43,7 @@ from app.extensions import db, limiter
 from app.forms import apply_violation, render_form
 from app.hooks import NavLink, hooks
 from app.models import utcnow
+from app.page_cache import cached_page
 from app.rules import RuleViolation
 from app.security import safe_next
 
@@ -515,6 +516,7 @@ def two_step_recovery_codes() -> Any:
 
 
 @profiles.get("/@<handle>")
+@cached_page
 def show(handle: str) -> Any:
     user = services.user_by_handle(handle)
     # Each section is HTML its feature rendered from its own (escaping) template.

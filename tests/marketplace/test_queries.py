@@ -14,6 +14,12 @@ from tests.marketplace.helpers import count_queries, image_bytes
 
 
 @pytest.fixture
+def app_config(app_config):
+    # What building a page costs: the shared page cache would answer the second request.
+    return {**app_config, "PAGE_CACHE": "off"}
+
+
+@pytest.fixture
 def big_shop(app):
     shop = ShopFactory(slug="big", name="Big Shop")
     for n in range(22):

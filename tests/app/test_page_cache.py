@@ -1,0 +1,236 @@
+"""Anonymous pages from the shared cache: served without work, never stale, never someone
+else's (app/page_cache.py)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, update
+
+from app import create_app, page_cache
+from app.extensions import db
+from marketplace import products
+from marketplace.models import Product, ProductVariant
+from tests.conftest import CSRF_RE, KindredClient, login
+from tests.factories import ProductFactory, UserFactory
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def text_of(response: Any) -> str:
+    assert response.status_code == 200, response.status_code
+    return str(response.get_data(as_text=True))
+
+
+def test_a_second_visitor_gets_the_page_without_a_query(client):
+    path = f"/products/{ProductFactory(title='Speckled mug').id}"
+    first = client.get(path)
+    assert "Speckled mug" in text_of(first)
+    other = KindredClient(client.application, client.response_wrapper)
+    with statements() as seen:
+        again = other.get(path)
+    assert "Speckled mug" in text_of(again)
+    assert seen == [], seen
+
+
+@pytest.mark.parametrize("path", ["/", "/search?q=mug", "/new", "/categories/home/ceramics"])
+def test_a_price_change_is_on_every_page_at_once(client, path):
+    product = ProductFactory(title="Speckled mug", price_minor=1200, category="home/ceramics")
+    assert "12.00" in text_of(client.get(path))
+    assert "12.00" in text_of(client.get(path))  # now from the cache
+    # As the seller's quick edit does it: the variant and the product's kept lowest price.
+    edit = products.QuickEdit(status=None)
+    edit.variants[product.variants[0].id] = (1850, None)
+    products.quick_edit(product.shop.owner, product, edit)
+    db.session.commit()
+    html = text_of(client.get(path))
+    assert "18.50" in html and "12.00" not in html
+
+
+def test_a_sell_out_written_as_one_statement_is_shown_at_once(client):
+    product = ProductFactory(title="Last teapot", stock=1)
+    assert "Sold out" not in text_of(client.get(f"/products/{product.id}"))
+    db.session.execute(
+        update(ProductVariant).where(ProductVariant.product_id == product.id).values(stock=0)
+    )
+    db.session.commit()
+    assert "Sold out" in text_of(client.get(f"/products/{product.id}"))
+
+
+def test_a_change_rolled_back_leaves_the_cache_alone_and_a_savepoint_does_not_hide_one(client):
+    product = ProductFactory(title="Linen apron")
+    client.get(f"/products/{product.id}")
+    version = page_cache.current_version()
+    db.session.execute(update(Product).where(Product.id == product.id).values(title="Nope"))
+    db.session.rollback()
+    db.session.commit()
+    assert page_cache.current_version() == version
+    # A public write, then a savepoint rolled back, then the commit: the write is still there.
+    db.session.execute(update(Product).where(Product.id == product.id).values(title="Apron"))
+    try:
+        with db.session.begin_nested():
+            db.session.execute(update(Product).where(Product.id == -1).values(title="x"))
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    db.session.commit()
+    assert page_cache.current_version() > version
+    assert "Apron" in text_of(client.get(f"/products/{product.id}"))
+
+
+def test_a_cart_or_a_sign_in_does_not_empty_the_cache(client):
+    product = ProductFactory(title="Oak board")
+    shopper = UserFactory()
+    client.get(f"/products/{product.id}")
+    version = page_cache.current_version()
+    login(client, shopper)
+    client.post_form("/cart/add", {"variant_id": product.variants[0].id, "quantity": 1})
+    assert page_cache.current_version() == version
+
+
+def test_signed_in_people_get_their_own_page_and_never_share_it(client):
+    product = ProductFactory(title="Wool throw")
+    client.get(f"/products/{product.id}")
+    person = UserFactory(display_name="Zoé Signed-In")
+    login(client, person)
+    mine = client.get(f"/products/{product.id}")
+    assert "Zoé Signed-In" in text_of(mine) or person.handle in text_of(mine)
+    assert mine.headers.get("ETag") is None
+    client.post_form("/logout")
+    anonymous = text_of(client.get(f"/products/{product.id}"))
+    assert "Zoé Signed-In" not in anonymous and f"@{person.handle}" not in anonymous
+
+
+def test_a_guest_with_a_cart_sees_it_in_the_header(client):
+    product = ProductFactory(title="Ash spoon", stock=5)
+    stranger = KindredClient(client.application, client.response_wrapper)
+    stranger.get("/")  # the empty-cart page is cached
+    client.post_form("/cart/add", {"variant_id": product.variants[0].id, "quantity": 2})
+    header = re.search(r'href="/cart"[^>]*>(.*?)</a>', text_of(client.get("/")), re.S)
+    assert header is not None and "2" in header.group(1)
+
+
+def test_a_message_waiting_is_shown_not_skipped(client):
+    user = UserFactory()
+    client.get("/")
+    login(client, user)
+    response = client.post_form("/logout", follow_redirects=True)
+    assert "logged out" in text_of(response).lower() or "signed out" in text_of(response).lower()
+
+
+def test_each_visitor_gets_a_working_csrf_token_of_their_own(app, client):
+    product = ProductFactory(title="Clay bowl", stock=5)
+    first = text_of(client.get(f"/products/{product.id}"))
+    stranger = KindredClient(app, client.response_wrapper)
+    second = stranger.get(f"/products/{product.id}")
+    html = text_of(second)
+    assert second.headers["Cache-Control"] == "private, no-cache"
+    token = CSRF_RE.search(html)
+    assert token is not None and token.group(1) not in first
+    added = stranger.post(
+        "/cart/add",
+        data={"variant_id": product.variants[0].id, "quantity": 1, "csrf_token": token.group(1)},
+    )
+    assert added.status_code == 302, added.get_data(as_text=True)[:500]
+    assert "Clay bowl" in text_of(stranger.get("/cart"))
+
+
+def test_validators_give_a_304_and_a_proxy_may_keep_a_page(client):
+    ProductFactory(title="Birch tray")
+    page = client.get("/")
+    assert page.headers["Cache-Control"] == "public, max-age=0, must-revalidate"
+    assert {"Cookie", "Accept-Language"} <= {v.strip() for v in page.headers["Vary"].split(",")}
+    etag = page.headers["ETag"]
+    assert page.headers["Last-Modified"]
+    unchanged = client.get("/", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.get_data() == b""
+    ProductFactory(title="Elm tray")
+    db.session.commit()
+    changed = client.get("/", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and "Elm tray" in text_of(changed)
+
+
+def test_each_language_has_its_own_copy(client):
+    ProductFactory(title="Cup")
+    english = text_of(client.get("/", headers={"Accept-Language": "en"}))
+    french = text_of(client.get("/", headers={"Accept-Language": "fr"}))
+    assert "New arrivals" in english and "New arrivals" not in french
+    assert 'lang="fr"' in french
+
+
+def test_errors_and_odd_queries_are_not_kept(client):
+    bad = client.get("/search?min_price=abc")
+    assert bad.status_code == 422
+    assert "ETag" not in bad.headers
+    assert client.get("/products/999999").status_code == 404
+
+
+def test_off_means_off(app, app_config):
+    app_config["PAGE_CACHE"] = "off"
+    app = create_app(app_config)
+    with app.app_context():
+        assert not page_cache.enabled()
+        ProductFactory(title="Pine box")
+        db.session.commit()
+        response = app.test_client().get("/")
+        assert "ETag" not in response.headers
+        db.session.remove()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/14"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.fail("Redis is part of every machine this suite runs on (127.0.0.1:6379)")
+    return url
+
+
+def test_on_redis_a_change_through_one_process_is_seen_by_another(app, app_config, redis_url):
+    # Two apps stand for two workers; they share only Redis (and the database).
+    prefix = f"test-{uuid.uuid4().hex}"
+    config = {**app_config, "REDIS_URL": redis_url, "PAGE_CACHE": "redis", "JOBS_INLINE": True}
+    one, two = create_app(config), create_app(config)
+    for each in (one, two):
+        each.config["CACHE_KEY_PREFIX"] = prefix
+        each.extensions["cache"][page_cache.cache].key_prefix = prefix
+    with one.app_context():
+        assert type(page_cache.cache.cache).__name__ == "RedisCache"
+        product = ProductFactory(title="Walnut spoon", price_minor=900)
+        db.session.commit()
+        product_id = product.id
+        db.session.remove()
+    with two.app_context():
+        assert "9.00" in text_of(two.test_client().get(f"/products/{product_id}"))
+        db.session.remove()
+    with one.app_context():
+        product = db.session.get(Product, product_id)
+        assert product is not None
+        edit = products.QuickEdit(status=None)
+        edit.variants[product.variants[0].id] = (1100, None)
+        products.quick_edit(product.shop.owner, product, edit)
+        db.session.commit()
+        db.session.remove()
+    with two.app_context():
+        html = text_of(two.test_client().get(f"/products/{product_id}"))
+        assert "11.00" in html and "9.00" not in html
+        db.session.remove()
