@@ -52,16 +52,22 @@ def csrf_exempt(view):
 def init_app(app: Flask) -> None:
     # Forms may post to Stripe's hosted pages when keys are set (the checkout redirect).
     policy = CONTENT_SECURITY_POLICY.format(form_action=app.config.get("CSP_FORM_ACTION", ""))
+    # Built once: every response gets the same ones, unless a view set its own.
+    static = [
+        ("Content-Security-Policy", policy),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+    hsts = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", policy)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        present = {name.lower() for name, _value in headers.items()}
+        headers.extend([(n, v) for n, v in static if n.lower() not in present])
+        if request.is_secure and hsts[0].lower() not in present:
+            headers.add(*hsts)
         return response

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
@@ -52,17 +52,32 @@ def _suspended_at_login(sender: Flask, user: Any, **_extra: Any) -> None:
         raise Forbidden(_("This account is suspended."))
 
 
+def _names_someone() -> bool:
+    """Whether the request carries anything that signs someone in (a session, a remember-me
+    cookie, an API token): without one, nobody is loaded, so there is no one to keep out."""
+    return bool(
+        session.get("_user_id")
+        or g.get("api_token_user")
+        or request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    )
+
+
 def _keep_suspended_out() -> Any:
     """A suspended person's existing sessions and API tokens stop working."""
     from app.errors import problem
     from social.rules import is_suspended
 
-    if not current_user.is_authenticated or not is_suspended(current_user.id):
+    if not _names_someone() or not current_user.is_authenticated:
+        return None
+    if not is_suspended(current_user.id):
         return None
     if g.get("api_token_user") or request.path.startswith("/api/"):
         return problem(403, _("This account is suspended."))
     logout_user()
     session.clear()
+    # Flask-Login deletes the remember-me cookie when the session says so (logout_user wrote
+    # it, the clear removed it): without it the cookie signs them in again on the next page.
+    session["_remember"] = "clear"
     flash(_("This account is suspended."), "error")
     return redirect(url_for("core.home"))
 

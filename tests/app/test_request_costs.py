@@ -136,3 +136,26 @@ def test_a_product_page_and_a_new_persons_feed_stay_within_their_queries(app, cl
     # The person; the two sources of the feed; whom they follow; trending picks and active
     # curators to start with; the badges.
     assert count <= 7, count
+
+
+def test_a_suspended_person_signed_in_by_the_remember_cookie_alone_is_kept_out(app, client):
+    from tests.app.test_sessions import REMEMBER_COOKIE, copy_cookie, log_in_remembered
+
+    person = UserFactory()
+    log_in_remembered(client, person)
+    browser = app.test_client()
+    copy_cookie(client, browser, REMEMBER_COOKIE)  # no session cookie: only "remember me"
+    db.session.add(Suspension(user_id=person.id, reason="spam"))
+    db.session.commit()
+    assert browser.get("/account/").status_code == 302
+    home = browser.get("/", follow_redirects=True).get_data(as_text=True)
+    assert person.handle not in home.split("<main")[0]
+
+
+def test_a_request_that_names_no_one_reads_nothing(app, client):
+    with count_queries() as statements:
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert sql(statements) == []
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
