@@ -4,11 +4,13 @@
     .venv/bin/python -m bench.load             # full: 20,000 products, 15 s per target
 
 It creates a PostgreSQL database of its own (dropped at the end unless --keep), migrates and
-seeds it (bench.seed, plus shoppers with API tokens), starts two gunicorns with the same
-settings (deploy/gunicorn.conf.py): Kindred, and bench/ceiling.py, a Flask app returning a
-small JSON document. Then, from other processes on loopback, it loads one target at a time
-with a fixed number of keep-alive connections for a fixed time, and prints requests per
-second and p50/p99 latency per target, and each target's ratio to the ceiling.
+seeds it (bench.seed, plus shoppers with API tokens who follow 10 to 50 curators with picks),
+starts two gunicorns with the same settings (deploy/gunicorn.conf.py), on Redis as in
+production when it answers (BENCH_REDIS_URL, database 13 by default, emptied first): Kindred,
+and bench/ceiling.py, a Flask app returning a small JSON document. Then, from other processes
+on loopback, it loads one target at a time with a fixed number of keep-alive connections for
+a fixed time, the ceiling again between every two targets, and prints requests per second and
+p50/p99 latency per target, and each target's ratio to the ceilings just before and after it.
 
 The client is Python (threads in a few processes, http.client), so it needs no install; on a
 small machine it shares the cores with the server, which lowers the ceiling and the pages
@@ -32,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,12 @@ PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.
 SEARCH_QUERIES = ["linen+mug", "wool", "vintage+denim+jacket", "glazed+bowl", "stone", "tiny+vase"]
 SHOPPERS = 100
 VARIANTS_PER_SHOPPER = 10
+# A real feed: curators who picked products, and shoppers who follow 10 to 50 of them.
+CURATORS = 60
+PICKS_PER_CURATOR = 12
+FOLLOWS = (10, 50)
+# Redis as in production (page cache, rate limits, broker), in a database of its own.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 @dataclass
@@ -262,9 +271,21 @@ def make_app(database_url: str, root: Path) -> Any:
             "OUTBOX_DIR": str(root / "outbox"),
             "SECRET_KEY": "load",
             "REDIS_URL": "",
+            "RATELIMIT_STORAGE_URI": "memory://",
             "JOBS_INLINE": True,
         }
     )
+
+
+def flush_redis(url: str) -> bool:
+    """Empty the bench's own Redis database; False when Redis is not there."""
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+    except Exception:  # no Redis: the app falls back, and the note says so
+        return False
+    return True
 
 
 def prepare(database_url: str, root: Path, scale: float, seed_data: bool) -> dict[str, Any]:
@@ -277,6 +298,7 @@ def prepare(database_url: str, root: Path, scale: float, seed_data: bool) -> dic
     from app.accounts.sessions import open_session
     from app.extensions import db
     from app.uow import unit_of_work
+    from marketplace import categories
     from marketplace.models import Product, ProductVariant
 
     app = make_app(database_url, root)
@@ -349,24 +371,78 @@ def prepare(database_url: str, root: Path, scale: float, seed_data: bool) -> dic
                 _token, secret = accounts.create_token(shopper, "load test")
                 mine = variant_ids[index::SHOPPERS][:VARIANTS_PER_SHOPPER] or variant_ids[:1]
                 pairs.extend((secret, variant_id) for variant_id in mine)
+            feed = "/feed" in {rule.rule for rule in app.url_map.iter_rules()}
+            if feed:
+                follow_curators(shoppers, product_paths)
+            category_paths = [f"/categories/{key}" for key in categories.LEAF_KEYS[:12]]
         db.session.remove()
         db.engine.dispose()
-        feed = "/feed" in {rule.rule for rule in app.url_map.iter_rules()}
-    return {"product_paths": product_paths, "cart_pairs": pairs, "feed": feed, "cookies": cookies}
+    return {
+        "product_paths": product_paths,
+        "category_paths": category_paths,
+        "cart_pairs": pairs,
+        "feed": feed,
+        "cookies": cookies,
+    }
+
+
+def follow_curators(shoppers: Sequence[Any], product_paths: list[str]) -> None:
+    """Curators (the first shop owners) pick products through the app's own service, so each
+    pick has its share link and feed event; every shopper follows 10 to 50 of them."""
+    from sqlalchemy import insert, select
+
+    from app.accounts.models import User
+    from app.extensions import db
+    from social import posts
+    from social.models import Follow
+
+    rng = random.Random(17)
+    first_shopper = min(shopper.id for shopper in shoppers)
+    curators = db.session.scalars(
+        select(User).where(User.id < first_shopper).order_by(User.id).limit(CURATORS)
+    ).all()
+    product_ids = [int(path.rsplit("/", 1)[1]) for path in product_paths]
+    for curator in curators:
+        for product_id in rng.sample(product_ids, min(PICKS_PER_CURATOR, len(product_ids))):
+            posts.create_pick(curator, product_id, "A favourite: well made and a joy to use.")
+    rows = [
+        {"follower_id": shopper.id, "followee_id": curator.id}
+        for shopper in shoppers
+        for curator in rng.sample(list(curators), min(rng.randint(*FOLLOWS), len(curators)))
+    ]
+    db.session.execute(insert(Follow), rows)
+    print(
+        f"   {len(curators) * PICKS_PER_CURATOR:,} picks by {len(curators)} curators, "
+        f"{len(rows):,} follows"
+    )
 
 
 # --- the run -------------------------------------------------------------------------------------
 
 
-def print_table(results: list[Result], ceiling: Result, note: str) -> None:
+def merged_ceiling(*runs: Result) -> Result:
+    """Several ceiling runs as one (their requests over their time)."""
+    statuses: Counter[int] = Counter()
+    for run in runs:
+        statuses.update(run.statuses)
+    return Result(
+        "ceiling (bare Flask)",
+        sum(run.requests for run in runs),
+        sum(run.seconds for run in runs),
+        [ms for run in runs for ms in run.latencies_ms],
+        dict(statuses),
+    )
+
+
+def print_table(results: list[Result], bases: list[Result], ceiling: Result, note: str) -> None:
     print()
     print(note)
     header = f"{'target':<22}{'requests':>9}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
     print(header + f"{'rps/ceil':>10}{'p50/ceil':>10}")
     print("-" * (len(header) + 20))
-    for result in [ceiling, *results]:
-        rps_ratio = result.rps / ceiling.rps if ceiling.rps else float("nan")
-        p50_ratio = result.percentile(0.5) / ceiling.percentile(0.5)
+    for result, base in [(ceiling, ceiling), *zip(results, bases, strict=True)]:
+        rps_ratio = result.rps / base.rps if base.rps else float("nan")
+        p50_ratio = result.percentile(0.5) / base.percentile(0.5)
         print(
             f"{result.name:<22}{result.requests:>9}{result.rps:>9.0f}"
             f"{result.percentile(0.5):>9.1f}{result.percentile(0.99):>9.1f}{result.errors:>8}"
@@ -429,7 +505,14 @@ def main() -> int:
             "LOG_FORMAT": "json",
             "GUNICORN_ACCESS_LOG": str(root / "access.log"),
         }
-        env.pop("REDIS_URL", None)  # no Redis: the pages under test do not use it
+        redis_up = flush_redis(REDIS_URL)
+        if redis_up:
+            # As in production: Redis holds the page cache, the rate limits and the job queue
+            # (jobs still run inline: no worker is started).
+            env["REDIS_URL"] = REDIS_URL
+            env["JOBS_INLINE"] = "1"
+        else:
+            env.pop("REDIS_URL", None)
         app_port, ceiling_port = free_port(), free_port()
         servers.append(start_gunicorn("wsgi:app", app_port, env, root / "app.log"))
         servers.append(start_gunicorn("bench.ceiling:app", ceiling_port, env, root / "ceiling.log"))
@@ -441,8 +524,10 @@ def main() -> int:
             # request id): the floor under every page.
             Target("healthz (app hooks)", paths=["/healthz"]),
             Target("home (storefront)", paths=["/"]),
+            Target("category", paths=data["category_paths"]),
             Target("product page", paths=data["product_paths"]),
             Target("search", paths=[f"/search?q={q}" for q in SEARCH_QUERIES]),
+            Target("product (logged in)", paths=data["product_paths"], cookies=data["cookies"]),
             Target("add to cart (API)", cart_pairs=data["cart_pairs"]),
         ]
         if data["feed"]:
@@ -454,9 +539,8 @@ def main() -> int:
 
         context = multiprocessing.get_context("fork")
         with context.Pool(args.processes) as pool:
-            results: list[Result] = []
-            ceiling: Result | None = None
-            for target in [ceiling_target, *targets]:
+
+            def measure(target: Target) -> Result:
                 port = ceiling_port if target.ceiling else app_port
                 load(pool, port, target, warmup, args.connections, args.processes)
                 result = load(pool, port, target, seconds, args.connections, args.processes)
@@ -465,19 +549,29 @@ def main() -> int:
                     f"p99 {result.percentile(0.99):.1f} ms, statuses {result.statuses}",
                     flush=True,
                 )
-                if target.ceiling:
-                    ceiling = result
-                else:
-                    results.append(result)
-        assert ceiling is not None
+                return result
+
+            # The ceiling is measured between targets, so each target is read against the
+            # ceilings just before and just after it: a shared machine's slow minute hits both.
+            ceilings = [measure(ceiling_target)]
+            results: list[Result] = []
+            bases: list[Result] = []
+            for target in targets:
+                result = measure(target)
+                ceilings.append(measure(ceiling_target))
+                results.append(result)
+                bases.append(merged_ceiling(ceilings[-2], ceilings[-1]))
+        ceiling = merged_ceiling(*ceilings)
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         note = (
             f"gunicorn {os.environ.get('WEB_CONCURRENCY', 'default')} workers x "
             f"{os.environ.get('GUNICORN_THREADS', '4')} threads, {args.connections} connections "
             f"from {args.processes} client processes, {seconds:g}s per target, {cpus} CPUs shared "
-            f"by client and server; feed: {'included' if data['feed'] else 'no /feed route'}"
+            f"by client and server; feed: {'included' if data['feed'] else 'no /feed route'}; "
+            f"Redis: {'yes' if redis_up else 'not reachable, in-process fallbacks'}; each ratio "
+            "is to the ceilings measured just before and after it"
         )
-        print_table(results, ceiling, note)
+        print_table(results, bases, ceiling, note)
         if args.json:
             args.json.write_text(
                 json.dumps(
@@ -487,9 +581,9 @@ def main() -> int:
                             "p50_ms": round(result.percentile(0.5), 2),
                             "p99_ms": round(result.percentile(0.99), 2),
                             "errors": result.errors,
-                            "rps_ratio_to_ceiling": round(result.rps / ceiling.rps, 3),
+                            "rps_ratio_to_ceiling": round(result.rps / base.rps, 3),
                         }
-                        for result in [ceiling, *results]
+                        for result, base in [(ceiling, ceiling), *zip(results, bases, strict=True)]
                     },
                     indent=2,
                 )

@@ -50,13 +50,16 @@ def _backend_cpu_ms(pids: set[int]) -> float:
 
 
 def targets(client: Any, data: dict[str, Any], rng: random.Random) -> dict[str, Callable[[], Any]]:
-    def feed() -> Any:
-        name, value = rng.choice(data["cookies"]).split("=", 1)
-        client.set_cookie(name, value)
-        try:
-            return client.get("/feed")
-        finally:
-            client.delete_cookie(name)
+    def signed_in(path: Callable[[], str]) -> Callable[[], Any]:
+        def send() -> Any:
+            name, value = rng.choice(data["cookies"]).split("=", 1)
+            client.set_cookie(name, value)
+            try:
+                return client.get(path())
+            finally:
+                client.delete_cookie(name)
+
+        return send
 
     def add_to_cart() -> Any:
         token, variant_id = rng.choice(data["cart_pairs"])
@@ -69,12 +72,14 @@ def targets(client: Any, data: dict[str, Any], rng: random.Random) -> dict[str, 
     found = {
         "healthz (app hooks)": lambda: client.get("/healthz"),
         "home (storefront)": lambda: client.get("/"),
+        "category": lambda: client.get(rng.choice(data["category_paths"])),
         "product page": lambda: client.get(rng.choice(data["product_paths"])),
         "search": lambda: client.get("/search?q=" + rng.choice(["linen+mug", "wool", "stone"])),
+        "product (logged in)": signed_in(lambda: rng.choice(data["product_paths"])),
         "add to cart (API)": add_to_cart,
     }
     if data["feed"]:
-        found["feed (logged in)"] = feed
+        found["feed (logged in)"] = signed_in(lambda: "/feed")
     return found
 
 
