@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, cast, insert, literal, or_, select, update
 
 from app import batches, uow
 from app.database import for_update
@@ -69,45 +69,73 @@ class RunResult:
     amount_paid_minor: int = 0
 
 
+# Codes or charge ids per IN list: far under what SQLite (32,766) and PostgreSQL (65,535) take
+# as parameters of one statement, so a run for any number of payees can be planned.
+IN_LIST_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class _Payable:
+    """An earning that may be paid, as planning reads it (no ORM object per row)."""
+
+    id: int
+    payee_id: int
+    charge_id: str
+    currency: str
+    net_minor: int
+
+
 def plan(run: PayoutRun) -> int:
-    """Group every payable earning into payout items; returns how many items were made."""
-    settings = current_settings()
-    payees = db.session.scalars(
-        select(Payee)
-        .where(Payee.status == PayeeStatus.ENABLED, Payee.stripe_account_id.is_not(None))
-        .order_by(Payee.id)
-    ).all()
-    created = 0
-    for payee in payees:
-        earnings = list(
-            db.session.scalars(
-                _lock(
-                    select(Earning)
-                    .where(
-                        Earning.payee_id == payee.id,
-                        Earning.state == EarningState.AVAILABLE,
-                        Earning.payout_item_id.is_(None),
-                        Earning.frozen.is_(False),
-                        Earning.source_charge_id.is_not(None),
-                    )
-                    .order_by(Earning.id)
-                )
+    """Group every payable earning into payout items; returns how many items were made.
+
+    Set-based: the payable earnings of every enabled payee in one statement (locked, so two
+    runs at once never plan the same earning), their payees' available balances in another,
+    the charges' transfer groups in a third, then the items and their earnings written in
+    bulk. The same few statements for ten payees or ten thousand.
+    """
+    min_payout = current_settings().min_payout_minor
+    enabled = select(Payee.id).where(
+        Payee.status == PayeeStatus.ENABLED, Payee.stripe_account_id.is_not(None)
+    )
+    rows = db.session.execute(
+        _lock(
+            select(
+                Earning.id,
+                Earning.payee_id,
+                Earning.source_charge_id,
+                Earning.currency,
+                Earning.amount_minor - Earning.refunded_minor - Earning.transferred_minor,
             )
+            .where(
+                Earning.payee_id.in_(enabled),
+                Earning.state == EarningState.AVAILABLE,
+                Earning.payout_item_id.is_(None),
+                Earning.frozen.is_(False),
+                Earning.source_charge_id.is_not(None),
+            )
+            .order_by(Earning.payee_id, Earning.id)
         )
-        payable = [e for e in earnings if e.net_minor > 0]
-        if not payable:
-            continue
-        # A reversal that could not be recovered leaves the balance below the earnings:
-        # later earnings net it off, so never pay more than the ledger's available balance.
-        budget = ledger.balance(ledger.available(f"payee-{payee.id}"))
+    ).all()
+    by_payee: dict[int, list[_Payable]] = defaultdict(list)
+    for earning_id, payee_id, charge_id, currency, net in rows:
+        if net > 0:
+            by_payee[payee_id].append(_Payable(earning_id, payee_id, charge_id, currency, net))
+    if not by_payee:
+        return 0
+    # A reversal that could not be recovered leaves the balance below the earnings: later
+    # earnings net it off, so never pay more than the ledger's available balance.
+    budgets = _available_balances(list(by_payee))
+    planned: list[tuple[str, list[_Payable]]] = []
+    for payee_id, payable in by_payee.items():
+        budget = budgets[payee_id]
         total = sum(e.net_minor for e in payable)
-        if min(budget, total) < settings.min_payout_minor:
+        if min(budget, total) < min_payout:
             continue
-        by_charge: dict[str, list[Earning]] = defaultdict(list)
+        by_charge: dict[str, list[_Payable]] = defaultdict(list)
         for earning in payable:
-            by_charge[str(earning.source_charge_id)].append(earning)
+            by_charge[earning.charge_id].append(earning)
         for charge_id, group in by_charge.items():
-            chosen: list[Earning] = []
+            chosen: list[_Payable] = []
             amount = 0
             for earning in group:
                 if amount + earning.net_minor <= budget:
@@ -116,28 +144,74 @@ def plan(run: PayoutRun) -> int:
             if amount <= 0:
                 continue
             budget -= amount
-            item = PayoutItem(
-                run_id=run.id,
-                payee_id=payee.id,
-                source_charge_id=charge_id,
-                transfer_group=_transfer_group(charge_id),
-                currency=chosen[0].currency,
-                amount_minor=amount,
-                idempotency_key="",
-            )
-            db.session.add(item)
-            db.session.flush()
-            item.idempotency_key = f"payout-item-{item.id}"
-            for earning in chosen:
-                earning.payout_item_id = item.id
-            created += 1
-    return created
-
-
-def _transfer_group(charge_id: str) -> str | None:
-    return db.session.scalar(
-        select(Checkout.public_id).where(Checkout.stripe_charge_id == charge_id)
+            planned.append((charge_id, chosen))
+    if not planned:
+        return 0
+    groups = _transfer_groups({charge_id for charge_id, _ in planned})
+    # Each item's key is made from its id, known once it is written: it is written with a key
+    # of its place in this run first (unique, as keys must be), then given its own.
+    items = db.metadata.tables[PayoutItem.__tablename__]
+    # A Core insert with RETURNING, in as few statements as the database takes rows: the ORM's
+    # bulk insert splits the rows by which columns are None, and asking for the rows back in
+    # order makes SQLite insert them one by one; the temporary key says which row is which.
+    written = db.session.execute(
+        insert(items).returning(items.c.idempotency_key, items.c.id),
+        [
+            {
+                "run_id": run.id,
+                "payee_id": chosen[0].payee_id,
+                "source_charge_id": charge_id,
+                "transfer_group": groups.get(charge_id),
+                "currency": chosen[0].currency,
+                "amount_minor": sum(e.net_minor for e in chosen),
+                "idempotency_key": f"planned:{run.id}:{n}",
+            }
+            for n, (charge_id, chosen) in enumerate(planned)
+        ],
+    ).all()
+    by_key: dict[str, int] = {key: item_id for key, item_id in written}
+    item_ids = [by_key[f"planned:{run.id}:{n}"] for n in range(len(planned))]
+    db.session.execute(
+        update(PayoutItem)
+        .where(PayoutItem.run_id == run.id)
+        .values(idempotency_key=literal("payout-item-") + cast(PayoutItem.id, String))
+        .execution_options(synchronize_session=False)
     )
+    db.session.execute(
+        update(Earning),
+        [
+            {"id": earning.id, "payout_item_id": item_id}
+            for item_id, (_charge_id, chosen) in zip(item_ids, planned, strict=True)
+            for earning in chosen
+        ],
+    )
+    return len(item_ids)
+
+
+def _available_balances(payee_ids: list[int]) -> dict[int, int]:
+    """Each payee's available balance in the ledger (one grouped sum per IN_LIST_MAX payees)."""
+    found: dict[int, int] = {}
+    for start in range(0, len(payee_ids), IN_LIST_MAX):
+        chunk = payee_ids[start : start + IN_LIST_MAX]
+        codes = {ledger.available(f"payee-{payee_id}"): payee_id for payee_id in chunk}
+        for code, balance in ledger.balances(codes).items():
+            found[codes[code]] = balance
+    return found
+
+
+def _transfer_groups(charge_ids: set[str]) -> dict[str, str]:
+    """The checkout (its public id: the transfer group) each charge paid."""
+    ordered = sorted(charge_ids)
+    groups: dict[str, str] = {}
+    for start in range(0, len(ordered), IN_LIST_MAX):
+        rows = db.session.execute(
+            select(Checkout.stripe_charge_id, Checkout.public_id)
+            .where(Checkout.stripe_charge_id.in_(ordered[start : start + IN_LIST_MAX]))
+            .order_by(Checkout.id)
+        )
+        for charge_id, public_id in rows:
+            groups.setdefault(str(charge_id), public_id)
+    return groups
 
 
 def _claimable(now: datetime) -> Any:
