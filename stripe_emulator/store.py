@@ -247,6 +247,13 @@ class Store:
         row = self.conn.execute("SELECT data FROM objects WHERE id = ?", (obj_id,)).fetchone()
         return json.loads(row["data"]) if row else None
 
+    def get_owned(self, obj_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The object and the account it belongs to, in one read."""
+        row = self.conn.execute(
+            "SELECT data, account FROM objects WHERE id = ?", (obj_id,)
+        ).fetchone()
+        return (json.loads(row["data"]), row["account"]) if row else (None, None)
+
     def account_of(self, obj_id: str) -> str | None:
         row = self.conn.execute("SELECT account FROM objects WHERE id = ?", (obj_id,)).fetchone()
         return row["account"] if row else None
@@ -405,6 +412,12 @@ class Store:
     def add_timer(self, due_at: int, kind: str, ref: str) -> None:
         self.conn.execute(
             "INSERT INTO timers (due_at, kind, ref) VALUES (?, ?, ?)", (due_at, kind, ref)
+        )
+
+    def has_due_timers(self, now: int) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM timers WHERE due_at <= ? LIMIT 1", (now,)).fetchone()
+            is not None
         )
 
     def pop_due_timers(self, now: int) -> list[tuple[int, str, str]]:

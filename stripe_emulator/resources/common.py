@@ -49,8 +49,8 @@ def get(
     ctx: Ctx, obj_id: str, type: str, name: str | None = None, param: str = "id"
 ) -> dict[str, Any]:
     """Fetch an object of ``type`` visible to the acting account, or raise Stripe's 404."""
-    obj = ctx.store.get(obj_id)
-    if obj is None or obj.get("object") != type or ctx.store.account_of(obj_id) != ctx.account:
+    obj, account = ctx.store.get_owned(obj_id)
+    if obj is None or obj.get("object") != type or account != ctx.account:
         raise no_such(name or type, obj_id, param=param)
     return obj
 
