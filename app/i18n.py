@@ -39,8 +39,14 @@ def select_locale() -> str | None:
     if user_locale in languages:
         return str(user_locale)
     if request:
-        return request.accept_languages.best_match(languages) or languages[0]
+        return visitor_locale()
     return None
+
+
+def visitor_locale() -> str:
+    """The language of someone signed out: the best of theirs that we have."""
+    languages = current_app.config["LANGUAGES"]
+    return str(request.accept_languages.best_match(languages) or languages[0])
 
 
 def money(amount_minor: int | None, currency: str | None = None) -> str:

@@ -33,15 +33,17 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, make_response, request, session
-from flask_babel import get_locale
 from flask_caching import Cache
 from flask_caching.backends.rediscache import RedisCache
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from werkzeug.http import http_date, quote_etag
 from werkzeug.wrappers import Response
+
+from app.accounts.services import names_someone
+from app.i18n import visitor_locale
 
 cache = Cache()
 
@@ -109,6 +111,8 @@ class Entry:
     mimetype: str
     etag: str
     last_modified: datetime
+    etag_header: str
+    last_modified_header: str
     # The body holds the CSRF placeholder: filled per visitor, so the page is private.
     has_form: bool
 
@@ -173,33 +177,52 @@ def _shareable() -> bool:
     """Whether this request may get (and fill) the shared copy of the page."""
     if request.method not in ("GET", "HEAD") or not enabled():
         return False
-    if not set(session.keys()) <= NEUTRAL_SESSION_KEYS:
-        return False
-    return not current_user.is_authenticated
+    # Anything that may sign someone in means their own page (and nobody is loaded to see).
+    return not names_someone() and set(session.keys()) <= NEUTRAL_SESSION_KEYS
 
 
 def _key() -> str:
-    # The whole URL: scheme, host and mount point change the page's own links.
-    digest = hashlib.sha256(request.url.encode("utf-8", "surrogateescape")).hexdigest()
-    return f"page:{get_locale()}:{digest}"
+    # The whole URL (scheme, host and mount point change the page's own links) and language.
+    url = "".join(
+        (request.scheme, "://", request.host, request.script_root, request.path, "?")
+    ).encode("utf-8", "surrogateescape")
+    digest = hashlib.sha256(url + request.query_string).hexdigest()
+    return f"page:{visitor_locale()}:{digest}"
+
+
+SHARED = "public, max-age=0, must-revalidate"
+PRIVATE = "private, no-cache"
+VARY = "Cookie, Accept-Language"
 
 
 def _respond(entry: Entry) -> Response:
-    body = entry.body
     if entry.has_form:
-        body = body.replace(_placeholder().encode(), generate_csrf().encode())
-    response = current_app.response_class(body, status=entry.status, mimetype=entry.mimetype)
-    response.vary.update(("Cookie", "Accept-Language"))
-    if entry.has_form:
-        response.cache_control.private = True
-        response.cache_control.no_cache = True
+        body = entry.body.replace(_placeholder().encode(), generate_csrf().encode())
+        response = current_app.response_class(body, status=entry.status, mimetype=entry.mimetype)
+        response.headers.extend((("Cache-Control", PRIVATE), ("Vary", VARY)))
         return response
-    response.cache_control.public = True
-    response.cache_control.max_age = 0
-    response.cache_control.must_revalidate = True
-    response.set_etag(entry.etag)
-    response.last_modified = entry.last_modified
-    return response.make_conditional(request)
+    headers = [
+        ("Cache-Control", SHARED),
+        ("Vary", VARY),
+        ("ETag", entry.etag_header),
+        ("Last-Modified", entry.last_modified_header),
+    ]
+    if _not_modified(entry):
+        return current_app.response_class(status=304, headers=headers)
+    return current_app.response_class(
+        entry.body, status=entry.status, mimetype=entry.mimetype, headers=headers
+    )
+
+
+def _not_modified(entry: Entry) -> bool:
+    """A conditional request the copy it holds still answers (RFC 9110: If-None-Match wins)."""
+    headers = request.headers
+    if "If-None-Match" in headers:
+        return request.if_none_match.contains_weak(entry.etag)
+    if "If-Modified-Since" in headers:
+        since = request.if_modified_since
+        return since is not None and since >= entry.last_modified
+    return False
 
 
 def _fresh_entry(version: int, response: Response) -> Entry | None:
@@ -213,13 +236,17 @@ def _fresh_entry(version: int, response: Response) -> Entry | None:
     has_form = bool(token) and str(token).encode() in body
     if has_form:
         body = body.replace(str(token).encode(), _placeholder().encode())
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    last_modified = datetime.now(UTC).replace(microsecond=0)
     return Entry(
         version=version,
         status=200,
         body=body,
         mimetype=response.mimetype or "text/html",
-        etag=hashlib.sha256(body).hexdigest()[:32],
-        last_modified=datetime.now(UTC).replace(microsecond=0),
+        etag=etag,
+        last_modified=last_modified,
+        etag_header=quote_etag(etag),
+        last_modified_header=http_date(last_modified),
         has_form=has_form,
     )
 

@@ -32,8 +32,9 @@ def after_commit(callback: Callable[[], None]) -> None:
 
 
 def _commit() -> None:
-    # A request that never touched the database has no transaction: nothing to commit.
-    if db.session().in_transaction():
+    # A request that never touched the database has no session, or no transaction in it:
+    # nothing to commit (and no session to make just to ask).
+    if db.session.registry.has() and db.session().in_transaction():
         db.session.commit()
     callbacks: list[Callable[[], None]] = g.pop("_after_commit", [])
     for callback in callbacks:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
@@ -52,22 +52,13 @@ def _suspended_at_login(sender: Flask, user: Any, **_extra: Any) -> None:
         raise Forbidden(_("This account is suspended."))
 
 
-def _names_someone() -> bool:
-    """Whether the request carries anything that signs someone in (a session, a remember-me
-    cookie, an API token): without one, nobody is loaded, so there is no one to keep out."""
-    return bool(
-        session.get("_user_id")
-        or g.get("api_token_user")
-        or request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
-    )
-
-
 def _keep_suspended_out() -> Any:
     """A suspended person's existing sessions and API tokens stop working."""
+    from app.accounts.services import names_someone
     from app.errors import problem
     from social.rules import is_suspended
 
-    if not _names_someone() or not current_user.is_authenticated:
+    if not names_someone() or not current_user.is_authenticated:
         return None
     if not is_suspended(current_user.id):
         return None
@@ -110,7 +101,7 @@ def _hide_suspended_profiles() -> Any:
 def init_app(app: Flask) -> None:
     from app.accounts import signals as account_signals
     from marketplace.hooks import add_commission_guard, add_product_section, add_shop_section
-    from social import api, attribution, idea_api, idea_views, ideas, models, rules, views  # noqa: F401
+    from social import api, attribution, idea_api, idea_views, ideas, models, rules, timeline, views  # noqa: F401
     from social.seed import seed_social
 
     app.config.setdefault("ATTRIBUTION_WINDOW_DAYS", 7)
@@ -153,6 +144,7 @@ def init_app(app: Flask) -> None:
     add_commission_guard(app, ideas.check_commission)
 
     attribution.connect(app)
+    timeline.init_app(app)
     account_signals.logged_in.connect(_suspended_at_login, app)
     app.before_request(_keep_suspended_out)
     app.before_request(_hide_suspended_profiles)

@@ -117,6 +117,19 @@ def check_password_strength(password: str, *, field: str = "password") -> None:
         raise RuleViolation(_("That password is too easy to guess."), field=field)
 
 
+def names_someone() -> bool:
+    """Whether the request carries anything that may sign someone in: a session naming them,
+    a remember-me cookie, or an API token already checked. Without one the visitor is
+    anonymous, and nobody needs loading to know it."""
+    from flask import request, session
+
+    return bool(
+        session.get("_user_id")
+        or g.get("api_token_user")
+        or request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    )
+
+
 def current_person() -> User:
     """The logged-in user as a real object (not Flask-Login's proxy, which must never be
     stored or passed to login_user: it would resolve to itself)."""
