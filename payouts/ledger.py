@@ -13,20 +13,45 @@ Accounts are named by codes, so the ledger knows nothing of users or shops:
   payee:<who>:available     liability earnings released and not yet paid out
 Amounts are signed: a debit is positive, a credit negative. `balance()` reports an account in
 its natural sign (what a payee is owed is positive).
+
+Posting is close to raw SQL: `post` writes an entry in two statements (the entry, its lines)
+on accounts the process has met, and `post_many` a batch in four whatever its size.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple, cast
 
 from flask import current_app
-from sqlalchemy import event, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Dialect,
+    Engine,
+    Integer,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.database import kept_statement
 from app.extensions import db
+from app.models import utcnow
 from payouts.models import AccountKind, JournalEntry, JournalLine, LedgerAccount
 
 STRIPE_BALANCE = "platform:stripe_balance"
@@ -36,6 +61,11 @@ STRIPE_FEES = "platform:stripe_fees"
 DISPUTED = "platform:disputed"
 # Money refunded at Stripe by no intent of ours, held until an admin books or absorbs it.
 HELD_REFUNDS = "platform:held_refunds"
+
+# The tables, for the statements written in Core below.
+_ENTRIES = cast(Table, JournalEntry.__table__)
+_LINES = cast(Table, JournalLine.__table__)
+_ACCOUNTS = cast(Table, LedgerAccount.__table__)
 
 _PLATFORM_KINDS = {
     STRIPE_BALANCE: AccountKind.ASSET,
@@ -80,20 +110,248 @@ def credit(account: str, amount: int) -> Leg:
     return Leg(account, -amount)
 
 
+@dataclass(frozen=True)
+class Posting:
+    """One entry of a batch given to `post_many`: what `post` takes, as a value."""
+
+    key: str
+    kind: str
+    legs: Sequence[Leg]
+    memo: str = ""
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostedEntry:
+    """A journal entry as posted: what `post` returns. It is not the ORM's JournalEntry (the
+    session would cost a post as much again to hold one); load that by `id` if you need it."""
+
+    id: int
+    idempotency_key: str
+    kind: str
+    memo: str
+    created_at: datetime
+    legs: Mapping[str, int]  # amount by account code, debit positive
+
+
+class _Entry(NamedTuple):
+    """An entry checked and ready to write: its legs merged, nonzero, in account order."""
+
+    key: str
+    kind: str
+    memo: str
+    currency: str
+    legs: dict[str, int]
+
+
+def _checked(key: str, kind: str, legs: Sequence[Leg], memo: str, currency: str | None) -> _Entry:
+    """The entry, or LedgerError when it cannot be posted: every check that needs no database.
+
+    Legs on the same account are merged and zero legs dropped; an entry must still have at
+    least two legs, sum to zero, and name only accounts the ledger knows.
+    """
+    merged: dict[str, int] = {}
+    for leg in legs:
+        merged[leg.account] = merged.get(leg.account, 0) + leg.amount
+    nonzero = {code: merged[code] for code in sorted(merged) if merged[code]}
+    if sum(nonzero.values()) != 0:
+        raise LedgerError(f"entry {key!r} does not balance: {dict(merged)}")
+    if len(nonzero) < 2:
+        raise LedgerError(f"entry {key!r} moves nothing")
+    for code in nonzero:
+        _kind_of(code)
+    return _Entry(
+        key, kind, memo[:300], (currency or current_app.config["CURRENCY"]).lower(), nonzero
+    )
+
+
+# --- statements
+#
+# A post is two statements, and what SQLAlchemy's Core adds to each (finding the compiled
+# form, processing every parameter) costs as much as SQLite's own work on it. So the
+# statements of a post are compiled once per dialect and shape and sent as the driver's own
+# SQL (through the connection, so its events still see them). A batch's statements take the
+# whole batch in one go: on PostgreSQL, arrays unnested (the SQL stays short, so the driver
+# and the server keep it prepared); on SQLite, through SQLAlchemy's "insertmanyvalues" (one
+# multi-row INSERT per _BATCH rows).
+
+# Rows per multi-row INSERT, and values per IN list: far below what either database accepts
+# in one statement, far above the entries a caller posts at once.
+_BATCH = 5_000
+# Legs up to which a post's statements have a fixed shape (above, they are built each time).
+_FIXED_MAX = 16
+
+
+class _Sent:
+    """A Core statement compiled once for a dialect and sent as the driver's own SQL, with
+    its parameters' types applied (a timestamp becomes what the driver stores)."""
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positions: Sequence[str] | None = compiled.positiontup
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def run(self, connection: Connection, params: dict[str, Any]) -> CursorResult[Any]:
+        for name, process in self.processors.items():
+            params[name] = process(params[name])
+        if self.positions is None:
+            return connection.exec_driver_sql(self.sql, params)
+        return connection.exec_driver_sql(self.sql, tuple([params[n] for n in self.positions]))
+
+
+_SENT: dict[tuple[Any, ...], _Sent] = {}
+
+
+def _sent(connection: Connection, key: tuple[Any, ...], build: Callable[[], Any]) -> _Sent:
+    dialect = connection.dialect
+    full = (*key, dialect.name, dialect.driver)
+    found = _SENT.get(full)
+    if found is None:
+        if len(_SENT) > 200:  # shapes are few; a runaway of them must not grow without end
+            _SENT.clear()
+        found = _SENT.setdefault(full, _Sent(build(), dialect))
+    return found
+
+
+def _postgresql(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def _upsert(connection: Connection) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ON CONFLICT … DO NOTHING (both ours have it)."""
+    return postgresql_insert if _postgresql(connection) else sqlite_insert
+
+
+def _one_of(connection: Connection, column: Any, name: str) -> Any:
+    """`column` is one of the list given as parameter `name`: an array on PostgreSQL."""
+    if _postgresql(connection):
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start : start + _BATCH]
+
+
+# --- accounts: codes to ids, known per process
+#
+# Accounts are never changed nor deleted, so an id once read stays right for the life of the
+# database. But not always for the life of the process: an account made by a transaction that
+# then rolled back never existed (and SQLite may give its id to the next account made), and
+# the tests and the money simulation empty or rewind the tables under a running app. So an id
+# taken from this cache is never trusted blindly: `post` checks, in the very statement that
+# writes the entry, that each (id, code) it took from here is in the database, and writes
+# nothing when one is not (then forgets what it knew and reads the accounts again). Ids read
+# from the database by the current call are right by construction, and `post_many` reads
+# all of its own.
+
+_KNOWN: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
+# Past this many accounts, forget them all and learn again (the cache is only a shortcut).
+_KNOWN_MAX = 100_000
+
+
+def _known(engine: Engine) -> dict[str, int]:
+    known = _KNOWN.get(engine)
+    if known is None or len(known) > _KNOWN_MAX:
+        known = _KNOWN[engine] = {}
+    return known
+
+
+def _forget(engine: Engine) -> None:
+    _KNOWN.pop(engine, None)
+
+
+def _read_accounts(connection: Connection, currencies: Mapping[str, str]) -> dict[str, int]:
+    """The ids of the accounts named by `currencies` (code → currency of a new account),
+    making the missing ones. Two transactions making the same account at once both get it:
+    the second waits for the first and makes nothing."""
+    table = _ACCOUNTS
+    dialect = connection.dialect.name
+    codes = list(currencies)
+    read = kept_statement(
+        ("payouts.ledger.read_accounts", dialect),
+        lambda: select(table.c.code, table.c.id).where(_one_of(connection, table.c.code, "codes")),
+    )
+    ids: dict[str, int] = {}
+    for chunk in _chunks(codes):
+        ids.update(connection.execute(read, {"codes": list(chunk)}).all())
+    missing = [code for code in codes if code not in ids]
+    if missing:
+        make = kept_statement(
+            ("payouts.ledger.make_accounts", dialect),
+            lambda: (
+                _upsert(connection)(table)
+                .on_conflict_do_nothing(index_elements=[table.c.code])
+                .returning(table.c.code, table.c.id)
+                .execution_options(insertmanyvalues_page_size=_BATCH)
+            ),
+        )
+        now = utcnow()
+        made = connection.execute(
+            make,
+            [
+                {
+                    "code": code,
+                    "kind": _kind_of(code),
+                    "currency": currencies[code],
+                    "created_at": now,
+                }
+                for code in missing
+            ],
+        ).all()
+        ids.update(made)
+        # Made meanwhile by another transaction, which has committed (we waited for it).
+        raced = [code for code in missing if code not in ids]
+        for chunk in _chunks(raced):
+            ids.update(connection.execute(read, {"codes": list(chunk)}).all())
+    if len(ids) != len(codes):  # pragma: no cover - an account is never deleted
+        raise LedgerError(f"ledger accounts vanished: {sorted(set(codes) - set(ids))}")
+    _known(connection.engine).update(ids)
+    return ids
+
+
+def _account_ids(
+    connection: Connection, entry: _Entry, *, trust_cache: bool
+) -> tuple[dict[str, int], list[tuple[int, str]]]:
+    """The entry's account ids, and those of them taken from the cache (to be checked)."""
+    known = _known(connection.engine) if trust_cache else {}
+    ids: dict[str, int] = {}
+    unchecked: list[tuple[int, str]] = []
+    missing: dict[str, str] = {}
+    for code in entry.legs:
+        account_id = known.get(code)
+        if account_id is None:
+            missing[code] = entry.currency
+        else:
+            ids[code] = account_id
+            unchecked.append((account_id, code))
+    if len(unchecked) > _FIXED_MAX:
+        # Too many to check in the entry's statement: read them all instead.
+        missing = {code: entry.currency for code in entry.legs}
+        unchecked = []
+    if missing:
+        ids.update(_read_accounts(connection, missing))
+    return ids, unchecked
+
+
 def account(code: str, currency: str | None = None) -> LedgerAccount:
     """The account with this code, created on first use."""
+    _kind_of(code)
     currency = (currency or current_app.config["CURRENCY"]).lower()
-    found = db.session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
-    if found is not None:
-        return found
-    created = LedgerAccount(code=code, kind=_kind_of(code), currency=currency)
-    try:
-        with db.session.begin_nested():
-            db.session.add(created)
-    except IntegrityError:
-        # Another transaction created it first.
-        return db.session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).one()
-    return created
+    db.session.flush()
+    account_id = _read_accounts(db.session.connection(), {code: currency})[code]
+    found = db.session.get(LedgerAccount, account_id)
+    assert found is not None
+    return found
+
+
+# --- posting
 
 
 def post(
@@ -103,55 +361,295 @@ def post(
     *,
     memo: str = "",
     currency: str | None = None,
-) -> JournalEntry:
-    """Post a balanced entry once: a second post with the same key returns the first entry.
+) -> PostedEntry:
+    """Post a balanced entry once: a second post with the same key returns the first entry
+    (and one with other amounts is a LedgerError).
 
     Legs on the same account are merged and zero legs dropped; an entry must still have at
-    least two legs and sum to zero.
+    least two legs and sum to zero. On accounts this process has met before, a post is two
+    statements: the entry's INSERT (which checks those accounts and skips a key already
+    posted) and one multi-row INSERT of its lines.
     """
-    currency = (currency or current_app.config["CURRENCY"]).lower()
-    merged: dict[str, int] = defaultdict(int)
-    for leg in legs:
-        merged[leg.account] += leg.amount
-    nonzero = {code: amount for code, amount in merged.items() if amount != 0}
-    if sum(nonzero.values()) != 0:
-        raise LedgerError(f"entry {key!r} does not balance: {dict(merged)}")
-    existing = db.session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == key))
-    if existing is not None:
-        return _same_or_fail(existing, nonzero)
-    if len(nonzero) < 2:
-        raise LedgerError(f"entry {key!r} moves nothing")
-    entry = JournalEntry(idempotency_key=key, kind=kind, memo=memo[:300])
-    try:
-        with db.session.begin_nested():
-            db.session.add(entry)
-            db.session.flush()
-            for code, amount in sorted(nonzero.items()):
-                db.session.add(
-                    JournalLine(
-                        entry_id=entry.id,
-                        account_id=account(code, currency).id,
-                        amount=amount,
-                        currency=currency,
-                    )
-                )
-    except IntegrityError:
-        # The same cause was posted concurrently; that post stands.
-        existing = db.session.scalars(
-            select(JournalEntry).where(JournalEntry.idempotency_key == key)
-        ).one()
-        return _same_or_fail(existing, nonzero)
-    return entry
+    entry = _checked(key, kind, legs, memo, currency)
+    session = db.session()
+    # What the caller changed is written first, as the ORM would before any statement of ours.
+    session.flush()
+    connection = session.connection()
+    for trust_cache in (True, False):
+        ids, unchecked = _account_ids(connection, entry, trust_cache=trust_cache)
+        now = utcnow()
+        params: dict[str, Any] = {
+            "key": entry.key,
+            "kind": entry.kind,
+            "memo": entry.memo,
+            "created_at": now,
+        }
+        if unchecked:
+            params["checked"] = len(unchecked)
+        for n, (account_id, code) in enumerate(unchecked):
+            params[f"id_{n}"] = account_id
+            params[f"code_{n}"] = code
+        entry_id = _entry_insert(connection, len(unchecked)).run(connection, params).scalar()
+        if entry_id is not None:
+            _insert_lines(connection, entry_id, entry, ids)
+            return PostedEntry(entry_id, entry.key, entry.kind, entry.memo, now, entry.legs)
+        found = _posted(connection, [entry.key]).get(entry.key)
+        if found is not None:
+            _same_or_fail(found, entry)
+            return found
+        # Neither written nor posted before: an account this process knew is not in the
+        # database (see above). Forget them all and read them again.
+        _forget(connection.engine)
+    raise LedgerError(f"entry {key!r} could not be posted")  # pragma: no cover
 
 
-def _same_or_fail(entry: JournalEntry, legs: dict[str, int]) -> JournalEntry:
-    posted = {line.account.code: line.amount for line in entry.lines}
-    if posted != legs:
-        raise LedgerError(
-            f"entry {entry.idempotency_key!r} was posted before with other amounts: "
-            f"{posted} != {legs}"
+def post_many(postings: Iterable[Posting]) -> list[int]:
+    """Post a batch of entries, each once, as `post` would one by one: the ids of their
+    entries, in the batch's order.
+
+    Every entry is checked before any is written (balance, legs, accounts, a key posted before
+    or twice in the batch with other amounts: LedgerError and nothing written). A key posted
+    before with the same legs is left as it is. The batch costs four statements whatever its
+    size (up to _BATCH entries): the keys posted before, the accounts, the entries, their lines.
+    """
+    batch: dict[str, _Entry] = {}
+    order: list[str] = []
+    for posting in postings:
+        entry = _checked(posting.key, posting.kind, posting.legs, posting.memo, posting.currency)
+        seen = batch.setdefault(entry.key, entry)
+        if seen.legs != entry.legs:
+            raise LedgerError(
+                f"entry {entry.key!r} is twice in the batch with other amounts: "
+                f"{seen.legs} != {entry.legs}"
+            )
+        order.append(entry.key)
+    if not batch:
+        return []
+    session = db.session()
+    session.flush()
+    connection = session.connection()
+    posted = _posted(connection, list(batch))
+    for key, found in posted.items():
+        _same_or_fail(found, batch[key])
+    entry_ids = {key: found.id for key, found in posted.items()}
+    new = [entry for key, entry in batch.items() if key not in posted]
+    if new:
+        currencies: dict[str, str] = {}
+        for entry in new:
+            for code in entry.legs:
+                currencies.setdefault(code, entry.currency)
+        ids = _read_accounts(connection, currencies)
+        inserted = _insert_entries(connection, new)
+        _insert_many_lines(
+            connection, [(inserted[e.key], e) for e in new if e.key in inserted], ids
         )
-    return entry
+        entry_ids.update(inserted)
+        # Posted meanwhile by another transaction, which has committed (we waited for it).
+        raced = [entry for entry in new if entry.key not in inserted]
+        if raced:
+            posted = _posted(connection, [entry.key for entry in raced])
+            for entry in raced:
+                if entry.key not in posted:  # pragma: no cover - a journal entry stays
+                    raise LedgerError(f"entry {entry.key!r} could not be posted")
+                _same_or_fail(posted[entry.key], entry)
+                entry_ids[entry.key] = posted[entry.key].id
+    return [entry_ids[key] for key in order]
+
+
+def _entry_insert(connection: Connection, checked: int) -> _Sent:
+    """INSERT one entry, unless its key is posted already or one of `checked` accounts given
+    as (id, code) pairs is not in the database; RETURNING its id when written."""
+
+    def build() -> Any:
+        entries = _ENTRIES
+        accounts = _ACCOUNTS
+        values = select(
+            bindparam("key", type_=entries.c.idempotency_key.type),
+            bindparam("kind", type_=entries.c.kind.type),
+            bindparam("memo", type_=entries.c.memo.type),
+            bindparam("created_at", type_=entries.c.created_at.type),
+        )
+        if checked:
+            pairs = [
+                and_(
+                    accounts.c.id == bindparam(f"id_{n}", type_=accounts.c.id.type),
+                    accounts.c.code == bindparam(f"code_{n}", type_=accounts.c.code.type),
+                )
+                for n in range(checked)
+            ]
+            found = select(func.count()).select_from(accounts).where(or_(*pairs))
+            values = values.where(found.scalar_subquery() == bindparam("checked", type_=Integer()))
+        return (
+            _upsert(connection)(entries)
+            .from_select(["idempotency_key", "kind", "memo", "created_at"], values)
+            .on_conflict_do_nothing(index_elements=[entries.c.idempotency_key])
+            .returning(entries.c.id)
+        )
+
+    return _sent(connection, ("entry", checked), build)
+
+
+def _insert_lines(
+    connection: Connection, entry_id: int, entry: _Entry, ids: Mapping[str, int]
+) -> None:
+    """The lines of the entry just written, in one multi-row INSERT."""
+    count = len(entry.legs)
+    if count > _FIXED_MAX:
+        _insert_many_lines(connection, [(entry_id, entry)], ids)
+        return
+    lines = _LINES
+
+    def build() -> Any:
+        return insert(lines).values(
+            [
+                {
+                    "entry_id": bindparam("entry_id", type_=lines.c.entry_id.type),
+                    "account_id": bindparam(f"account_{n}", type_=lines.c.account_id.type),
+                    "amount": bindparam(f"amount_{n}", type_=lines.c.amount.type),
+                    "currency": bindparam("currency", type_=lines.c.currency.type),
+                }
+                for n in range(count)
+            ]
+        )
+
+    params: dict[str, Any] = {"entry_id": entry_id, "currency": entry.currency}
+    for n, (code, amount) in enumerate(entry.legs.items()):
+        params[f"account_{n}"] = ids[code]
+        params[f"amount_{n}"] = amount
+    _sent(connection, ("lines", count), build).run(connection, params)
+
+
+def _insert_entries(connection: Connection, new: Sequence[_Entry]) -> dict[str, int]:
+    """INSERT the entries, skipping keys posted already: the key and id of each written."""
+    entries = _ENTRIES
+    now = utcnow()
+    if _postgresql(connection):
+        statement = kept_statement(
+            ("payouts.ledger.insert_entries", "postgresql"),
+            lambda: text(
+                "INSERT INTO journal_entries (idempotency_key, kind, memo, created_at)"
+                " SELECT batch.key, batch.kind, batch.memo, :created_at FROM unnest("
+                "CAST(:keys AS VARCHAR[]), CAST(:kinds AS VARCHAR[]), CAST(:memos AS VARCHAR[])"
+                ") AS batch (key, kind, memo)"
+                " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id"
+            ).bindparams(bindparam("created_at", type_=entries.c.created_at.type)),
+        )
+        inserted: dict[str, int] = {}
+        for chunk in _chunks(new):
+            params = {
+                "keys": [e.key for e in chunk],
+                "kinds": [e.kind for e in chunk],
+                "memos": [e.memo for e in chunk],
+                "created_at": now,
+            }
+            inserted.update(connection.execute(statement, params).all())
+        return inserted
+    statement = kept_statement(
+        ("payouts.ledger.insert_entries", connection.dialect.name),
+        lambda: (
+            _upsert(connection)(entries)
+            .on_conflict_do_nothing(index_elements=[entries.c.idempotency_key])
+            .returning(entries.c.idempotency_key, entries.c.id)
+            .execution_options(insertmanyvalues_page_size=_BATCH)
+        ),
+    )
+    rows = [
+        {"idempotency_key": e.key, "kind": e.kind, "memo": e.memo, "created_at": now} for e in new
+    ]
+    return dict(connection.execute(statement, rows).all())
+
+
+def _insert_many_lines(
+    connection: Connection, written: Sequence[tuple[int, _Entry]], ids: Mapping[str, int]
+) -> None:
+    """The lines of the entries just written, in one statement per _BATCH lines."""
+    rows = [
+        (entry_id, ids[code], amount, entry.currency)
+        for entry_id, entry in written
+        for code, amount in entry.legs.items()
+    ]
+    if not rows:
+        return
+    lines = _LINES
+    if _postgresql(connection):
+        statement = kept_statement(
+            ("payouts.ledger.insert_lines", "postgresql"),
+            lambda: text(
+                "INSERT INTO journal_lines (entry_id, account_id, amount, currency)"
+                " SELECT * FROM unnest(CAST(:entry_ids AS INTEGER[]),"
+                " CAST(:account_ids AS INTEGER[]), CAST(:amounts AS BIGINT[]),"
+                " CAST(:currencies AS VARCHAR[]))"
+            ),
+        )
+        for chunk in _chunks(rows):
+            entry_ids, account_ids, amounts, currencies = zip(*chunk, strict=True)
+            connection.execute(
+                statement,
+                {
+                    "entry_ids": list(entry_ids),
+                    "account_ids": list(account_ids),
+                    "amounts": list(amounts),
+                    "currencies": list(currencies),
+                },
+            )
+        return
+    # RETURNING makes SQLAlchemy send the rows as one INSERT … VALUES (…), (…) rather than
+    # as the driver's executemany.
+    statement = kept_statement(
+        ("payouts.ledger.insert_lines", connection.dialect.name),
+        lambda: (
+            insert(lines).returning(lines.c.id).execution_options(insertmanyvalues_page_size=_BATCH)
+        ),
+    )
+    connection.execute(
+        statement,
+        [
+            {"entry_id": entry_id, "account_id": account_id, "amount": amount, "currency": cur}
+            for entry_id, account_id, amount, cur in rows
+        ],
+    )
+
+
+def _posted(connection: Connection, keys: Sequence[str]) -> dict[str, PostedEntry]:
+    """The entries posted under these keys, by key."""
+    entries, lines, accounts = _ENTRIES, _LINES, _ACCOUNTS
+    statement = kept_statement(
+        ("payouts.ledger.posted", connection.dialect.name),
+        lambda: (
+            select(
+                entries.c.idempotency_key,
+                entries.c.id,
+                entries.c.kind,
+                entries.c.memo,
+                entries.c.created_at,
+                accounts.c.code,
+                lines.c.amount,
+            )
+            .select_from(entries)
+            .outerjoin(lines, lines.c.entry_id == entries.c.id)
+            .outerjoin(accounts, accounts.c.id == lines.c.account_id)
+            .where(_one_of(connection, entries.c.idempotency_key, "keys"))
+        ),
+    )
+    rows_by_key: dict[str, tuple[int, str, str, datetime, dict[str, int]]] = {}
+    for chunk in _chunks(keys):
+        rows = connection.execute(statement, {"keys": list(chunk)})
+        for key, entry_id, kind, memo, created_at, code, amount in rows:
+            legs = rows_by_key.setdefault(key, (entry_id, kind, memo, created_at, {}))[4]
+            if code is not None:
+                legs[code] = amount
+    return {
+        key: PostedEntry(entry_id, key, kind, memo, created_at, legs)
+        for key, (entry_id, kind, memo, created_at, legs) in rows_by_key.items()
+    }
+
+
+def _same_or_fail(posted: PostedEntry, entry: _Entry) -> None:
+    if dict(posted.legs) != entry.legs:
+        raise LedgerError(
+            f"entry {entry.key!r} was posted before with other amounts: "
+            f"{dict(posted.legs)} != {entry.legs}"
+        )
 
 
 def entry_exists(key: str) -> bool:
