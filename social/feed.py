@@ -1,10 +1,19 @@
 """The home feed: what the people you follow did, newest first.
 
-Built on read from two indexed sources, each cut to one page: the feed events of the people
-followed (ix_feed_events_actor_created) and the newest products of their shops
-(ix_products_shop_listed). The two are merged in Python and the page ends with a keyset
-cursor "<microseconds>.<source>.<id>", so page 1 and page 100 cost the same, and a page
-costs the same number of queries whatever its size.
+Two sources: the feed events of the people followed and the newest products of their shops.
+A page ends with a keyset cursor "<microseconds>.<source>.<id>", so page 1 and page 100 cost
+the same, and a page costs the same number of queries whatever its size.
+
+Where a page's items come from:
+
+* with Redis (REDIS_URL), from the viewer's timeline (social.timeline): the ids of the page's
+  newest items, kept up to date as people post and follow, so the database only loads rows by
+  primary key, applying the visibility rules (hidden, private, unlisted, withdrawn, suspended,
+  no longer followed) as it does;
+* otherwise, or where the timeline cannot vouch for a page (not built yet, too many hidden
+  items in a row, older than it keeps, Redis not answering), from the database: each source
+  ranked on read (ix_feed_events_actor_created, ix_products_shop_listed), cut to one page,
+  and merged. Both give the same pages.
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, or_, select, true
 from sqlalchemy.orm import joinedload
 
@@ -22,15 +33,15 @@ from app.database import kept_statement
 from app.extensions import db
 from app.models import INT_MAX
 from marketplace.models import Product, Shop
+from social import timeline
 from social.idea_models import Idea, IdeaStatus
 from social.models import Collection, EventKind, FeedEvent, Follow, Pick, ShareLink
 from social.rules import not_suspended
+from social.timeline import EVENTS, PRODUCTS
+from social.timeline import micros as _micros
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 50
-
-# Order of the two sources for items of the same instant (higher first).
-EVENTS, PRODUCTS = 1, 0
 
 
 @dataclass
@@ -55,12 +66,6 @@ class FeedItem:
 class FeedPage:
     items: list[FeedItem]
     next_cursor: str | None
-
-
-def _micros(at: datetime) -> int:
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return int(at.timestamp() * 1_000_000)
 
 
 def parse_cursor(raw: str | None) -> tuple[datetime, int, int] | None:
@@ -109,26 +114,49 @@ def _after(shape: str, at_column: Any, id_column: Any) -> ColumnElement[bool]:
     cursor_id: Any = bindparam("cursor_id")
     if shape == "start":
         return true()
+    condition: ColumnElement[bool]
     if shape == "at_or_before":
-        return at_column <= at
-    if shape == "before":
-        return at_column < at
-    return or_(at_column < at, and_(at_column == at, id_column < cursor_id))
+        condition = at_column <= at
+    elif shape == "before":
+        condition = at_column < at
+    else:
+        condition = or_(at_column < at, and_(at_column == at, id_column < cursor_id))
+    return condition
 
 
 def _followees() -> Select[Any]:
     return select(Follow.followee_id).where(Follow.follower_id == bindparam("viewer_id"))
 
 
-def _visible_event_conditions(shape: str) -> list[Any]:
+# --- what a follower may see ------------------------------------------------------------------
+# The rules every path applies: the database path where it ranks, the timeline's where it
+# loads the rows by primary key. Each takes the event's columns, so a LATERAL row can use them.
+
+
+def _visible_event(pick_id: Any, collection_id: Any, product_id: Any, idea_id: Any) -> list[Any]:
+    """An event shows when what it is about is not hidden, private, unlisted or withdrawn
+    (with Pick, Collection, Product and Idea outer-joined on these columns)."""
     return [
-        or_(FeedEvent.pick_id.is_(None), Pick.hidden_at.is_(None)),
+        or_(pick_id.is_(None), Pick.hidden_at.is_(None)),
         or_(
-            FeedEvent.collection_id.is_(None),
+            collection_id.is_(None),
             and_(Collection.hidden_at.is_(None), Collection.is_public.is_(True)),
         ),
-        or_(FeedEvent.product_id.is_(None), Product.listed.is_(True)),
-        or_(FeedEvent.idea_id.is_(None), Idea.status != IdeaStatus.WITHDRAWN),
+        or_(product_id.is_(None), Product.listed.is_(True)),
+        or_(idea_id.is_(None), Idea.status != IdeaStatus.WITHDRAWN),
+    ]
+
+
+def _visible_product() -> list[Any]:
+    """A shop's product shows when listed and published (with Shop joined)."""
+    return [Product.listed.is_(True), Product.published_at.is_not(None)]
+
+
+def _visible_event_conditions(shape: str) -> list[Any]:
+    return [
+        *_visible_event(
+            FeedEvent.pick_id, FeedEvent.collection_id, FeedEvent.product_id, FeedEvent.idea_id
+        ),
         _after(shape, FeedEvent.created_at, FeedEvent.id),
     ]
 
@@ -198,13 +226,9 @@ def _event_ids_statement(per_followee: bool, shape: str) -> Select[Any]:
             .where(
                 Follow.follower_id == bindparam("viewer_id"),
                 not_suspended(Follow.followee_id),
-                or_(newest.c.pick_id.is_(None), Pick.hidden_at.is_(None)),
-                or_(
-                    newest.c.collection_id.is_(None),
-                    and_(Collection.hidden_at.is_(None), Collection.is_public.is_(True)),
+                *_visible_event(
+                    newest.c.pick_id, newest.c.collection_id, newest.c.product_id, newest.c.idea_id
                 ),
-                or_(newest.c.product_id.is_(None), Product.listed.is_(True)),
-                or_(newest.c.idea_id.is_(None), Idea.status != IdeaStatus.WITHDRAWN),
             )
             .order_by(newest.c.created_at.desc(), newest.c.id.desc())
             .limit(bindparam("page_limit", type_=Integer))
@@ -226,28 +250,21 @@ def _event_ids_statement(per_followee: bool, shape: str) -> Select[Any]:
 
 
 def _events(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
-    ids = _event_ids(viewer, cursor, size)
+    return _load_events(viewer, _event_ids(viewer, cursor, size), visible_only=False)
+
+
+def _load_events(viewer: User, ids: list[int], visible_only: bool) -> list[FeedItem]:
+    """The events of these ids, newest first; `visible_only`: of those the viewer may see."""
     if not ids:
         return []
     # Loaded by primary key, apart from the ranking query: joined to seven tables, the
     # ranking query's plan went wrong on PostgreSQL (hash joins over whole tables).
-    statement = _kept(
-        ("events",),
-        lambda: (
-            select(FeedEvent)
-            .where(FeedEvent.id.in_(bindparam("ids", expanding=True)))
-            .options(
-                joinedload(FeedEvent.actor),
-                joinedload(FeedEvent.share_link),
-                joinedload(FeedEvent.pick),
-                joinedload(FeedEvent.collection),
-                joinedload(FeedEvent.product).joinedload(Product.shop),
-                joinedload(FeedEvent.idea).joinedload(Idea.shop),
-            )
-        ),
-    )
+    statement = _kept(("events", visible_only), lambda: _events_statement(visible_only))
+    params: dict[str, Any] = {"ids": ids}
+    if visible_only:
+        params["viewer_id"] = viewer.id
     events = sorted(
-        db.session.scalars(statement, {"ids": ids}).unique(),
+        db.session.scalars(statement, params).unique(),
         key=lambda event: (_micros(event.created_at), event.id),
         reverse=True,
     )
@@ -268,6 +285,36 @@ def _events(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
     ]
 
 
+def _events_statement(visible_only: bool) -> Select[Any]:
+    statement = select(FeedEvent).where(FeedEvent.id.in_(bindparam("ids", expanding=True)))
+    if visible_only:
+        # The ranking's rules (the database path applied them when it chose the ids).
+        statement = (
+            statement.outerjoin(Pick, Pick.id == FeedEvent.pick_id)
+            .outerjoin(Collection, Collection.id == FeedEvent.collection_id)
+            .outerjoin(Product, Product.id == FeedEvent.product_id)
+            .outerjoin(Idea, Idea.id == FeedEvent.idea_id)
+            .where(
+                FeedEvent.actor_id.in_(_followees()),
+                not_suspended(FeedEvent.actor_id),
+                *_visible_event(
+                    FeedEvent.pick_id,
+                    FeedEvent.collection_id,
+                    FeedEvent.product_id,
+                    FeedEvent.idea_id,
+                ),
+            )
+        )
+    return statement.options(
+        joinedload(FeedEvent.actor),
+        joinedload(FeedEvent.share_link),
+        joinedload(FeedEvent.pick),
+        joinedload(FeedEvent.collection),
+        joinedload(FeedEvent.product).joinedload(Product.shop),
+        joinedload(FeedEvent.idea).joinedload(Idea.shop),
+    )
+
+
 def _shop_products(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
     """New products of the shops of people followed (following a person follows their shop)."""
     shape = _cursor_shape(cursor, PRODUCTS)
@@ -277,19 +324,18 @@ def _shop_products(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
         lambda: _shop_products_statement(per_followee, shape),
     )
     params = {"viewer_id": viewer.id, "page_limit": size + 1, **_cursor_params(cursor)}
-    ids = list(db.session.scalars(ranking, params))
+    return _load_products(viewer, list(db.session.scalars(ranking, params)), visible_only=False)
+
+
+def _load_products(viewer: User, ids: list[int], visible_only: bool) -> list[FeedItem]:
+    """The products of these ids, newest first; `visible_only`: of those the viewer may see."""
     if not ids:
         return []
-    statement = _kept(
-        ("products",),
-        lambda: (
-            select(Product)
-            .where(Product.id.in_(bindparam("ids", expanding=True)))
-            .options(joinedload(Product.shop).joinedload(Shop.owner))
-            .order_by(Product.published_at.desc(), Product.id.desc())
-        ),
-    )
-    products = db.session.scalars(statement, {"ids": ids}).unique()
+    statement = _kept(("products", visible_only), lambda: _products_statement(visible_only))
+    params: dict[str, Any] = {"ids": ids}
+    if visible_only:
+        params["viewer_id"] = viewer.id
+    products = db.session.scalars(statement, params).unique()
     items = []
     for product in products:
         assert product.published_at is not None
@@ -306,12 +352,19 @@ def _shop_products(viewer: User, cursor: Any, size: int) -> list[FeedItem]:
     return items
 
 
+def _products_statement(visible_only: bool) -> Select[Any]:
+    statement = select(Product).where(Product.id.in_(bindparam("ids", expanding=True)))
+    if visible_only:
+        statement = statement.join(Shop, Shop.id == Product.shop_id).where(
+            Shop.owner_id.in_(_followees()), not_suspended(Shop.owner_id), *_visible_product()
+        )
+    return statement.options(joinedload(Product.shop).joinedload(Shop.owner)).order_by(
+        Product.published_at.desc(), Product.id.desc()
+    )
+
+
 def _shop_products_statement(per_followee: bool, shape: str) -> Select[Any]:
-    conditions = [
-        Product.listed.is_(True),
-        Product.published_at.is_not(None),
-        _after(shape, Product.published_at, Product.id),
-    ]
+    conditions = [*_visible_product(), _after(shape, Product.published_at, Product.id)]
     page_limit = bindparam("page_limit", type_=Integer)
     if per_followee:
         # One page per followed seller's shop, from ix_products_shop_listed (see _per_followee).
@@ -343,8 +396,55 @@ def _shop_products_statement(per_followee: bool, shape: str) -> Select[Any]:
 def home_feed(viewer: User, cursor: str | None = None, size: int = PAGE_SIZE) -> FeedPage:
     size = min(max(size, 1), MAX_PAGE_SIZE)
     position = parse_cursor(cursor)
+    page = _from_timeline(viewer, position, size) if timeline.enabled() else None
+    return page if page is not None else _from_database(viewer, position, size)
+
+
+def _from_database(viewer: User, position: Any, size: int) -> FeedPage:
     merged = _events(viewer, position, size) + _shop_products(viewer, position, size)
-    merged.sort(key=lambda item: (_micros(item.at), item.source, item.row_id), reverse=True)
-    page = merged[:size]
-    has_more = len(merged) > size
+    return _page(merged, size)
+
+
+def _page(items: list[FeedItem], size: int) -> FeedPage:
+    """The first `size` items, and a cursor when there are more (`items` holds at least one
+    more item than the page when there is)."""
+    items.sort(key=_rank, reverse=True)
+    page = items[:size]
+    has_more = len(items) > size
     return FeedPage(page, page[-1].cursor if has_more and page else None)
+
+
+def _rank(item: FeedItem) -> tuple[int, int, int]:
+    return (_micros(item.at), item.source, item.row_id)
+
+
+# The timeline's members are read this many times the page (and one more), for room to skip
+# what the rows say may not be shown: hidden, private, unlisted, gone, no longer followed.
+TIMELINE_OVERREAD = 3
+
+
+def _from_timeline(viewer: User, position: Any, size: int) -> FeedPage | None:
+    """The page from the viewer's timeline in Redis, or None where the database must answer:
+    the timeline is not built (it is now, for the next page), cannot vouch for the page
+    (older than it keeps, or more hidden items in a row than the read had room for), or Redis
+    does not answer."""
+    at_or_before = None if position is None else _micros(position[0])
+    try:
+        window = timeline.read(viewer.id, at_or_before, TIMELINE_OVERREAD * (size + 1))
+        if window is None:
+            timeline.rebuild(viewer.id)
+            return None
+    except RedisError:
+        current_app.logger.warning("the feed's timelines do not answer", exc_info=True)
+        return None
+    event_ids = [entry.row_id for entry in window.entries if entry.source == EVENTS]
+    product_ids = [entry.row_id for entry in window.entries if entry.source == PRODUCTS]
+    items = _load_events(viewer, event_ids, visible_only=True) + _load_products(
+        viewer, product_ids, visible_only=True
+    )
+    if position is not None:
+        after = (_micros(position[0]), position[1], position[2])
+        items = [item for item in items if _rank(item) < after]
+    if len(items) > size or window.complete:
+        return _page(items, size)
+    return None
