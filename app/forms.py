@@ -2,18 +2,74 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, overload
 
 from flask import Response, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import IntegerField as _IntegerField
 from wtforms.validators import StopValidation
+from wtforms.widgets import Select
 
 from app.api import INT_MIN
 from app.models import INT_MAX
 from app.rules import RuleViolation
+
+
+class RememberedSelect(Select):
+    """A select rendered once per language, choices, value and attributes, then reused.
+
+    A search filter's category list is a hundred options, each escaped and assembled by
+    WTForms on every page; the same few combinations come back all day. The key holds
+    everything the widget's output depends on, so a reused rendering is the same text.
+    """
+
+    LIMIT = 512
+    _kept: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+    _lock = threading.Lock()
+
+    def _render(self, field: Any, **kwargs: Any) -> Markup:
+        rendered: Markup = super().__call__(field, **kwargs)  # WTForms escapes each option
+        return rendered
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        choices = field.choices
+        if callable(choices) or isinstance(choices, dict):  # grouped or lazy: not kept
+            return self._render(field, **kwargs)
+        try:
+            key = (
+                type(field).__name__,
+                field.name,
+                field.id,
+                str(get_locale()),
+                tuple(
+                    (c.value, str(c.label), c.render_kw and tuple(sorted(c.render_kw.items())))
+                    if hasattr(c, "render_kw")
+                    else tuple(str(part) for part in c)
+                    for c in choices
+                ),
+                repr(field.data),
+                tuple(sorted((k, repr(v)) for k, v in kwargs.items())),
+                tuple(sorted((field.render_kw or {}).items())),
+                self.multiple,
+            )
+            hash(key)
+        except TypeError:  # something in it cannot be a key: render as usual
+            return self._render(field, **kwargs)
+        with self._lock:
+            found = self._kept.get(key)
+        if found is None:
+            found = self._render(field, **kwargs)
+            with self._lock:
+                self._kept[key] = found
+                while len(self._kept) > self.LIMIT:
+                    self._kept.popitem(last=False)
+        return found
 
 
 class IntegerField(_IntegerField):

@@ -46,6 +46,8 @@ def make_app(database_url: str, root: Path | None = None) -> Flask:
             "SECRET_KEY": "bench",
             "SERVER_NAME": "kindred.bench",
             "RATELIMIT_STORAGE_URI": "memory://",
+            # What a page costs to build, so never from the page cache.
+            "PAGE_CACHE": "off",
         }
     )
 

@@ -9,7 +9,8 @@ starts two gunicorns with the same settings (deploy/gunicorn.conf.py), on Redis 
 production when it answers (BENCH_REDIS_URL, database 13 by default, emptied first): Kindred,
 and bench/ceiling.py, a Flask app returning a small JSON document. Then, from other processes
 on loopback, it loads one target at a time with a fixed number of keep-alive connections for
-a fixed time, the ceiling again between every two targets, and prints requests per second and
+a fixed time (anonymous pages after one visit to each, as visitors keep the page cache warm),
+the ceiling again between every two targets, and prints requests per second and
 p50/p99 latency per target, and each target's ratio to the ceilings just before and after it.
 
 The client is Python (threads in a few processes, http.client), so it needs no install; on a
@@ -214,6 +215,19 @@ def wait_until_up(port: int, path: str, seconds: float, process: subprocess.Pope
     raise RuntimeError(f"gunicorn on port {port} not ready after {seconds:.0f}s")
 
 
+def warm_every_path(port: int, paths: list[str]) -> None:
+    """Ask for every page of an anonymous target once, as a site's visitors keep its cache
+    warm: the run then measures pages served as they are in production (a miss now and then,
+    when something changed). What a page costs to build is bench.requests' measure."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        for path in dict.fromkeys(paths):
+            connection.request("GET", path)
+            connection.getresponse().read()
+    finally:
+        connection.close()
+
+
 def check_signed_in(port: int, path: str, cookie: str) -> None:
     """A shopper's cookie must sign them in: a page answering with a redirect to the log-in
     page would count as a success and measure the wrong thing."""
@@ -273,6 +287,8 @@ def make_app(database_url: str, root: Path) -> Any:
             "REDIS_URL": "",
             "RATELIMIT_STORAGE_URI": "memory://",
             "JOBS_INLINE": True,
+            # bench.requests measures what a page costs to build: never from the page cache.
+            "PAGE_CACHE": "off",
         }
     )
 
@@ -542,6 +558,8 @@ def main() -> int:
 
             def measure(target: Target) -> Result:
                 port = ceiling_port if target.ceiling else app_port
+                if not target.ceiling and not target.cookies and not target.cart_pairs:
+                    warm_every_path(port, target.paths)
                 load(pool, port, target, warmup, args.connections, args.processes)
                 result = load(pool, port, target, seconds, args.connections, args.processes)
                 print(

@@ -26,11 +26,12 @@ def has_shop() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    from marketplace import api, commerce, models, order_models, views  # noqa: F401 - models: known to migrations
+    from marketplace import api, cards, commerce, models, order_models, views  # noqa: F401 - models: known to migrations
     from marketplace.hooks import catalogue_hooks
     from marketplace.seed import seed_catalogue
 
     catalogue_hooks(app)
+    cards.init_app(app)
     app.register_blueprint(views.catalogue)
     app.register_blueprint(views.seller)
     api.register()

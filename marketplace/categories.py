@@ -6,8 +6,10 @@ Keys are stable (they are stored on products and used in URLs); labels are trans
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 
@@ -107,13 +109,24 @@ def root_of(key: str) -> Category:
 
 def leaf_choices() -> list[tuple[str, str]]:
     """Choices for a product's category: every leaf, labelled with its root."""
-    return [(leaf.key, f"{top.label} — {leaf.label}") for top in TREE for leaf in top.children]
+    return list(_leaf_choices(str(get_locale())))
+
+
+@lru_cache(maxsize=16)
+def _leaf_choices(_locale: str) -> tuple[tuple[str, str], ...]:
+    # Translated once per language (the labels are lazy: they follow the locale in force).
+    return tuple((leaf.key, f"{top.label} — {leaf.label}") for top in TREE for leaf in top.children)
 
 
 def all_choices() -> list[tuple[str, str]]:
     """Roots and leaves, for a search filter (a root covers its leaves)."""
+    return list(_all_choices(str(get_locale())))
+
+
+@lru_cache(maxsize=16)
+def _all_choices(_locale: str) -> tuple[tuple[str, str], ...]:
     choices: list[tuple[str, str]] = []
     for top in TREE:
         choices.append((top.key, str(top.label)))
         choices.extend((leaf.key, f"— {leaf.label}") for leaf in top.children)
-    return choices
+    return tuple(choices)

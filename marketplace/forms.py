@@ -178,13 +178,16 @@ class SearchForm(FlaskForm):
         csrf = False  # a GET form; nothing changes
 
     q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
-    category = SelectField(_l("Category"), validators=[Optional()])
+    # Rendered on every search page, the same few ways: kept once rendered.
+    category = SelectField(_l("Category"), validators=[Optional()], widget=forms.RememberedSelect())
     min_price = MoneyField(_l("Lowest price"), validators=[Optional()])
     max_price = MoneyField(_l("Highest price"), validators=[Optional()])
-    condition = SelectField(_l("Condition"), validators=[Optional()])
+    condition = SelectField(
+        _l("Condition"), validators=[Optional()], widget=forms.RememberedSelect()
+    )
     shop = StringField(_l("Shop"), validators=[Optional(), Length(max=SHOP_SLUG_MAX)])
     in_stock = BooleanField(_l("In stock only"))
-    sort = SelectField(_l("Sort by"), validators=[Optional()])
+    sort = SelectField(_l("Sort by"), validators=[Optional()], widget=forms.RememberedSelect())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
