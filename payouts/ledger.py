@@ -544,19 +544,14 @@ def _insert_entries(connection: Connection, new: Sequence[_Entry]) -> dict[str, 
             }
             inserted.update(connection.execute(statement, params).all())
         return inserted
-    statement = kept_statement(
-        ("payouts.ledger.insert_entries", connection.dialect.name),
-        lambda: (
-            _upsert(connection)(entries)
-            .on_conflict_do_nothing(index_elements=[entries.c.idempotency_key])
-            .returning(entries.c.idempotency_key, entries.c.id)
-            .execution_options(insertmanyvalues_page_size=_BATCH)
-        ),
+    stamp = _bound(connection, entries.c.created_at, now)
+    returned = _insert_values(
+        connection,
+        "INSERT INTO journal_entries (idempotency_key, kind, memo, created_at)",
+        [(e.key, e.kind, e.memo, stamp) for e in new],
+        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id",
     )
-    rows = [
-        {"idempotency_key": e.key, "kind": e.kind, "memo": e.memo, "created_at": now} for e in new
-    ]
-    return dict(connection.execute(statement, rows).all())
+    return {row[0]: row[1] for row in returned}
 
 
 def _insert_many_lines(
@@ -570,7 +565,6 @@ def _insert_many_lines(
     ]
     if not rows:
         return
-    lines = _LINES
     if _postgresql(connection):
         statement = kept_statement(
             ("payouts.ledger.insert_lines", "postgresql"),
@@ -593,21 +587,36 @@ def _insert_many_lines(
                 },
             )
         return
-    # RETURNING makes SQLAlchemy send the rows as one INSERT … VALUES (…), (…) rather than
-    # as the driver's executemany.
-    statement = kept_statement(
-        ("payouts.ledger.insert_lines", connection.dialect.name),
-        lambda: (
-            insert(lines).returning(lines.c.id).execution_options(insertmanyvalues_page_size=_BATCH)
-        ),
+    _insert_values(
+        connection, "INSERT INTO journal_lines (entry_id, account_id, amount, currency)", rows
     )
-    connection.execute(
-        statement,
-        [
-            {"entry_id": entry_id, "account_id": account_id, "amount": amount, "currency": cur}
-            for entry_id, account_id, amount, cur in rows
-        ],
-    )
+
+
+def _insert_values(
+    connection: Connection, insert_into: str, rows: Sequence[tuple[Any, ...]], tail: str = ""
+) -> list[Sequence[Any]]:
+    """Multi-row INSERTs on SQLite, as many rows each as it takes parameters: the driver's
+    own SQL (SQLAlchemy would process each row's parameters); what they return."""
+    width = len(rows[0])
+    per_statement = max(1, min(_BATCH, connection.dialect.insertmanyvalues_max_parameters // width))
+    row = "(" + ", ".join(["?"] * width) + ")"
+    returned: list[Sequence[Any]] = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values = ", ".join([row] * len(chunk))
+        result = connection.exec_driver_sql(
+            f"{insert_into} VALUES {values}{tail}", tuple(v for r in chunk for v in r)
+        )
+        if result.returns_rows:
+            returned.extend(result.all())
+    return returned
+
+
+def _bound(connection: Connection, column: Any, value: Any) -> Any:
+    """`value` as the driver takes it for `column` (a timestamp as SQLite stores it)."""
+    dialect = connection.dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return value if process is None else process(value)
 
 
 def _posted(connection: Connection, keys: Sequence[str]) -> dict[str, PostedEntry]:
