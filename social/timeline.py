@@ -38,10 +38,9 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, cast
 
 from flask import Flask, current_app, has_app_context
@@ -172,64 +171,84 @@ def _ttl(app: Flask) -> int:
 
 # --- the scripts: each change to a timeline is one atomic step in Redis --------------------------
 
-# KEYS: the timeline, its build mark. ARGV: size, mode, floor, build token, ttl, then
-# score/member pairs. Modes:
+# KEYS: (timeline, build mark) pairs, one per person. ARGV: size, mode, floor, build token, ttl,
+# then score/member pairs, added to each timeline. Modes:
 #   push   a new item: added to a built timeline (or one being built), trimmed to size;
 #   follow the newest items of someone just followed, `floor` the time below which they may
 #          have more: added to a built timeline and the floor raised to it; a build under way
 #          may have read the follows before this one, so it is called off;
 #   build  the newest items of everyone followed, read from the database: written if this
 #          build is still the one under way (its token), with `floor` as the floor.
+# Returns how many timelines it wrote.
 ADD = """
-local timeline, building = KEYS[1], KEYS[2]
-local size, mode, given = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local size, mode, given, token = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local ttl = tonumber(ARGV[5])
-local floor = redis.call('ZSCORE', timeline, 'built')
-if mode == 'build' then
-  if redis.call('GET', building) ~= ARGV[4] then return 0 end
-  redis.call('DEL', building)
-  if floor and tonumber(floor) < given then floor = tonumber(floor) else floor = given end
-elseif not floor then
-  if redis.call('EXISTS', building) == 0 then return 0 end
-  if mode == 'follow' then redis.call('DEL', building) return 0 end
-  -- a build is under way and may have read the database before this item was committed
+local function add(timeline)
   for i = 6, #ARGV, 1000 do
     redis.call('ZADD', timeline, unpack(ARGV, i, math.min(i + 999, #ARGV)))
   end
-  redis.call('EXPIRE', timeline, ttl)
-  return 1
-else
-  floor = tonumber(floor)
-  if mode == 'follow' and given > floor then floor = given end
 end
-redis.call('ZREM', timeline, 'built')
-for i = 6, #ARGV, 1000 do
-  redis.call('ZADD', timeline, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+local written = 0
+for k = 1, #KEYS, 2 do
+  local timeline, building = KEYS[k], KEYS[k + 1]
+  local floor = redis.call('ZSCORE', timeline, 'built')
+  local go = true
+  if mode == 'build' then
+    if redis.call('GET', building) ~= token then
+      go = false
+    else
+      redis.call('DEL', building)
+      if floor and tonumber(floor) < given then floor = tonumber(floor) else floor = given end
+    end
+  elseif not floor then
+    go = false
+    if redis.call('EXISTS', building) == 1 then
+      if mode == 'follow' then
+        redis.call('DEL', building)
+      else
+        -- a build is under way and may have read the database before this item's commit
+        add(timeline)
+        redis.call('EXPIRE', timeline, ttl)
+      end
+    end
+  else
+    floor = tonumber(floor)
+    if mode == 'follow' and given > floor then floor = given end
+  end
+  if go then
+    redis.call('ZREM', timeline, 'built')
+    add(timeline)
+    local count = redis.call('ZCARD', timeline)
+    if count > size then
+      local cut = redis.call('ZRANGE', timeline, 0, count - size - 1, 'WITHSCORES')
+      redis.call('ZREMRANGEBYRANK', timeline, 0, count - size - 1)
+      local top = tonumber(cut[#cut])
+      if top > floor then floor = top end
+    end
+    redis.call('ZADD', timeline, floor, 'built')
+    if mode == 'build' then redis.call('EXPIRE', timeline, ttl) end
+    written = written + 1
+  end
 end
-local count = redis.call('ZCARD', timeline)
-if count > size then
-  local cut = redis.call('ZRANGE', timeline, 0, count - size - 1, 'WITHSCORES')
-  redis.call('ZREMRANGEBYRANK', timeline, 0, count - size - 1)
-  local top = tonumber(cut[#cut])
-  if top > floor then floor = top end
-end
-redis.call('ZADD', timeline, floor, 'built')
-if mode == 'build' then redis.call('EXPIRE', timeline, ttl) end
-return 1
+return written
 """
 
-# KEYS: the timeline, its build mark. ARGV: ".<actor_id>". Takes out an unfollowed person's
-# members (the set is bounded); calls off a build under way, which may have read the follow.
+# KEYS: (timeline, build mark) pairs. ARGV: ".<actor_id>". Takes an unfollowed person's
+# members out (a timeline is bounded); calls off a build under way, which may have read the
+# follow.
 REMOVE_ACTOR = """
-local timeline, building, suffix = KEYS[1], KEYS[2], ARGV[1]
-if not redis.call('ZSCORE', timeline, 'built') then
-  redis.call('DEL', building)
-  return 0
-end
+local suffix = ARGV[1]
 local gone = 0
-for _, member in ipairs(redis.call('ZRANGE', timeline, 0, -1)) do
-  if string.sub(member, -#suffix) == suffix then
-    gone = gone + redis.call('ZREM', timeline, member)
+for k = 1, #KEYS, 2 do
+  local timeline, building = KEYS[k], KEYS[k + 1]
+  if redis.call('ZSCORE', timeline, 'built') then
+    for _, member in ipairs(redis.call('ZRANGE', timeline, 0, -1)) do
+      if string.sub(member, -#suffix) == suffix then
+        gone = gone + redis.call('ZREM', timeline, member)
+      end
+    end
+  else
+    redis.call('DEL', building)
   end
 end
 return gone
@@ -551,90 +570,86 @@ def _fan_out(app: Flask, client: Redis, connection: Connection, pushes: list[_Pu
     )
     for follower, followee in followers:
         per_follower[follower].extend(by_actor[followee])
-    _write(
+    # Followers who get the same items (usually all of them: one post) share each call.
+    groups: dict[tuple[Entry, ...], list[int]] = defaultdict(list)
+    for follower, entries in per_follower.items():
+        groups[tuple(entries)].append(follower)
+    size, ttl = _size(app), _ttl(app)
+    _run(
         app,
         client,
         [
-            (follower, partial(_add, app, follower, "push", COMPLETE, entries))
-            for follower, entries in per_follower.items()
+            (ADD, followers, [size, "push", COMPLETE, "", ttl, *_pairs(entries)])
+            for entries, followers in groups.items()
         ],
     )
 
 
-def _add(
-    app: Flask, user_id: int, mode: str, floor: int, entries: Sequence[Entry], pipe: Any
-) -> None:
-    _script(app, ADD)(
-        keys=[key(user_id, app), _build_key(user_id, app)],
-        args=[_size(app), mode, floor, "", _ttl(app), *_pairs(entries)],
-        client=pipe,
-    )
+Call = tuple[str, list[int], list[Any]]  # a script, the people whose timelines, its ARGV
 
 
-def _remove_actor(app: Flask, user_id: int, actor_id: int, pipe: Any) -> None:
-    _script(app, REMOVE_ACTOR)(
-        keys=[key(user_id, app), _build_key(user_id, app)], args=[f".{actor_id}"], client=pipe
-    )
-
-
-def _write(app: Flask, client: Redis, writes: Sequence[tuple[int, Callable[[Any], None]]]) -> None:
-    """One pipeline per FANOUT_CHUNK timelines (a curator may have thousands of followers).
-    When Redis fails, the timelines not surely written are dropped once it answers again."""
-    if not writes:
+def _run(app: Flask, client: Redis, calls: Sequence[Call], forget: Sequence[int] = ()) -> None:
+    """Run each script over its people's timelines, FANOUT_CHUNK timelines a call (a curator
+    may have thousands of followers; each call holds Redis while it runs), in one round trip;
+    `forget`: timelines dropped, to be built afresh. When Redis fails, the timelines it may
+    have left behind are dropped once it answers again."""
+    if not calls and not forget:
         return
     _forget_unsure(client)
+    prefix = str(_setting(app, "PREFIX", KEY_PREFIX))
     chunk = max(1, int(_setting(app, "CHUNK", FANOUT_CHUNK)))
-    for start in range(0, len(writes), chunk):
-        pipe = client.pipeline(transaction=False)
-        for _user_id, write in writes[start : start + chunk]:
-            write(pipe)
-        try:
-            pipe.execute()
-        except RedisError:
-            _note_unsure(key(user_id, app) for user_id, _write in writes[start:])
-            raise
+    pipe = client.pipeline(transaction=False)
+    touched: list[int] = list(forget)
+    for user_id in forget:
+        pipe.delete(f"{prefix}{user_id}", f"{prefix}{user_id}:build")
+    for source, user_ids, args in calls:
+        script = _script(app, source)
+        for start in range(0, len(user_ids), chunk):
+            part = user_ids[start : start + chunk]
+            keys = [
+                name
+                for user_id in part
+                for name in (f"{prefix}{user_id}", f"{prefix}{user_id}:build")
+            ]
+            script(keys=keys, args=args, client=pipe)
+            touched.extend(part)
+    try:
+        pipe.execute()
+    except RedisError:
+        _note_unsure(f"{prefix}{user_id}" for user_id in touched)
+        raise
 
 
 def _follow_changes(
     app: Flask, client: Redis, connection: Connection, follows: dict[tuple[int, int], bool]
 ) -> None:
-    unfollows = [pair for pair, following in follows.items() if not following]
-    _write(
-        app,
-        client,
-        [
-            (follower, partial(_remove_actor, app, follower, followee))
-            for follower, followee in unfollows
-        ],
-    )
+    calls: list[Call] = []
+    unfollowed: dict[int, list[int]] = defaultdict(list)
+    for (follower, followee), following in follows.items():
+        if not following:
+            unfollowed[followee].append(follower)
+    calls += [(REMOVE_ACTOR, people, [f".{actor}"]) for actor, people in unfollowed.items()]
     new = [pair for pair, following in follows.items() if following]
-    if not new:
-        return
-    # Only built timelines get the newest items of the person followed (read from the
-    # database); the script calls off a build under way, and the others are built when read.
-    pipe = client.pipeline(transaction=False)
-    for follower, _followee in new:
-        pipe.zscore(key(follower, app), BUILT)
-    built = {pair for pair, floor in zip(new, pipe.execute(), strict=True) if floor is not None}
-    size = _size(app)
-    backfills: dict[int, tuple[list[Entry], int]] = {}
-    for _follower, followee in built:
-        if followee not in backfills:
-            backfills[followee] = _newest_of(connection, followee, size)
-    writes: list[tuple[int, Callable[[Any], None]]] = []
-    for follower, followee in new:
-        if (follower, followee) in built:
-            entries, floor = backfills[followee]
-            writes.append((follower, partial(_add, app, follower, "follow", floor, entries)))
-        else:
-            # Not built a moment ago: whatever is there now (a build that read the follows
-            # before this one) is dropped, and built afresh when read.
-            writes.append((follower, partial(_forget, app, follower)))
-    _write(app, client, writes)
-
-
-def _forget(app: Flask, user_id: int, pipe: Any) -> None:
-    pipe.delete(key(user_id, app), _build_key(user_id, app))
+    forget: list[int] = []
+    if new:
+        # Only built timelines get the newest items of the person followed (read from the
+        # database); the others are built when read.
+        pipe = client.pipeline(transaction=False)
+        for follower, _followee in new:
+            pipe.zscore(key(follower, app), BUILT)
+        built: dict[int, list[int]] = defaultdict(list)
+        for (follower, followee), floor in zip(new, pipe.execute(), strict=True):
+            if floor is not None:
+                built[followee].append(follower)
+            else:
+                # Not built a moment ago: whatever is there now (a build that read the follows
+                # before this one) is dropped, and built afresh when read.
+                forget.append(follower)
+        size, ttl = _size(app), _ttl(app)
+        for followee, people in built.items():
+            entries, floor = _newest_of(connection, followee, size)
+            calls.append((ADD, people, [size, "follow", floor, "", ttl, *_pairs(entries)]))
+    _run(app, client, calls, forget)
 
 
 def _newest_of(connection: Connection, user_id: int, size: int) -> tuple[list[Entry], int]:
