@@ -25,7 +25,18 @@ from typing import Any
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, or_, select, true
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
@@ -259,12 +270,19 @@ def _load_events(viewer: User, ids: list[int], visible_only: bool) -> list[FeedI
         return []
     # Loaded by primary key, apart from the ranking query: joined to seven tables, the
     # ranking query's plan went wrong on PostgreSQL (hash joins over whole tables).
-    statement = _kept(("events", visible_only), lambda: _events_statement(visible_only))
+    as_array = _arrays()
+    statement = _kept(
+        ("events", visible_only, as_array), lambda: _events_statement(visible_only, as_array)
+    )
     params: dict[str, Any] = {"ids": ids}
     if visible_only:
         params["viewer_id"] = viewer.id
     events = sorted(
-        db.session.scalars(statement, params).unique(),
+        (
+            event
+            for event in db.session.scalars(statement, params).unique()
+            if not visible_only or _shown(event)
+        ),
         key=lambda event: (_micros(event.created_at), event.id),
         reverse=True,
     )
@@ -285,25 +303,31 @@ def _load_events(viewer: User, ids: list[int], visible_only: bool) -> list[FeedI
     ]
 
 
-def _events_statement(visible_only: bool) -> Select[Any]:
-    statement = select(FeedEvent).where(FeedEvent.id.in_(bindparam("ids", expanding=True)))
+def _arrays() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _by_ids(column: Any, as_array: bool) -> ColumnElement[bool]:
+    """`column` is one of the ids bound as "ids". On PostgreSQL as one array parameter: the
+    statement's text is then the same whatever the number of ids, so PostgreSQL keeps its plan
+    (IN with one parameter per id made each count a new statement, planned every time: five
+    times the cost of running it)."""
+    condition: ColumnElement[bool]
+    if as_array:
+        condition = column == any_(bindparam("ids", type_=ARRAY(Integer)))
+    else:
+        condition = column.in_(bindparam("ids", expanding=True))
+    return condition
+
+
+def _events_statement(visible_only: bool, as_array: bool) -> Select[Any]:
+    statement = select(FeedEvent).where(_by_ids(FeedEvent.id, as_array))
     if visible_only:
-        # The ranking's rules (the database path applied them when it chose the ids).
-        statement = (
-            statement.outerjoin(Pick, Pick.id == FeedEvent.pick_id)
-            .outerjoin(Collection, Collection.id == FeedEvent.collection_id)
-            .outerjoin(Product, Product.id == FeedEvent.product_id)
-            .outerjoin(Idea, Idea.id == FeedEvent.idea_id)
-            .where(
-                FeedEvent.actor_id.in_(_followees()),
-                not_suspended(FeedEvent.actor_id),
-                *_visible_event(
-                    FeedEvent.pick_id,
-                    FeedEvent.collection_id,
-                    FeedEvent.product_id,
-                    FeedEvent.idea_id,
-                ),
-            )
+        # The rules on the actor here; those on what the event is about in _shown, on the rows
+        # loaded anyway (joining Pick, Collection, Product and Idea once more to filter, the
+        # plan hashed whole tables).
+        statement = statement.where(
+            FeedEvent.actor_id.in_(_followees()), not_suspended(FeedEvent.actor_id)
         )
     return statement.options(
         joinedload(FeedEvent.actor),
@@ -312,6 +336,21 @@ def _events_statement(visible_only: bool) -> Select[Any]:
         joinedload(FeedEvent.collection),
         joinedload(FeedEvent.product).joinedload(Product.shop),
         joinedload(FeedEvent.idea).joinedload(Idea.shop),
+    )
+
+
+def _shown(event: FeedEvent) -> bool:
+    """_visible_event on a loaded event: what it is about is not hidden, private, unlisted or
+    withdrawn (a row that is not there counts as SQL's outer join would count it)."""
+    pick, collection, product, idea = event.pick, event.collection, event.product, event.idea
+    return (
+        (pick is None or pick.hidden_at is None)
+        and (
+            event.collection_id is None
+            or (collection is not None and collection.hidden_at is None and collection.is_public)
+        )
+        and (event.product_id is None or (product is not None and product.listed))
+        and (event.idea_id is None or (idea is not None and idea.status != IdeaStatus.WITHDRAWN))
     )
 
 
@@ -331,7 +370,10 @@ def _load_products(viewer: User, ids: list[int], visible_only: bool) -> list[Fee
     """The products of these ids, newest first; `visible_only`: of those the viewer may see."""
     if not ids:
         return []
-    statement = _kept(("products", visible_only), lambda: _products_statement(visible_only))
+    as_array = _arrays()
+    statement = _kept(
+        ("products", visible_only, as_array), lambda: _products_statement(visible_only, as_array)
+    )
     params: dict[str, Any] = {"ids": ids}
     if visible_only:
         params["viewer_id"] = viewer.id
@@ -352,8 +394,8 @@ def _load_products(viewer: User, ids: list[int], visible_only: bool) -> list[Fee
     return items
 
 
-def _products_statement(visible_only: bool) -> Select[Any]:
-    statement = select(Product).where(Product.id.in_(bindparam("ids", expanding=True)))
+def _products_statement(visible_only: bool, as_array: bool) -> Select[Any]:
+    statement = select(Product).where(_by_ids(Product.id, as_array))
     if visible_only:
         statement = statement.join(Shop, Shop.id == Product.shop_id).where(
             Shop.owner_id.in_(_followees()), not_suspended(Shop.owner_id), *_visible_product()
@@ -437,14 +479,28 @@ def _from_timeline(viewer: User, position: Any, size: int) -> FeedPage | None:
     except RedisError:
         current_app.logger.warning("the feed's timelines do not answer", exc_info=True)
         return None
-    event_ids = [entry.row_id for entry in window.entries if entry.source == EVENTS]
-    product_ids = [entry.row_id for entry in window.entries if entry.source == PRODUCTS]
-    items = _load_events(viewer, event_ids, visible_only=True) + _load_products(
-        viewer, product_ids, visible_only=True
-    )
-    if position is not None:
+    entries = window.entries
+    if position is not None:  # members of the cursor's own instant shown already
         after = (_micros(position[0]), position[1], position[2])
+        entries = [e for e in entries if (e.micros, e.source, e.row_id) < after]
+    # The entries are in the feed's order: load the page's worth (and a few more, for what may
+    # not be shown) and the rest only if that was not enough, so a page usually loads no more
+    # rows than the database path's page.
+    first = size + 1 + size // 4 + 2
+    items = _load_entries(viewer, entries[:first])
+    if len(items) <= size and len(entries) > first:
+        items += _load_entries(viewer, entries[first:])
+    if position is not None:
         items = [item for item in items if _rank(item) < after]
     if len(items) > size or window.complete:
         return _page(items, size)
     return None
+
+
+def _load_entries(viewer: User, entries: list[timeline.Entry]) -> list[FeedItem]:
+    """The items of these entries that the viewer may see (one query per source present)."""
+    event_ids = [entry.row_id for entry in entries if entry.source == EVENTS]
+    product_ids = [entry.row_id for entry in entries if entry.source == PRODUCTS]
+    return _load_events(viewer, event_ids, visible_only=True) + _load_products(
+        viewer, product_ids, visible_only=True
+    )
