@@ -174,13 +174,6 @@ def _run(args: argparse.Namespace, url: str, workdir: Path) -> None:
         # Warm up: compiled statements, prepared statements, the account cache.
         for name, method in methods.items():
             method(f"warm-{name}", min(args.entries, 200))
-        if dialect.name == "postgresql":
-            # Statistics, as autovacuum gathers them on a live database: without them the
-            # planner takes the growing journal for an empty one (and a test server may run
-            # with autovacuum off).
-            db.session.commit()
-            db.session.connection().exec_driver_sql("ANALYZE")
-            db.session.commit()
 
         rates: dict[str, list[float]] = {name: [] for name in methods}
         ratios: dict[str, list[float]] = {name: [] for name in methods}
