@@ -9,14 +9,21 @@ Stripe's exceptions are translated into three kinds the rest of the app can act 
 `GatewayDeclined` (the card or the request was refused: tell the person), `GatewayRejected`
 (Stripe refused the request as invalid: a definitive failure), and `GatewayUnavailable`
 (network trouble, Stripe's 5xx, rate limits: safe to retry later with the same key).
+
+The writes that batches make by the thousand (transfers, reversals) keep to Stripe's rate
+limit (`RateLimit`): a token bucket paces them, and one refused with 429 is sent again, with
+the same key, after an exponential pause with jitter, a bounded number of times.
 """
 
 from __future__ import annotations
 
+import random
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import stripe
 from stripe.params import (
@@ -28,6 +35,10 @@ from stripe.params import (
 from stripe.params.checkout import SessionCreateParams
 
 WEBHOOK_TOLERANCE_SECONDS = 300
+# Stripe's live mode allows about 100 write requests a second (test mode 25).
+STRIPE_WRITES_PER_SECOND = 100.0
+
+Answer = TypeVar("Answer")
 
 
 def _signed_at(signature_header: str) -> int:
@@ -61,6 +72,11 @@ class GatewayUnavailable(GatewayError):
     """Stripe could not be reached or failed; retry later with the same idempotency key."""
 
 
+class GatewayRateLimited(GatewayUnavailable):
+    """Stripe's rate limit refused the request (429): the same request, with the same key,
+    may be sent again after a pause."""
+
+
 class InvalidWebhook(Exception):
     """A webhook whose signature, timestamp or body is not right."""
 
@@ -70,6 +86,8 @@ def _translate(error: stripe.StripeError) -> GatewayError:
     message = getattr(error, "user_message", None) or str(error) or error.__class__.__name__
     if isinstance(error, stripe.CardError):
         return GatewayDeclined(message, code=code, stripe_error=error)
+    if isinstance(error, stripe.RateLimitError):
+        return GatewayRateLimited(message, code=code or "rate_limit", stripe_error=error)
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError | stripe.APIError):
         return GatewayUnavailable(message, code=code, stripe_error=error)
     if getattr(error, "http_status", None) == 409:
@@ -88,6 +106,93 @@ def _has_metadata(obj: stripe.StripeObject, wanted: dict[str, str]) -> bool:
     return all(found.get(key) == value for key, value in wanted.items())
 
 
+class RateLimit:
+    """How a gateway keeps to Stripe's rate limit in its batch writes.
+
+    A token bucket lets one write through every 1/`per_second` seconds (it holds one token:
+    no burst above the rate); None lets every write through at once (the emulator has no
+    limit). A write that Stripe still refuses with 429 waits `first_pause` seconds, doubling
+    on each refusal up to `max_pause`, each pause between half and all of that (jitter, so
+    that workers refused together do not come back together), and is sent again with the same
+    idempotency key, at most `retries` times. Time is `clock` and `sleep`, so that tests
+    control it.
+    """
+
+    def __init__(
+        self,
+        per_second: float | None = None,
+        *,
+        retries: int = 5,
+        first_pause: float = 0.5,
+        max_pause: float = 20.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.per_second = per_second if per_second and per_second > 0 else None
+        self.retries = retries
+        self.first_pause = first_pause
+        self.max_pause = max_pause
+        self.sleep = sleep
+        self.clock = clock
+        self.jitter = jitter
+        self._capacity = 1.0
+        self._tokens = self._capacity
+        self._filled_at = clock()
+        self._lock = threading.Lock()
+        # What waiting cost so far (for progress reports): seconds held by the bucket, and
+        # refusals and seconds paused after them.
+        self.paced_seconds = 0.0
+        self.refusals = 0
+        self.paused_seconds = 0.0
+
+    def take(self) -> None:
+        """Wait for the bucket to let one write through."""
+        if self.per_second is None:
+            return
+        with self._lock:
+            now = self.clock()
+            elapsed = max(0.0, now - self._filled_at)  # a clock swapped for a test's
+            self._tokens = min(self._capacity, self._tokens + elapsed * self.per_second)
+            self._filled_at = now
+            # The token is taken now, even if it only comes in a moment: the writes waiting
+            # after this one queue behind it.
+            self._tokens -= 1.0
+            wait = -self._tokens / self.per_second if self._tokens < 0 else 0.0
+            self.paced_seconds += wait
+        if wait > 0:
+            self.sleep(wait)
+
+    def pause(self, refusal: int) -> float:
+        """How long to wait after the `refusal`-th 429 in a row (1 for the first)."""
+        ceiling = min(self.max_pause, self.first_pause * 2 ** (refusal - 1))
+        return ceiling * (0.5 + self.jitter() / 2)
+
+    def send(
+        self,
+        write: Callable[[], Answer],
+        on_pause: Callable[[float, int], None] | None = None,
+    ) -> Answer:
+        """Send `write` (which raises GatewayRateLimited on a 429) paced, and again after a
+        pause when refused; raises the last refusal past `retries`."""
+        refusals = 0
+        while True:
+            self.take()
+            try:
+                return write()
+            except GatewayRateLimited:
+                refusals += 1
+                if refusals > self.retries:
+                    raise
+                pause = self.pause(refusals)
+                with self._lock:
+                    self.refusals += 1
+                    self.paused_seconds += pause
+                if on_pause is not None:
+                    on_pause(pause, refusals)
+                self.sleep(pause)
+
+
 @dataclass(frozen=True)
 class CheckoutLine:
     name: str
@@ -96,9 +201,16 @@ class CheckoutLine:
 
 
 class StripeGateway:
-    def __init__(self, client: stripe.StripeClient, *, webhook_secret: str = "") -> None:
+    def __init__(
+        self,
+        client: stripe.StripeClient,
+        *,
+        webhook_secret: str = "",
+        rate_limit: RateLimit | None = None,
+    ) -> None:
         self.client = client
         self.webhook_secret = webhook_secret
+        self.rate_limit = rate_limit or RateLimit()
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -260,7 +372,10 @@ class StripeGateway:
         source_transaction: str | None = None,
         transfer_group: str | None = None,
         metadata: dict[str, str] | None = None,
+        on_rate_limit: Callable[[float, int], None] | None = None,
     ) -> stripe.Transfer:
+        """Paced, and sent again when rate limited (`on_rate_limit(pause, refusals)` hears of
+        each pause first)."""
         params: TransferCreateParams = {
             "amount": amount,
             "currency": currency,
@@ -271,8 +386,12 @@ class StripeGateway:
             params["source_transaction"] = source_transaction
         if transfer_group:
             params["transfer_group"] = transfer_group
-        with self._translated():
-            return self.client.v1.transfers.create(params, {"idempotency_key": idempotency_key})
+
+        def write() -> stripe.Transfer:
+            with self._translated():
+                return self.client.v1.transfers.create(params, {"idempotency_key": idempotency_key})
+
+        return self.rate_limit.send(write, on_rate_limit)
 
     def reverse_transfer(
         self,
@@ -282,12 +401,15 @@ class StripeGateway:
         idempotency_key: str,
         metadata: dict[str, str] | None = None,
     ) -> stripe.TransferReversal:
-        with self._translated():
-            return self.client.v1.transfers.reversals.create(
-                transfer_id,
-                {"amount": amount, "metadata": metadata or {}},
-                {"idempotency_key": idempotency_key},
-            )
+        def write() -> stripe.TransferReversal:
+            with self._translated():
+                return self.client.v1.transfers.reversals.create(
+                    transfer_id,
+                    {"amount": amount, "metadata": metadata or {}},
+                    {"idempotency_key": idempotency_key},
+                )
+
+        return self.rate_limit.send(write)
 
     def find_reversal(
         self, *, transfer_id: str, metadata: dict[str, str]

@@ -14,6 +14,7 @@ import contextvars
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
@@ -29,7 +30,7 @@ from markupsafe import Markup
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.test import Client
 
-from payouts.gateway import StripeGateway
+from payouts.gateway import STRIPE_WRITES_PER_SECOND, RateLimit, StripeGateway
 
 EMULATOR_PREFIX = "/_stripe"
 WEBHOOK_PATH = "/webhooks/stripe"
@@ -70,10 +71,21 @@ def init_app(app: Flask) -> None:
     if secret_key:
         client = stripe.StripeClient(secret_key, max_network_retries=2)
         app.extensions["kindred_stripe_gateway"] = StripeGateway(
-            client, webhook_secret=app.config.get("STRIPE_WEBHOOK_SECRET") or ""
+            client,
+            webhook_secret=app.config.get("STRIPE_WEBHOOK_SECRET") or "",
+            rate_limit=RateLimit(writes_per_second(app.config, STRIPE_WRITES_PER_SECOND)),
         )
         return
     _install_emulator(app)
+
+
+def writes_per_second(config: Mapping[str, Any], default: float | None) -> float | None:
+    """STRIPE_WRITES_PER_SECOND as a rate (None: no limit), `default` when unset."""
+    setting = str(config.get("STRIPE_WRITES_PER_SECOND") or "").strip()
+    if not setting:
+        return default
+    rate = float(setting)
+    return rate if rate > 0 else None
 
 
 class _DeliverAfterResponse:
@@ -148,8 +160,15 @@ def _install_emulator(app: Flask) -> None:
     )
     webhook_secret = _ensure_webhook_endpoint(app, client, base_url + WEBHOOK_PATH)
     secret_path = _secret_path(app)
+    # The emulator has no rate limit to keep to (its 429s are injected faults); the suite
+    # waits for no pause after them, as the SDK's retries do not.
+    rate_limit = RateLimit(
+        writes_per_second(app.config, None), sleep=_no_wait if app.testing else time.sleep
+    )
     gateway = EmulatedGateway(
-        client, SharedWebhookSecret(secret_path, webhook_secret) if secret_path else None
+        client,
+        SharedWebhookSecret(secret_path, webhook_secret) if secret_path else None,
+        rate_limit,
     )
     gateway.webhook_secret = webhook_secret
     app.extensions["kindred_stripe_emulator"] = emu
@@ -164,6 +183,10 @@ def _install_emulator(app: Flask) -> None:
     from app.hooks import hooks
 
     hooks(app).banners.append(_emulated_banner)
+
+
+def _no_wait(_seconds: float) -> None:
+    return None
 
 
 def emulator_controls(config: Mapping[str, Any], testing: bool, debug: bool) -> bool:
@@ -252,10 +275,15 @@ class SharedWebhookSecret:
 class EmulatedGateway(StripeGateway):
     """The gateway of the emulated mode: the webhook secret is the instance's shared one."""
 
-    def __init__(self, client: stripe.StripeClient, shared: SharedWebhookSecret | None) -> None:
+    def __init__(
+        self,
+        client: stripe.StripeClient,
+        shared: SharedWebhookSecret | None,
+        rate_limit: RateLimit | None = None,
+    ) -> None:
         self._shared = shared
         self._own_secret = ""
-        super().__init__(client)
+        super().__init__(client, rate_limit=rate_limit)
 
     @property
     def webhook_secret(self) -> str:
