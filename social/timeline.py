@@ -153,8 +153,12 @@ def _script(app: Flask, source: str) -> Script:
     return scripts[source]
 
 
+def _prefix(app: Flask) -> str:
+    return str(_setting(app, "PREFIX", KEY_PREFIX))
+
+
 def key(user_id: int, app: Flask | None = None) -> str:
-    return f"{_setting(app or current_app, 'PREFIX', KEY_PREFIX)}{user_id}"
+    return f"{_prefix(app or current_app)}{user_id}"
 
 
 def _build_key(user_id: int, app: Flask) -> str:
@@ -171,8 +175,12 @@ def _ttl(app: Flask) -> int:
 
 # --- the scripts: each change to a timeline is one atomic step in Redis --------------------------
 
-# KEYS: (timeline, build mark) pairs, one per person. ARGV: size, mode, floor, build token, ttl,
-# then score/member pairs, added to each timeline. Modes:
+# The scripts name the timelines they write by the people's ids, all in one argument (a
+# curator's post goes to thousands: sending each timeline's keys cost more than writing them),
+# so they run on one Redis, not a cluster.
+#
+# ADD. ARGV: key prefix, people's ids ("12,40,..."), size, mode, floor, build token, ttl, then
+# score/member pairs added to each timeline. Modes:
 #   push   a new item: added to a built timeline (or one being built), trimmed to size;
 #   follow the newest items of someone just followed, `floor` the time below which they may
 #          have more: added to a built timeline and the floor raised to it; a build under way
@@ -181,16 +189,18 @@ def _ttl(app: Flask) -> int:
 #          build is still the one under way (its token), with `floor` as the floor.
 # Returns how many timelines it wrote.
 ADD = """
-local size, mode, given, token = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local ttl = tonumber(ARGV[5])
+local prefix, people = ARGV[1], ARGV[2]
+local size, mode, given, token = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local ttl = tonumber(ARGV[7])
 local function add(timeline)
-  for i = 6, #ARGV, 1000 do
+  for i = 8, #ARGV, 1000 do
     redis.call('ZADD', timeline, unpack(ARGV, i, math.min(i + 999, #ARGV)))
   end
 end
 local written = 0
-for k = 1, #KEYS, 2 do
-  local timeline, building = KEYS[k], KEYS[k + 1]
+for person in string.gmatch(people, '%d+') do
+  local timeline = prefix .. person
+  local building = timeline .. ':build'
   local floor = redis.call('ZSCORE', timeline, 'built')
   local go = true
   if mode == 'build' then
@@ -233,14 +243,14 @@ end
 return written
 """
 
-# KEYS: (timeline, build mark) pairs. ARGV: ".<actor_id>". Takes an unfollowed person's
+# REMOVE_ACTOR. ARGV: key prefix, people's ids, ".<actor_id>". Takes an unfollowed person's
 # members out (a timeline is bounded); calls off a build under way, which may have read the
 # follow.
 REMOVE_ACTOR = """
-local suffix = ARGV[1]
+local prefix, people, suffix = ARGV[1], ARGV[2], ARGV[3]
 local gone = 0
-for k = 1, #KEYS, 2 do
-  local timeline, building = KEYS[k], KEYS[k + 1]
+for person in string.gmatch(people, '%d+') do
+  local timeline = prefix .. person
   if redis.call('ZSCORE', timeline, 'built') then
     for _, member in ipairs(redis.call('ZRANGE', timeline, 0, -1)) do
       if string.sub(member, -#suffix) == suffix then
@@ -248,7 +258,7 @@ for k = 1, #KEYS, 2 do
       end
     end
   else
-    redis.call('DEL', building)
+    redis.call('DEL', timeline .. ':build')
   end
 end
 return gone
@@ -304,8 +314,7 @@ def rebuild(user_id: int) -> bool:
     size = _size(app)
     entries, floor = _newest_followed(user_id, size)
     added = _script(app, ADD)(
-        keys=[key(user_id, app), _build_key(user_id, app)],
-        args=[size, "build", floor, token, _ttl(app), *_pairs(entries)],
+        args=[_prefix(app), user_id, size, "build", floor, token, _ttl(app), *_pairs(entries)]
     )
     return bool(added)
 
@@ -564,23 +573,32 @@ def _fan_out(app: Flask, client: Redis, connection: Connection, pushes: list[_Pu
             by_actor[actor].append(Entry(push.source, push.row_id, actor, push.micros))
     if not by_actor:
         return
-    per_follower: dict[int, list[Entry]] = defaultdict(list)
-    followers = connection.execute(
-        select(Follow.follower_id, Follow.followee_id).where(Follow.followee_id.in_(by_actor))
-    )
-    for follower, followee in followers:
-        per_follower[follower].extend(by_actor[followee])
-    # Followers who get the same items (usually all of them: one post) share each call.
-    groups: dict[tuple[Entry, ...], list[int]] = defaultdict(list)
-    for follower, entries in per_follower.items():
-        groups[tuple(entries)].append(follower)
+    # Followers who get the same items (all of them, for one person's post) share each call.
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    if len(by_actor) == 1:
+        (actor,) = by_actor
+        groups[(actor,)] = list(
+            connection.scalars(select(Follow.follower_id).where(Follow.followee_id == actor)).all()
+        )
+    else:
+        followed_by: dict[int, list[int]] = defaultdict(list)
+        for follower, followee in connection.execute(
+            select(Follow.follower_id, Follow.followee_id).where(Follow.followee_id.in_(by_actor))
+        ):
+            followed_by[follower].append(followee)
+        for follower, followees in followed_by.items():
+            groups[tuple(sorted(followees))].append(follower)
     size, ttl = _size(app), _ttl(app)
     _run(
         app,
         client,
         [
-            (ADD, followers, [size, "push", COMPLETE, "", ttl, *_pairs(entries)])
-            for entries, followers in groups.items()
+            (
+                ADD,
+                followers,
+                [size, "push", COMPLETE, "", ttl, *_pairs(e for a in actors for e in by_actor[a])],
+            )
+            for actors, followers in groups.items()
         ],
     )
 
@@ -596,26 +614,23 @@ def _run(app: Flask, client: Redis, calls: Sequence[Call], forget: Sequence[int]
     if not calls and not forget:
         return
     _forget_unsure(client)
-    prefix = str(_setting(app, "PREFIX", KEY_PREFIX))
+    prefix = _prefix(app)
     chunk = max(1, int(_setting(app, "CHUNK", FANOUT_CHUNK)))
     pipe = client.pipeline(transaction=False)
-    touched: list[int] = list(forget)
     for user_id in forget:
         pipe.delete(f"{prefix}{user_id}", f"{prefix}{user_id}:build")
     for source, user_ids, args in calls:
         script = _script(app, source)
         for start in range(0, len(user_ids), chunk):
-            part = user_ids[start : start + chunk]
-            keys = [
-                name
-                for user_id in part
-                for name in (f"{prefix}{user_id}", f"{prefix}{user_id}:build")
-            ]
-            script(keys=keys, args=args, client=pipe)
-            touched.extend(part)
+            people = ",".join(map(str, user_ids[start : start + chunk]))
+            script(args=[prefix, people, *args], client=pipe)
     try:
         pipe.execute()
     except RedisError:
+        touched = [
+            *forget,
+            *(user_id for _source, user_ids, _args in calls for user_id in user_ids),
+        ]
         _note_unsure(f"{prefix}{user_id}" for user_id in touched)
         raise
 

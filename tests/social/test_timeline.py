@@ -402,3 +402,38 @@ def test_a_feed_page_from_the_timeline_costs_two_queries_whatever_its_size(app, 
     with count_queries() as fewer:
         assert client.get("/api/v1/feed?per_page=3").status_code == 200
     assert len(statements) == len(fewer)
+
+
+def test_what_happens_during_a_build_is_kept_or_calls_the_build_off(app, store):
+    me, curator, newcomer = UserFactory(), UserFactory(), UserFactory()
+    FollowFactory(follower=me, followee=curator)
+    key, mark = timeline.key(me.id), f"{timeline.key(me.id)}:build"
+
+    def finish_build(token: str) -> int:
+        prefix = app.config["FEED_TIMELINE_PREFIX"]
+        return int(
+            store.eval(timeline.ADD, 0, prefix, me.id, 800, "build", timeline.COMPLETE, token, 60)
+        )
+
+    # A post committed while a build reads the database is kept for it.
+    store.set(mark, "one")
+    pick = PickFactory(author=curator)
+    assert finish_build("one") == 1
+    assert set(members(store, me)) == {pick_member(pick), timeline.BUILT}
+    assert not store.exists(mark)
+
+    # A follow (or an unfollow) while a build reads the database calls the build off: it may
+    # have read the follows before the change.
+    store.delete(key)
+    store.set(mark, "two")
+    FollowFactory(follower=me, followee=newcomer)
+    assert not store.exists(mark)
+    assert finish_build("two") == 0 and not store.exists(key)
+    build(me)
+    walk_all(me, (1, 20))
+
+    # A build that another reader's build replaced writes nothing.
+    store.delete(key)
+    store.set(mark, "three")
+    store.set(mark, "four")
+    assert finish_build("three") == 0 and not store.exists(key)
