@@ -19,12 +19,21 @@ It then requests, for 60 people who follow someone, the feed page, the next page
 "load more" cursor) and the API feed, through the Flask test client in-process (so the time
 is the server's: routing, queries, templates), and prints the median and 95th percentile,
 and the ratio of each scale to the first. The goal: at 10x, within 1.5x of the time at 1x.
+Beside the time, the database's CPU per request: what PostgreSQL's server processes for the
+benchmark's database spent (their user and system time), summed per kind of request.
+
+With --redis, the same requests are made a second time with the feed read from timelines in
+Redis (social.timeline; BENCH_FEED_REDIS_URL, database 12 by default, only the benchmark's
+keys are touched), and both are printed side by side. Timelines are built by each person's
+first feed (timed apart, "first feed (builds)"), as after a deployment. It also times a pick
+by the most-followed curator, whose commit fans out to every follower's timeline.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import re
 import statistics
@@ -44,6 +53,9 @@ PICKS = 60_000
 COLLECTIONS = 4_000
 ITEMS_PER_COLLECTION = 10
 SAMPLED_PEOPLE = 60
+REDIS_URL = os.environ.get("BENCH_FEED_REDIS_URL", "redis://127.0.0.1:6379/12")
+REDIS_PREFIX = "bench:feed:timeline:"
+REQUESTS = ("feed page", "next page (cursor)", "API feed")
 
 
 def database(scale: float) -> tuple[str, Any]:
@@ -81,6 +93,7 @@ def seed(scale: float) -> dict[str, int]:
     counts: dict[str, int] = {}
     raw = db.engine.raw_connection()
     connection = raw.driver_connection
+    assert connection is not None
     try:
         # People 1..n_curators are curators; the next n_shops people are sellers.
         counts["users"] = _copy(
@@ -269,7 +282,49 @@ def _log_in(client: Any, identity: str) -> None:
         session["_fresh"] = True
 
 
-def measure(app: Any, rng: random.Random) -> dict[str, list[float]]:
+class DatabaseCpu:
+    """CPU time (user + system) of the PostgreSQL server processes serving one database."""
+
+    def __init__(self, database_name: str) -> None:
+        self.database_name = database_name
+        self.tick = 1000 / os.sysconf("SC_CLK_TCK")  # ms
+
+    def sample(self) -> dict[int, float]:
+        import psycopg
+
+        from bench.catalogue import PG_SERVER
+
+        url = PG_SERVER.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+        with psycopg.connect(url, autocommit=True) as connection:
+            pids = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database_name,)
+                )
+            ]
+        used = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended, or on another machine
+                continue
+            used[pid] = (int(fields[11]) + int(fields[12])) * self.tick
+        return used
+
+    @staticmethod
+    def spent(before: dict[int, float], after: dict[int, float]) -> float:
+        return sum(ms - before.get(pid, 0.0) for pid, ms in after.items())
+
+
+class Measured:
+    def __init__(self) -> None:
+        self.timings: dict[str, list[float]] = {name: [] for name in REQUESTS}
+        self.cpu: dict[str, float] = dict.fromkeys(REQUESTS, 0.0)
+        self.first: list[float] = []  # the first feed of each person (builds a timeline)
+        self.fan_out: tuple[int, float] | None = None  # (followers, ms)
+
+
+def measure(app: Any, rng: random.Random, cpu: DatabaseCpu, *, timelines: bool) -> Measured:
     from sqlalchemy import func, select
 
     from app.extensions import db
@@ -284,21 +339,30 @@ def measure(app: Any, rng: random.Random) -> dict[str, list[float]]:
         people = rng.sample(followers, SAMPLED_PEOPLE)
         identities = _open_sessions(people)
         db.session.remove()
-    timings: dict[str, list[float]] = {"feed page": [], "next page (cursor)": [], "API feed": []}
+    measured = Measured()
     client = app.test_client()
 
     def timed(name: str, url: str) -> str:
+        before = cpu.sample()
         started = time.perf_counter()
         response = client.get(url)
         elapsed = (time.perf_counter() - started) * 1000
+        measured.cpu[name] += cpu.spent(before, cpu.sample())
         assert response.status_code == 200, (url, response.status_code)
-        timings[name].append(elapsed)
-        return response.get_data(as_text=True)
+        measured.timings[name].append(elapsed)
+        return str(response.get_data(as_text=True))
 
     for person in people[:5]:  # warm caches (templates, statement cache, database pages)
         _log_in(client, identities[person])
         client.get("/feed")
         client.get("/api/v1/feed")
+    for person in people:  # each person's first feed: with timelines, it builds theirs
+        _log_in(client, identities[person])
+        started = time.perf_counter()
+        assert client.get("/feed").status_code == 200
+        measured.first.append((time.perf_counter() - started) * 1000)
+    if timelines:
+        _check_timelines_built(app, people)
     for person in people:
         _log_in(client, identities[person])
         html = timed("feed page", "/feed")
@@ -306,15 +370,69 @@ def measure(app: Any, rng: random.Random) -> dict[str, list[float]]:
         if match:
             timed("next page (cursor)", match.group(1).replace("&amp;", "&"))
         timed("API feed", "/api/v1/feed")
-    return timings
+    measured.fan_out = _time_a_pick_by_the_top_curator(app)
+    return measured
 
 
-def run(scales: list[float], keep: bool) -> None:
+def _check_timelines_built(app: Any, people: list[int]) -> None:
+    from social import timeline
+
+    with app.app_context():
+        for person in people:
+            assert timeline.read(person, None, 1) is not None, f"no timeline for {person}"
+
+
+def _time_a_pick_by_the_top_curator(app: Any) -> tuple[int, float]:
+    """A pick by the most-followed person: the use case and its commit, with the fan-out."""
+    from sqlalchemy import exists, func, select
+
+    from app.accounts.models import User
+    from app.extensions import db
+    from app.uow import unit_of_work
+    from marketplace.models import Product
+    from social import posts
+    from social.models import Follow, Pick
+
+    with app.app_context():
+        curator_id, followers = db.session.execute(
+            select(Follow.followee_id, func.count())
+            .group_by(Follow.followee_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        picked = select(Pick.id).where(Pick.author_id == curator_id, Pick.product_id == Product.id)
+        product_id = db.session.scalar(
+            select(Product.id).where(Product.listed, ~exists(picked)).order_by(Product.id).limit(1)
+        )
+        db.session.remove()
+        started = time.perf_counter()
+        with unit_of_work():
+            curator = db.session.get(User, curator_id)
+            assert curator is not None and product_id is not None
+            posts.create_pick(curator, product_id, "Another favourite.")
+        elapsed = (time.perf_counter() - started) * 1000
+        db.session.remove()
+    return int(followers), elapsed
+
+
+def flush_timelines(url: str) -> None:
+    from redis import Redis
+
+    client = Redis.from_url(url, socket_connect_timeout=2)
+    client.ping()  # a Redis that does not answer fails the run
+    names = list(client.scan_iter(match=f"{REDIS_PREFIX}*", count=1000))
+    for start in range(0, len(names), 1000):
+        client.delete(*names[start : start + 1000])
+    client.close()
+
+
+def run(scales: list[float], keep: bool, redis_url: str | None) -> None:
     from flask_migrate import upgrade
 
     from app.extensions import db
 
-    results: dict[float, dict[str, list[float]]] = {}
+    paths = ["database", "redis"] if redis_url else ["database"]
+    results: dict[tuple[float, str], Measured] = {}
     for scale in scales:
         url, drop = database(scale)
         root = Path(tempfile.mkdtemp(prefix="kindred-bench-feed-"))
@@ -332,42 +450,89 @@ def run(scales: list[float], keep: bool) -> None:
                     flush=True,
                 )
                 db.session.remove()
-            results[scale] = measure(app, random.Random(7))
+            cpu = DatabaseCpu(url.rsplit("/", 1)[1])
+            for path in paths:
+                app = make_app(url, root)
+                app.config["FEED_TIMELINES"] = path == "redis"
+                if redis_url and path == "redis":
+                    flush_timelines(redis_url)
+                    app.config.update(REDIS_URL=redis_url, FEED_TIMELINE_PREFIX=REDIS_PREFIX)
+                print(f"   measuring the feed from the {path}", flush=True)
+                results[(scale, path)] = measure(
+                    app, random.Random(7), cpu, timelines=path == "redis"
+                )
+                with app.app_context():
+                    db.engine.dispose()
+            if redis_url:
+                flush_timelines(redis_url)
         finally:
             with app.app_context():
                 db.engine.dispose()
             if not keep:
                 drop()
-    print_table(scales, results)
+    print_table(scales, paths, results)
 
 
-def print_table(scales: list[float], results: dict[float, dict[str, list[float]]]) -> None:
+def print_table(
+    scales: list[float], paths: list[str], results: dict[tuple[float, str], Measured]
+) -> None:
     base = scales[0]
-    header = f"{'request':<22}" + "".join(
-        f"{f'{s:g}x median':>12}{f'{s:g}x p95':>10}" for s in scales
-    )
-    header += "".join(f"{f'{s:g}x/{base:g}x':>10}" for s in scales[1:])
-    print("\nServer time of the feed in ms on PostgreSQL (Flask test client)")
+    columns = [(scale, path) for scale in scales for path in paths]
+    names = {"database": "db", "redis": "redis"}
+
+    def label(scale: float, path: str) -> str:
+        return f"{scale:g}x {names[path]}"
+
+    print("\nServer time of the feed in ms on PostgreSQL (Flask test client): median / p95")
+    header = f"{'request':<22}" + "".join(f"{label(*column):>16}" for column in columns)
+    header += "".join(f"{f'{s:g}x/{base:g}x {names[p]}':>16}" for s in scales[1:] for p in paths)
     print(header)
     print("-" * len(header))
-    for name in results[base]:
+    for name in REQUESTS:
         line = f"{name:<22}"
         medians = {}
-        for scale in scales:
-            samples = results[scale][name] or [math.nan]
-            medians[scale] = statistics.median(samples)
-            line += f"{medians[scale]:>12.1f}{_percentile(samples, 0.95):>10.1f}"
+        for column in columns:
+            samples = results[column].timings[name] or [math.nan]
+            medians[column] = statistics.median(samples)
+            cell = f"{medians[column]:.1f} / {_percentile(samples, 0.95):.1f}"
+            line += f"{cell:>16}"
         for scale in scales[1:]:
-            line += f"{medians[scale] / medians[base]:>10.2f}"
+            for path in paths:
+                line += f"{medians[(scale, path)] / medians[(base, path)]:>16.2f}"
         print(line)
+    first = f"{'first feed (builds)':<22}"
+    for column in columns:
+        samples = results[column].first or [math.nan]
+        first += f"{f'{statistics.median(samples):.1f} / {_percentile(samples, 0.95):.1f}':>16}"
+    print(first)
+
+    print("\nDatabase CPU per request in ms (PostgreSQL's server processes, mean)")
+    print(f"{'request':<22}" + "".join(f"{label(*column):>16}" for column in columns))
+    for name in REQUESTS:
+        line = f"{name:<22}"
+        for column in columns:
+            count = len(results[column].timings[name]) or 1
+            line += f"{results[column].cpu[name] / count:>16.2f}"
+        print(line)
+
+    print("\nA pick by the most-followed curator, commit and fan-out included, in ms")
+    for column in columns:
+        fan_out = results[column].fan_out
+        if fan_out is not None:
+            print(f"{label(*column):<22}{fan_out[1]:>10.1f}   ({fan_out[0]:,} followers)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark the home feed on PostgreSQL.")
     parser.add_argument("--scale", type=float, nargs="+", default=[1.0])
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help=f"also read the feed from Redis timelines ({REDIS_URL}), side by side",
+    )
     args = parser.parse_args()
-    run(args.scale, args.keep)
+    run(args.scale, args.keep, REDIS_URL if args.redis else None)
 
 
 if __name__ == "__main__":
