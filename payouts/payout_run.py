@@ -38,6 +38,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 
@@ -183,44 +184,102 @@ def plan(run: PayoutRun) -> int:
     if not planned:
         return 0
     groups = _transfer_groups({charge_id for charge_id, _ in planned})
-    # Each item's key is made from its id, known once it is written: it is written with a key
-    # of its place in this run first (unique, as keys must be), then given its own.
+    item_rows: list[dict[str, Any]] = [
+        {
+            "run_id": run.id,
+            "payee_id": chosen[0].payee_id,
+            "source_charge_id": charge_id,
+            "transfer_group": groups.get(charge_id),
+            "currency": chosen[0].currency,
+            "amount_minor": sum(e.net_minor for e in chosen),
+        }
+        for charge_id, chosen in planned
+    ]
+    write = _write_unnested if db.engine.dialect.name == "postgresql" else _write_in_rows
+    item_ids = write(run.id, item_rows, [[e.id for e in chosen] for _, chosen in planned])
+    return len(item_ids)
+
+
+def _write_in_rows(run_id: int, rows: list[dict[str, Any]], earnings: list[list[int]]) -> list[int]:
+    """Write the items and point their earnings at them, a row of parameters each.
+
+    An item's key is made from its id, known once it is written: it is written with a key of
+    its place in this run first (unique, as keys must be), then given its own."""
     items = db.metadata.tables[PayoutItem.__tablename__]
     # A Core insert with RETURNING, in as few statements as the database takes rows: the ORM's
     # bulk insert splits the rows by which columns are None, and asking for the rows back in
     # order makes SQLite insert them one by one; the temporary key says which row is which.
     written = db.session.execute(
         insert(items).returning(items.c.idempotency_key, items.c.id),
-        [
-            {
-                "run_id": run.id,
-                "payee_id": chosen[0].payee_id,
-                "source_charge_id": charge_id,
-                "transfer_group": groups.get(charge_id),
-                "currency": chosen[0].currency,
-                "amount_minor": sum(e.net_minor for e in chosen),
-                "idempotency_key": f"planned:{run.id}:{n}",
-            }
-            for n, (charge_id, chosen) in enumerate(planned)
-        ],
+        [{**row, "idempotency_key": f"planned:{run_id}:{n}"} for n, row in enumerate(rows)],
     ).all()
     by_key: dict[str, int] = {key: item_id for key, item_id in written}
-    item_ids = [by_key[f"planned:{run.id}:{n}"] for n in range(len(planned))]
+    item_ids = [by_key[f"planned:{run_id}:{n}"] for n in range(len(rows))]
     db.session.execute(
         update(PayoutItem)
-        .where(PayoutItem.run_id == run.id)
+        .where(PayoutItem.run_id == run_id)
         .values(idempotency_key=literal("payout-item-") + cast(PayoutItem.id, String))
         .execution_options(synchronize_session=False)
     )
     db.session.execute(
         update(Earning),
         [
-            {"id": earning.id, "payout_item_id": item_id}
-            for item_id, (_charge_id, chosen) in zip(item_ids, planned, strict=True)
-            for earning in chosen
+            {"id": earning_id, "payout_item_id": item_id}
+            for item_id, earning_ids in zip(item_ids, earnings, strict=True)
+            for earning_id in earning_ids
         ],
     )
-    return len(item_ids)
+    return item_ids
+
+
+def _write_unnested(
+    run_id: int, rows: list[dict[str, Any]], earnings: list[list[int]]
+) -> list[int]:
+    """PostgreSQL: the items in one statement and their earnings in another, whatever their
+    number, each list of values sent as one array. An item takes its id from the sequence as
+    it is written, and its key with it."""
+    written = db.session.execute(
+        text(
+            "INSERT INTO payout_items (id, idempotency_key, run_id, payee_id, source_charge_id,"
+            " transfer_group, currency, amount_minor, status, reversed_minor, attempts,"
+            " created_at)"
+            " SELECT item.id, 'payout-item-' || item.id, :run_id, item.payee_id, item.charge,"
+            " item.transfer_group, item.currency, item.amount, :status, 0, 0, :created_at"
+            " FROM (SELECT nextval(pg_get_serial_sequence('payout_items', 'id')) AS id, batch.*"
+            " FROM unnest(CAST(:payee_ids AS INTEGER[]), CAST(:charges AS VARCHAR[]),"
+            " CAST(:transfer_groups AS VARCHAR[]), CAST(:currencies AS VARCHAR[]),"
+            " CAST(:amounts AS BIGINT[]))"
+            " AS batch(payee_id, charge, transfer_group, currency, amount)) AS item"
+            " RETURNING payee_id, source_charge_id, id"
+        ),
+        {
+            "run_id": run_id,
+            "status": PayoutItemStatus.PENDING,
+            "created_at": utcnow(),
+            "payee_ids": [row["payee_id"] for row in rows],
+            "charges": [row["source_charge_id"] for row in rows],
+            "transfer_groups": [row["transfer_group"] for row in rows],
+            "currencies": [row["currency"] for row in rows],
+            "amounts": [row["amount_minor"] for row in rows],
+        },
+    ).all()
+    # One item per payee per charge in a run: that pair says which row is which.
+    by_pair = {(payee_id, charge): item_id for payee_id, charge, item_id in written}
+    item_ids = [by_pair[(row["payee_id"], row["source_charge_id"])] for row in rows]
+    pairs = [
+        (earning_id, item_id)
+        for item_id, earning_ids in zip(item_ids, earnings, strict=True)
+        for earning_id in earning_ids
+    ]
+    db.session.execute(
+        text(
+            "UPDATE earnings SET payout_item_id = batch.item_id"
+            " FROM unnest(CAST(:earning_ids AS INTEGER[]), CAST(:item_ids AS INTEGER[]))"
+            " AS batch(earning_id, item_id) WHERE earnings.id = batch.earning_id"
+        ),
+        {"earning_ids": [e for e, _ in pairs], "item_ids": [i for _, i in pairs]},
+    )
+    return item_ids
 
 
 def _available_balances(payee_ids: list[int]) -> dict[int, int]:
