@@ -88,6 +88,9 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         # REDIS_URL is set, the process in the embedded mode; or "off", "memory", "redis".
         "PAGE_CACHE": env("PAGE_CACHE") or "",
         "PAGE_CACHE_SECONDS": _int(env("PAGE_CACHE_SECONDS"), 120),
+        # Home feeds as timelines in Redis, fanned out on write (social/timeline.py): on with
+        # REDIS_URL unless "off".
+        "FEED_TIMELINES": env("FEED_TIMELINES") or "on",
         "SITE_NAME": env("SITE_NAME") or "Kindred",
         "BASE_URL": base_url(env),
         "CURRENCY": (env("CURRENCY") or "eur").lower(),
