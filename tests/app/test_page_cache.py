@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app import create_app, page_cache
 from app.extensions import db
@@ -18,20 +16,7 @@ from marketplace import products
 from marketplace.models import Product, ProductVariant
 from tests.conftest import CSRF_RE, KindredClient, login
 from tests.factories import ProductFactory, UserFactory
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+from tests.marketplace.helpers import count_queries
 
 
 def text_of(response: Any) -> str:
@@ -44,7 +29,7 @@ def test_a_second_visitor_gets_the_page_without_a_query(client):
     first = client.get(path)
     assert "Speckled mug" in text_of(first)
     other = KindredClient(client.application, client.response_wrapper)
-    with statements() as seen:
+    with count_queries() as seen:
         again = other.get(path)
     assert "Speckled mug" in text_of(again)
     assert seen == [], seen

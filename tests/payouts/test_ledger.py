@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from app.extensions import db
 from payouts import ledger
@@ -12,6 +11,7 @@ from payouts.ledger import LedgerError, credit, debit
 from payouts.models import JournalEntry, JournalLine
 from tests.concurrency import at_once
 from tests.conftest import _empty_tables, is_postgres
+from tests.marketplace.helpers import count_queries
 
 
 def sale(key="evt_sale_1"):
@@ -130,21 +130,6 @@ def test_the_test_clean_up_empties_the_journal_and_leaves_it_append_only(app):
 # --- posting near raw SQL: the statements a post costs, and batches of entries
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement the cursor sends inside the block."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many) -> None:
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
 def sale_legs(payee: str = "user:1", gross: int = 10_000) -> list[ledger.Leg]:
     return [
         debit(ledger.STRIPE_BALANCE, gross),
@@ -167,7 +152,7 @@ def test_a_post_on_known_accounts_takes_at_most_three_statements(app):
     sale("evt_sale_1")
     db.session.commit()
     _in_a_transaction()
-    with statements() as sent:
+    with count_queries() as sent:
         entry = ledger.post("evt_sale_2", "sale", sale_legs(gross=20_000), memo="second")
     assert len(sent) <= 3, sent
     db.session.commit()
@@ -282,7 +267,7 @@ def test_post_many_checks_every_entry_before_it_writes_any(app, key, legs):
         ledger.Posting("evt_2", "sale", sale_legs("user:7")),
     ]
     _in_a_transaction()
-    with statements() as sent, pytest.raises(LedgerError):
+    with count_queries() as sent, pytest.raises(LedgerError):
         ledger.post_many(batch)
     assert sent == []
     assert entries() == 0
@@ -294,7 +279,7 @@ def test_post_many_takes_the_same_statements_for_any_number_of_entries(app):
 
     def count(size: int, tag: str) -> int:
         _in_a_transaction()
-        with statements() as sent:
+        with count_queries() as sent:
             ledger.post_many(
                 [ledger.Posting(f"{tag}_{n}", "sale", sale_legs("user:1")) for n in range(size)]
             )
@@ -305,7 +290,7 @@ def test_post_many_takes_the_same_statements_for_any_number_of_entries(app):
     assert new == count(50, "b") <= 4
     # With keys posted before among them, one more statement reads their legs.
     _in_a_transaction()
-    with statements() as sent:
+    with count_queries() as sent:
         ledger.post_many(
             [
                 ledger.Posting(f"{tag}_{n}", "sale", sale_legs("user:1"))

@@ -4,14 +4,12 @@ or two hundred)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from itertools import count
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from app.accounts.models import User
 from app.extensions import db
@@ -28,6 +26,7 @@ from payouts.models import (
     PayoutItemStatus,
     PayoutRun,
 )
+from tests.marketplace.helpers import count_queries
 
 _serial = count(1)
 
@@ -36,21 +35,6 @@ _serial = count(1)
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     app_config["MIN_PAYOUT_MINOR"] = 100
     return app_config
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement the cursor sends inside the block."""
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many) -> None:
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def checkout_paid_by(charge_id: str) -> str:
@@ -234,7 +218,7 @@ def _statements_to_plan(payees: int) -> list[str]:
     run = PayoutRun()
     db.session.add(run)
     db.session.flush()
-    with statements() as sent:
+    with count_queries() as sent:
         made = payout_run.plan(run)
     assert made == 2 * payees
     db.session.rollback()
