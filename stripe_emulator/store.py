@@ -158,6 +158,12 @@ class Store:
         if path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+        else:
+            # A database in memory lives wholly in SQLite's page cache, and a commit after a
+            # page split (random ids split pages all over) scans the cache's whole hash table:
+            # with 4 KB pages a request cost twice as much at 10,000 accounts as at 1,000.
+            # Four times fewer pages make that scan, and the splits, rarer and cheaper.
+            self.conn.execute("PRAGMA page_size = 16384")
         self._depth = 0
         self._upgrade()
         self.conn.executescript(SCHEMA)
