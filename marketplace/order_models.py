@@ -124,7 +124,8 @@ class Checkout(Model):
     stripe_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_session_url: Mapped[str | None] = mapped_column(Text)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255))
-    stripe_charge_id: Mapped[str | None] = mapped_column(String(255))
+    # Webhooks, refunds and the payout run look checkouts up by their charge.
+    stripe_charge_id: Mapped[str | None] = mapped_column(String(255), index=True)
     # Reserved stock goes back once, whoever notices first (the sweeper or the webhook).
     stock_released: Mapped[bool] = mapped_column(default=False)
     expires_at: Mapped[datetime]
