@@ -99,7 +99,7 @@ def register_first_checks(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import api, batches, database, i18n, media, page_cache, security, uow
+    from app import api, batches, database, i18n, media, page_cache, page_parts, security, uow
     from app.extensions import csrf, db, limiter, migrate
 
     assert batches.BatchFailure.__table__ is not None  # its table is part of the metadata
@@ -117,9 +117,12 @@ def register_extensions(app: Flask) -> None:
     )
     uow.init_app(app)
     csrf.init_app(app)
+    app.jinja_env.globals["csrf_token"] = _csrf_token
     limiter.init_app(app)
     _limits_only_where_they_apply(app)
     page_cache.init_app(app)
+    page_parts.init_app(app)
+    page_parts.register(app, "nav", "parts/nav.html")
     i18n.init_app(app)
     security.init_app(app)
     media.init_app(app)
@@ -144,6 +147,15 @@ def register_extensions(app: Flask) -> None:
             return api.unauthorized()
         csrf.protect()
         return None
+
+
+def _csrf_token() -> str:
+    """The request's CSRF token for templates: made once by Flask-WTF, which keeps it in `g`
+    (a page has five forms or so; each call of Flask-WTF's own reads its settings again)."""
+    from flask_wtf.csrf import generate_csrf
+
+    token = g.get("csrf_token")
+    return str(token) if token else str(generate_csrf())
 
 
 def _limits_only_where_they_apply(app: Flask) -> None:

@@ -16,6 +16,15 @@ the checkout are not cached pages). The time limit only bounds how old a relativ
 A page with a form carries the visitor's CSRF token: it is kept in the cache as a placeholder
 and filled with the visitor's own token on the way out; such a page is `private`. The others
 are `public` with an ETag and Last-Modified, and a conditional request gets a 304.
+
+Signed-in people share a *shell* of the pages that opt in (`@cached_page(signed_in=True)`):
+the page rendered once for a signed-in nobody (an unsaved user with no id, no name, no
+rights), with each part that is a visitor's own left as a marker (`app.page_parts`), kept
+under the same version as the anonymous pages. Each request loads the visitor, as every
+signed-in request does, then fills the markers for them: their header, their like, their
+collections, each kind's data in one query. A page that is someone's own (a shop owner's
+product page: they may edit it) names them with `personal_to`, and they get it rendered;
+so do administrators, and anyone with a message waiting to be shown.
 """
 
 from __future__ import annotations
@@ -27,21 +36,25 @@ import hmac
 import re
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, g, make_response, request, session
+from flask_babel import get_locale
 from flask_caching import Cache
 from flask_caching.backends.rediscache import RedisCache
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date, quote_etag
 from werkzeug.wrappers import Response
 
+from app import page_parts
+from app.accounts.models import User
 from app.accounts.services import names_someone
 from app.i18n import visitor_locale
 
@@ -117,6 +130,18 @@ class Entry:
     has_form: bool
 
 
+@dataclass(frozen=True)
+class Shell:
+    """A page for signed-in people: its text around the parts that are each one's own."""
+
+    version: int
+    status: int
+    mimetype: str
+    page: page_parts.Fragment  # the page's text around its holes
+    # People who get the page rendered for them (it is theirs: they may edit it).
+    personal: frozenset[int]
+
+
 def enabled() -> bool:
     return bool(current_app.config.get("PAGE_CACHE_TYPE", "NullCache") != "NullCache")
 
@@ -181,13 +206,13 @@ def _shareable() -> bool:
     return not names_someone() and set(session.keys()) <= NEUTRAL_SESSION_KEYS
 
 
-def _key() -> str:
+def _key(kind: str = "page", locale: str | None = None) -> str:
     # The whole URL (scheme, host and mount point change the page's own links) and language.
     url = "".join(
         (request.scheme, "://", request.host, request.script_root, request.path, "?")
     ).encode("utf-8", "surrogateescape")
     digest = hashlib.sha256(url + request.query_string).hexdigest()
-    return f"page:{visitor_locale()}:{digest}"
+    return f"{kind}:{locale or visitor_locale()}:{digest}"
 
 
 SHARED = "public, max-age=0, must-revalidate"
@@ -255,36 +280,186 @@ def _own_headers(response: Response) -> set[str]:
     return {name for name, _value in response.headers}
 
 
-def cached_page(view: View) -> View:
-    """Serve this page to anonymous visitors from the shared cache."""
+def cached_page(view: View | None = None, *, signed_in: bool = False) -> Any:
+    """Serve this page to anonymous visitors from the shared cache; with `signed_in`, serve
+    signed-in people its shared shell, their own parts filled in (the page's templates
+    must name every such part with `viewer_part`)."""
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not _shareable():
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if _shareable():
+                return _anonymous_page(view, args, kwargs)
+            if signed_in and _shell_fits():
+                return _signed_in_page(view, args, kwargs)
             return view(*args, **kwargs)
-        key = _key()
-        try:
-            raw_version, found = cache.get_many(VERSION_KEY, key)
-        except Exception:
-            current_app.logger.exception("the page cache is not answering")
-            return view(*args, **kwargs)
-        version = int(raw_version or 0)
-        if isinstance(found, Entry) and found.version == version:
-            g.page_cache = "hit"
-            return _respond(found)
-        g.page_cache = "miss"
-        response = make_response(view(*args, **kwargs))
-        entry = _fresh_entry(version, response)
-        if entry is None:
-            return response
-        try:
-            cache.set(key, entry)
-        except Exception:
-            current_app.logger.exception("could not store a page in the cache")
-        return _respond(entry)
 
-    wrapper._kindred_page_cache = True  # type: ignore[attr-defined]
-    return cast(View, wrapper)
+        wrapper._kindred_page_cache = True  # type: ignore[attr-defined]
+        return cast(View, wrapper)
+
+    return decorate(view) if view is not None else decorate
+
+
+def _anonymous_page(view: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    key = _key()
+    try:
+        raw_version, found = cache.get_many(VERSION_KEY, key)
+    except Exception:
+        current_app.logger.exception("the page cache is not answering")
+        return view(*args, **kwargs)
+    version = int(raw_version or 0)
+    if isinstance(found, Entry) and found.version == version:
+        g.page_cache = "hit"
+        return _respond(found)
+    g.page_cache = "miss"
+    response = make_response(view(*args, **kwargs))
+    entry = _fresh_entry(version, response)
+    if entry is None:
+        return response
+    try:
+        cache.set(key, entry)
+    except Exception:
+        current_app.logger.exception("could not store a page in the cache")
+    return _respond(entry)
+
+
+@dataclass(frozen=True)
+class Kept:
+    version: int
+    value: Any
+
+
+T = TypeVar("T")
+
+
+def kept(key: str, compute: Callable[[], T], seconds: int | None = None) -> T:
+    """A value worked out from what public pages show (so it may be shared, or kept for one
+    person), kept until the next commit that changes any of it, at most `seconds`: the
+    same version as the pages. Computed every time when the cache is off or not answering."""
+    (value,) = kept_many([key], lambda _missing: [compute()], seconds)
+    return value
+
+
+def kept_many(
+    keys: Sequence[str], compute: Callable[[list[int]], list[T]], seconds: int | None = None
+) -> list[T]:
+    """`kept` for many values in one round trip: `compute` gets the positions of those not
+    kept (or stale) and returns their values, in that order."""
+    if not enabled():
+        return compute(list(range(len(keys))))
+    full = [f"kept:{key}" for key in keys]
+    try:
+        raw_version, *found = cache.get_many(VERSION_KEY, *full)
+    except Exception:
+        current_app.logger.exception("the page cache is not answering")
+        return compute(list(range(len(keys))))
+    version = int(raw_version or 0)
+    values: list[Any] = [
+        entry.value if isinstance(entry, Kept) and entry.version == version else _MISSING
+        for entry in found
+    ]
+    missing = [index for index, value in enumerate(values) if value is _MISSING]
+    if missing:
+        computed = compute(missing)
+        for index, value in zip(missing, computed, strict=True):
+            values[index] = value
+        try:
+            cache.set_many({full[i]: Kept(version, values[i]) for i in missing}, timeout=seconds)
+        except Exception:
+            current_app.logger.exception("could not store values in the cache")
+    return cast(list[T], values)
+
+
+_MISSING = object()
+
+
+# --- signed-in people: a shared shell, their own parts filled in ---------------------------
+
+
+def personal_to(*user_ids: int | None) -> None:
+    """Say, while rendering a page, who must get it rendered for them rather than the shell
+    (for example the owner of the shop a product page shows)."""
+    personal: set[int] = g.setdefault("page_personal", set())
+    personal.update(user_id for user_id in user_ids if user_id is not None)
+
+
+def _shell_fits() -> bool:
+    if request.method not in ("GET", "HEAD") or not enabled():
+        return False
+    from flask_login import current_user
+
+    if not current_user.is_authenticated or "_flashes" in session:
+        return False
+    return not current_user.is_admin
+
+
+def _signed_in_page(view: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    from flask_login import current_user
+
+    user = current_user._get_current_object()
+    key = _key("shell", str(get_locale() or ""))  # the visitor's language, chosen before
+    try:
+        raw_version, found = cache.get_many(VERSION_KEY, key)
+    except Exception:
+        current_app.logger.exception("the page cache is not answering")
+        return view(*args, **kwargs)
+    version = int(raw_version or 0)
+    if isinstance(found, Shell) and found.version == version:
+        g.page_cache = "shell-hit"
+        if user.id in found.personal:
+            return view(*args, **kwargs)
+        return _fill(found, user)
+    g.page_cache = "shell-miss"
+    shell = _render_shell(view, args, kwargs, version)
+    if shell is None:
+        return view(*args, **kwargs)
+    try:
+        cache.set(key, shell)
+    except Exception:
+        current_app.logger.exception("could not store a page in the cache")
+    if user.id in shell.personal:
+        return view(*args, **kwargs)
+    return _fill(shell, user)
+
+
+def _render_shell(view: Callable[..., Any], args: Any, kwargs: Any, version: int) -> Shell | None:
+    """The page rendered for the signed-in nobody, or None when it cannot be shared."""
+    g.pop("page_personal", None)
+    outer = page_parts.start_collecting()
+    text = ""
+    try:
+        with page_parts.as_nobody():
+            response = make_response(view(*args, **kwargs))
+        if response.status_code == 200 and not (
+            response.direct_passthrough or response.is_streamed
+        ):
+            text = response.get_data(as_text=True)
+    except HTTPException:
+        response = None  # a page the nobody may not see (a draft): the visitor's own answer
+    finally:
+        fragment = page_parts.stop_collecting(text, outer)
+        personal = frozenset(g.pop("page_personal", set()))
+    if response is None or not text or fragment is None:
+        return None
+    token = g.get("csrf_token")
+    texts = fragment.texts
+    if token:
+        texts = tuple(piece.replace(str(token), _placeholder()) for piece in texts)
+    return Shell(
+        version=version,
+        status=200,
+        mimetype=response.mimetype or "text/html",
+        page=page_parts.Fragment(texts, fragment.calls),
+        personal=personal,
+    )
+
+
+def _fill(shell: Shell, user: User) -> Response:
+    (page,) = page_parts.fill(user, [shell.page])
+    body = str(page).replace(_placeholder(), generate_csrf())
+    response = current_app.response_class(body, status=shell.status, mimetype=shell.mimetype)
+    response.headers.extend((("Cache-Control", PRIVATE), ("Vary", VARY)))
+    return response
 
 
 # --- invalidation --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from app.accounts.forms import ConfirmForm
 from app.accounts.models import User
 from app.accounts.services import current_person
 from app.forms import apply_violation, int_arg, render_form
-from app.page_cache import cached_page
+from app.page_cache import cached_page, personal_to
 from app.rules import RuleViolation
 from app.security import safe_next
 from marketplace import browse, categories, orders, products, shops
@@ -182,9 +182,10 @@ def shop(slug: str) -> str:
 
 @catalogue.get("/products/<int:product_id>")
 @catalogue.get("/products/<int:product_id>/<slug>")
-@cached_page
+@cached_page(signed_in=True)
 def product(product_id: int, slug: str | None = None) -> str:
     found = products.public_product(product_id, viewer())
+    personal_to(found.shop.owner_id)  # the owner's page offers to edit it
     sections = [section(found) for section in catalogue_hooks().product_sections]
     return render_template(
         "marketplace/product.html",

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from app import hooks as app_hooks
+from app import page_parts
 from app.hooks import NavLink, ViewerFact
 from marketplace import has_shop
 
@@ -139,6 +140,10 @@ def init_app(app: Flask) -> None:
     registry.profile_sections.insert(0, views.profile_follow_section)
     registry.profile_sections.append(views.profile_posts_section)
     add_product_section(app, views.product_section)
+    page_parts.register(
+        app, "product_actions", "social/_product_actions.html", views.product_actions
+    )
+    page_parts.register(app, "like", "social/_like.html", views.likes)
     add_product_section(app, idea_views.product_section)
     add_shop_section(app, idea_views.shop_section)
     add_commission_guard(app, ideas.check_commission)

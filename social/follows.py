@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Integer, Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from app import page_cache
 from app.accounts.models import User
 from app.database import kept_statement
 from app.extensions import db
@@ -154,6 +156,31 @@ def suggestions(user: User | None, limit: int = 6, following: set[int] | None = 
             params["excluded"] = list(excluded)
         chosen.extend(db.session.scalars(statement, params).all())
     return chosen
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """Someone to follow, as a suggestion shows them (kept between pages: plain values)."""
+
+    id: int
+    handle: str
+    name: str
+    avatar_key: str | None
+
+
+def kept_suggestions(user: User, limit: int, following: set[int]) -> list[Suggested]:
+    """`suggestions` for the feed's side column, kept for this person until anything public
+    changes (a follow, a pick, a suspension) or ten minutes pass: working out friends of
+    friends is the costliest query of the feed, and its answer changes slowly."""
+
+    def compute() -> list[Suggested]:
+        return [
+            Suggested(person.id, person.handle, person.name, person.avatar_key)
+            for person in suggestions(user, limit, following=following)
+        ]
+
+    found = page_cache.kept(f"suggestions:{user.id}:{limit}", compute, seconds=600)
+    return [person for person in found if person.id not in following]
 
 
 def _active_curators(excluding: bool) -> Select[Any]:

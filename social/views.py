@@ -3,6 +3,7 @@ settings, a curator's statistics, reports and the moderators' queue."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import (
@@ -15,13 +16,14 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from app import media
+from app import media, page_cache, page_parts
 from app.accounts.forms import ConfirmForm
 from app.accounts.models import User
 from app.accounts.services import current_person, user_by_handle
@@ -136,18 +138,43 @@ def home_feed() -> str:
     user = current_person()
     size = int(current_app.config.get("SOCIAL_FEED_PAGE", feed.PAGE_SIZE))
     page = feed.home_feed(user, request.args.get("cursor"), size)
-    pick_ids = [item.pick.id for item in page.items if item.pick is not None]
     following = follows.followee_ids(user)  # asked once, for the empty state and suggestions
     trending = [] if page.items else posts.trending_picks(8)
     return render_template(
         "social/feed.html",
         page=page,
-        liked=reactions.liked_ids(user, Target.PICK, pick_ids + [p.id for p in trending]),
+        items_html=page_parts.fill(user, kept_feed_items(page.items)),
+        liked=reactions.liked_ids(user, Target.PICK, [p.id for p in trending]),
         follows_anyone=bool(following),
         trending=trending,
-        suggestions=follows.suggestions(user, 6, following=following),
+        suggestions=follows.kept_suggestions(user, 6, following),
         first_page=not request.args.get("cursor"),
     )
+
+
+def kept_feed_items(items: Sequence[feed.FeedItem]) -> list[page_parts.Fragment]:
+    """Each item rendered once for everyone (kept until anything public changes), its like
+    button a hole filled for each viewer: a feed is twenty items, most of them already in
+    the feeds of others who follow the same people."""
+    locale = str(get_locale() or "")
+    keys = [f"feed-item:{locale}:{item.cursor}" for item in items]
+
+    def render(missing: list[int]) -> list[page_parts.Fragment]:
+        return [
+            page_parts.render_fragment("social/_feed_item.html", item=items[index])
+            for index in missing
+        ]
+
+    return page_cache.kept_many(keys, render, seconds=600)
+
+
+def likes(who: User | None, calls: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The `like` part's data for every like button on a page: one query per kind."""
+    wanted: dict[str, list[int]] = {}
+    for call in calls:
+        wanted.setdefault(str(call["target_type"]), []).append(int(call["target_id"]))
+    liked = {kind: reactions.liked_ids(who, kind, ids) for kind, ids in wanted.items()}
+    return [{"liked": int(call["target_id"]) in liked[str(call["target_type"])]} for call in calls]
 
 
 # --- share links ---------------------------------------------------------------------------
@@ -746,20 +773,30 @@ def profile_posts_section(person: User) -> Any:
 
 
 def product_section(product: Product) -> Any:
-    who = viewer()
-    picks = posts.picks_of_product(product.id)
-    add_form = None
-    if who is not None:
-        add_form = AddToCollectionForm(formdata=None, product_id=str(product.id))
-        add_form.collection_id.choices = [(c.id, c.title) for c in posts.my_collections(who)]
+    """On a product page: who picked it and the collections it is in (the same for every
+    visitor); the visitor's own like and collections are a viewer part (`product_actions`)."""
     return Markup(  # noqa: S704 - rendered by an autoescaping template
         render_template(
             "social/_product_section.html",
             product=product,
-            picks=picks,
+            picks=posts.picks_of_product(product.id),
             collections=posts.collections_with_product(product.id),
             like_count=reactions.product_like_count(product.id),
-            liked=who is not None and reactions.liked(who, Target.PRODUCT, product.id),
-            add_form=add_form,
         )
     )
+
+
+def product_actions(who: User | None, calls: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The `product_actions` part's data for every product on a page: the visitor's likes in
+    one query, their collections in another."""
+    if who is None:
+        return [{"liked": False, "add_form": None} for _call in calls]
+    product_ids = [int(call["product_id"]) for call in calls]
+    liked = reactions.liked_ids(who, Target.PRODUCT, product_ids)
+    choices = [(c.id, c.title) for c in posts.my_collections(who)]
+    found = []
+    for product_id in product_ids:
+        add_form = AddToCollectionForm(formdata=None, product_id=str(product_id))
+        add_form.collection_id.choices = choices
+        found.append({"liked": product_id in liked, "add_form": add_form})
+    return found

@@ -15,7 +15,7 @@ from app.extensions import db
 from marketplace import products
 from marketplace.models import Product, ProductVariant
 from tests.conftest import CSRF_RE, KindredClient, login
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import CollectionFactory, ProductFactory, UserFactory
 from tests.marketplace.helpers import count_queries
 
 
@@ -219,3 +219,136 @@ def test_on_redis_a_change_through_one_process_is_seen_by_another(app, app_confi
         html = text_of(two.test_client().get(f"/products/{product_id}"))
         assert "11.00" in html and "9.00" not in html
         db.session.remove()
+
+
+# --- signed-in people: one shared shell, each one's own parts --------------------------------
+
+
+def _shells() -> list[page_cache.Shell]:
+    """Every shell in the process's cache."""
+    store = page_cache.cache.cache
+    kept = [store.get(key) for key in list(store._cache)]
+    return [value for value in kept if isinstance(value, page_cache.Shell)]
+
+
+def test_signed_in_people_share_the_page_but_each_sees_their_own_parts(app, client):
+    from social import reactions
+    from social.models import Target
+
+    product = ProductFactory(title="Felted slippers", stock=5)
+    ada = UserFactory(handle="ada", display_name="Ada Quill")
+    ben = UserFactory(handle="ben", display_name="Ben Ink")
+    CollectionFactory(owner=ben, title="Ben's winter list")
+    reactions.like(ben, Target.PRODUCT, product.id)
+    db.session.commit()
+    path = f"/products/{product.id}"
+
+    login(client, ada)
+    client.get(path)  # shows "welcome back", so rendered for Ada alone
+    first = text_of(client.get(path))
+    assert "@ada" in first and "Felted slippers" in first
+    assert 'aria-pressed="false"' in first  # Ada has not liked it
+
+    other = KindredClient(app, client.response_wrapper)
+    login(other, ben)
+    other.post_form(
+        "/cart/add", {"variant_id": product.variants[0].id, "quantity": 3}, follow_redirects=True
+    )
+    with count_queries() as seen:
+        second = other.get(path)
+    html = text_of(second)
+    # Ben's own header, like and collections; nothing of Ada's.
+    assert "@ben" in html and "@ada" not in html and "Ada Quill" not in html
+    assert 'aria-pressed="true"' in html
+    assert "Ben&#39;s winter list" in html or "Ben's winter list" in html
+    cart = re.search(r'href="/cart"[^>]*>(.*?)</a>', html, re.S)
+    assert cart is not None and "3" in cart.group(1)
+    assert second.headers["Cache-Control"] == "private, no-cache"
+    assert "kindred-part-" not in html
+    # From the shell: the product, its pictures, picks and collections are not read again.
+    tables = " ".join(seen)
+    assert "FROM products" not in tables and "FROM picks" not in tables, seen
+    # What is kept holds nobody's name, handle or token.
+    shells = _shells()
+    assert shells
+    for shell in shells:
+        kept = "".join(shell.page.texts)
+        for secret in ("@ada", "Ada Quill", "@ben", "Ben Ink", "winter list"):
+            assert secret not in kept
+
+
+def test_each_signed_in_visitor_gets_a_working_token_from_the_shell(app, client):
+    product = ProductFactory(title="Rush basket", stock=5)
+    login(client, UserFactory())
+    client.get(f"/products/{product.id}")
+    other = KindredClient(app, client.response_wrapper)
+    login(other, UserFactory())
+    html = text_of(other.get(f"/products/{product.id}"))
+    tokens = set(CSRF_RE.findall(html))
+    assert len(tokens) == 1  # the buy box's, the like's and the header's: the visitor's own
+    added = other.post(
+        "/cart/add",
+        data={"variant_id": product.variants[0].id, "quantity": 1, "csrf_token": tokens.pop()},
+    )
+    assert added.status_code == 302
+
+
+def test_the_shop_owner_gets_their_own_page_after_the_shell_is_made(app, client):
+    product = ProductFactory(title="Hand-thrown jug", stock=5)
+    owner = product.shop.owner
+    login(client, UserFactory())
+    shared = text_of(client.get(f"/products/{product.id}"))
+    assert "Edit product" not in shared and "Add to cart" in shared
+    mine = KindredClient(app, client.response_wrapper)
+    login(mine, owner)
+    html = text_of(mine.get(f"/products/{product.id}"))
+    assert "Edit product" in html and "you cannot buy from it" in html
+    # And the other way round: the owner first, then someone else.
+    again = ProductFactory(title="Glazed jug", shop=product.shop, stock=5)
+    assert "Edit product" in text_of(mine.get(f"/products/{again.id}"))
+    assert "Edit product" not in text_of(client.get(f"/products/{again.id}"))
+
+
+def test_a_draft_is_shown_to_its_owner_only(app, client):
+    product = ProductFactory(title="Secret teapot", stock=5)
+    product.listed = False
+    product.status = "draft"
+    db.session.commit()
+    login(client, UserFactory())
+    assert client.get(f"/products/{product.id}").status_code == 404
+    mine = KindredClient(app, client.response_wrapper)
+    login(mine, product.shop.owner)
+    assert "Secret teapot" in text_of(mine.get(f"/products/{product.id}"))
+
+
+def test_a_like_is_on_the_likers_next_page(client):
+    product = ProductFactory(title="Wicker lamp")
+    person = UserFactory()
+    login(client, person)
+    path = f"/products/{product.id}"
+    assert 'aria-pressed="false"' in text_of(client.get(path))
+    client.post_form(f"/like/product/{product.id}", {"next": path})
+    html = text_of(client.get(path))
+    assert 'aria-pressed="true"' in html and "(1)" in html
+
+
+def test_a_message_waiting_for_a_signed_in_person_is_shown(client):
+    product = ProductFactory(title="Cork mat", stock=5)
+    login(client, UserFactory())
+    client.get(f"/products/{product.id}")
+    added = client.post_form(
+        "/cart/add",
+        {"variant_id": product.variants[0].id, "quantity": 1, "next": f"/products/{product.id}"},
+        follow_redirects=True,
+    )
+    assert "flash" in text_of(added)
+
+
+def test_administrators_get_their_own_page(app, client):
+    product = ProductFactory(title="Slate coaster")
+    login(client, UserFactory())
+    client.get(f"/products/{product.id}")
+    admin = KindredClient(app, client.response_wrapper)
+    login(admin, UserFactory(is_admin=True, handle="boss"))
+    html = text_of(admin.get(f"/products/{product.id}"))
+    assert "@boss" in html and "Moderation" in html

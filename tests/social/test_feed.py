@@ -186,3 +186,45 @@ def test_shared_purchases_appear_in_followers_feeds_and_attribute(app, client, e
     checkout = buy(friend_client, friend, bowl)
     credits = credits_for_checkout_lines([line.id for line in checkout.lines])
     assert [c.curator_id for c in credits.values()] == [ana.id]
+
+
+def test_feed_items_are_rendered_once_for_all_with_each_ones_likes(app, client, monkeypatch):
+    from app import page_parts
+    from social import reactions
+    from social.models import Target
+    from tests.conftest import KindredClient
+
+    curator = UserFactory(display_name="Cleo Curator")
+    picks = [PickFactory(author=curator, note=f"Note {n}") for n in range(3)]
+    ann, bob = UserFactory(), UserFactory()
+    for fan in (ann, bob):
+        FollowFactory(follower=fan, followee=curator)
+    reactions.like(bob, Target.PICK, picks[1].id)
+    from app.extensions import db
+
+    db.session.commit()
+    as_user(client, ann)
+    client.get("/feed")  # the welcome message
+    first = page_text(client.get("/feed"))
+    assert all(f"Note {n}" in first for n in range(3))
+    assert 'aria-pressed="true"' not in first
+
+    rendered: list[str] = []
+    real = page_parts.render_fragment
+    monkeypatch.setattr(
+        page_parts, "render_fragment", lambda name, **c: rendered.append(name) or real(name, **c)
+    )
+    other = KindredClient(app, client.response_wrapper)
+    as_user(other, bob)
+    other.get("/feed")
+    html = page_text(other.get("/feed"))
+    assert rendered == []  # every item came as Ann's page left it
+    assert all(f"Note {n}" in html for n in range(3))
+    assert html.count('aria-pressed="true"') == 1  # Bob's own like, on the second pick
+    assert "kindred-part-" not in html
+    # An edited note is a public change: the items are rendered again, at once.
+    picks[0].note = "Edited note"
+    db.session.commit()
+    html = page_text(client.get("/feed"))
+    assert "Edited note" in html and "Note 0" not in html
+    assert rendered

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from social import follows
+from app.extensions import db
+from social import follows, moderation
 from social.models import Follow, Notification
 from tests.factories import FollowFactory, PickFactory, UserFactory
+from tests.marketplace.helpers import count_queries
 from tests.social.helpers import as_user, fresh, page_text
 
 
@@ -58,3 +60,26 @@ def test_suggestions_are_friends_of_friends_then_active_curators(app):
     assert suggested[0] == theirs.id
     assert curator.id in suggested
     assert me.id not in suggested and followed.id not in suggested and friend.id not in suggested
+
+
+def test_the_feeds_suggestions_are_kept_until_something_public_changes(app, client):
+    me, friend, theirs = UserFactory(), UserFactory(), UserFactory(display_name="Theo Kept")
+    FollowFactory(follower=me, followee=friend)
+    FollowFactory(follower=friend, followee=theirs)
+    as_user(client, me)
+    client.get("/feed")  # shows "welcome back": the suggestions are worked out
+    with count_queries() as seen:
+        page = page_text(client.get("/feed"))
+    assert "Theo Kept" in page
+    assert not any("second" in statement for statement in seen), seen  # friends of friends
+    # Following them is a public change: they are no longer suggested, at once.
+    client.post_form(f"/people/{theirs.handle}/follow")
+    side = page_text(client.get("/feed")).split("People to follow", 1)[1]
+    assert "Theo Kept" not in side
+    # A suspension (a moderator's change) takes them out of everyone's suggestions too.
+    newcomer = UserFactory(display_name="Nora Suspended")
+    FollowFactory(follower=friend, followee=newcomer)
+    assert "Nora Suspended" in page_text(client.get("/feed"))
+    moderation.suspend(UserFactory(is_admin=True), newcomer, "spam")
+    db.session.commit()
+    assert "Nora Suspended" not in page_text(client.get("/feed"))

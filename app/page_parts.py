@@ -1,0 +1,194 @@
+"""The parts of a page that are the visitor's own: what lets signed-in people share a page.
+
+Most of a product page is the same for every signed-in person: the pictures, the price, the
+description, the curators who picked it. A few parts are not: the header (their name, their
+cart, their unread messages), whether they liked the product, their collections to add it
+to. A template names each such part with `viewer_part(name, **args)`:
+
+* rendering a page as usual, the part is rendered there and then, for the current visitor;
+* rendering a page's shared *shell* (see `app.page_cache`), the part is left as a marker, and
+  the page is rendered for a signed-in nobody, so nothing of anyone leaks into it;
+* serving the shell to someone, each marker is replaced by the part rendered for them, the
+  data of all parts of one kind loaded at once (one query for every like button on a page).
+
+A part is a template and, when it needs data about the visitor, a loader:
+`load(viewer, calls) -> one dict per call`, given every call's arguments at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app, g
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+
+Calls = Sequence[Mapping[str, Any]]
+Loader = Callable[["User | None", Calls], list[dict[str, Any]]]
+# One part as a shell holds it: its name and its arguments (sorted: a stable, hashable key).
+Call = tuple[str, tuple[tuple[str, Any], ...]]
+
+
+@dataclass(frozen=True)
+class Part:
+    template: str
+    load: Loader | None = None
+
+
+def _parts(app: Flask | None = None) -> dict[str, Part]:
+    app = app or current_app
+    registry: dict[str, Part] = app.extensions.setdefault("kindred_viewer_parts", {})
+    return registry
+
+
+def register(app: Flask, name: str, template: str, load: Loader | None = None) -> None:
+    _parts(app)[name] = Part(template, load)
+
+
+def _marker_secret() -> str:
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, b"page-shell-part", hashlib.sha256).hexdigest()[:20]
+
+
+def _marker_pattern() -> re.Pattern[str]:
+    return re.compile("<!--kindred-part-" + _marker_secret() + r"-(\d+)-->")
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """Rendered text with holes: text, part, text, ..., text (one more text than parts)."""
+
+    texts: tuple[str, ...]
+    calls: tuple[Call, ...]
+
+
+def start_collecting() -> list[Call] | None:
+    """Render the parts named from now on as markers; returns what to give `stop_collecting`
+    (a fragment may be rendered while a page is)."""
+    outer: list[Call] | None = g.get("page_shell_parts")
+    g.page_shell_parts = []
+    return outer
+
+
+def stop_collecting(text: str, outer: list[Call] | None) -> Fragment | None:
+    """The text rendered since `start_collecting`, cut at its markers; None when a marker
+    is missing or repeated (never fill a page with a hole in it)."""
+    calls: list[Call] = g.pop("page_shell_parts", None) or []
+    if outer is not None:
+        g.page_shell_parts = outer
+    pieces = _marker_pattern().split(text)
+    found = [int(index) for index in pieces[1::2]]
+    if sorted(found) != list(range(len(calls))):
+        return None
+    # The parts in the order they are on the page (a section may be rendered before the
+    # layout around it).
+    return Fragment(tuple(pieces[0::2]), tuple(calls[index] for index in found))
+
+
+def nobody() -> User:
+    """The signed-in nobody what is shared is rendered for: never saved, no id, no name, no
+    rights. Whatever of a visitor a template shows outside a part is then nobody's."""
+    from app.accounts.models import User
+
+    return User(id=0, handle="", display_name="", email="", is_admin=False, locale=None)
+
+
+@contextmanager
+def as_nobody() -> Iterator[None]:
+    """Render as the signed-in nobody (Flask-Login's user for this request, swapped back)."""
+    real = g.get("_login_user")
+    g._login_user = nobody()
+    try:
+        yield
+    finally:
+        if real is None:
+            g.pop("_login_user", None)
+        else:
+            g._login_user = real
+
+
+def render_fragment(template: str, **context: Any) -> Fragment:
+    """A template rendered for nobody with its parts left as holes, to keep and fill for
+    each viewer."""
+    outer = start_collecting()
+    text = ""
+    try:
+        with as_nobody():
+            full: dict[str, Any] = {}
+            current_app.update_template_context(full)
+            text = current_app.jinja_env.get_template(template).render({**full, **context})
+    finally:
+        fragment = stop_collecting(text, outer)
+    if fragment is None:
+        raise RuntimeError(f"{template}: a viewer part's marker was lost")
+    return fragment
+
+
+def fill(viewer: User | None, fragments: Sequence[Fragment]) -> list[Markup]:
+    """The fragments with every part rendered for this viewer, each kind's data loaded once
+    for all of them."""
+    rendered = iter(render_parts(viewer, [call for f in fragments for call in f.calls]))
+    filled: list[Markup] = []
+    for fragment in fragments:
+        pieces = [fragment.texts[0]]
+        for text in fragment.texts[1:]:
+            pieces.append(next(rendered))
+            pieces.append(text)
+        filled.append(Markup("".join(pieces)))  # noqa: S704 - escaped when rendered
+    return filled
+
+
+def _current_viewer() -> User | None:
+    from flask_login import current_user
+
+    from app.accounts.services import current_person
+
+    return current_person() if current_user.is_authenticated else None
+
+
+def viewer_part(context: Context, name: str, **args: Any) -> Markup:
+    """The Jinja global: the part, or its marker in a shell."""
+    collected: list[Call] | None = g.get("page_shell_parts")
+    if collected is not None:
+        collected.append((name, tuple(sorted(args.items()))))
+        return Markup(f"<!--kindred-part-{_marker_secret()}-{len(collected) - 1}-->")  # noqa: S704
+    part = _parts()[name]
+    extra = part.load(_current_viewer(), [args])[0] if part.load is not None else {}
+    template = current_app.jinja_env.get_template(part.template)
+    return Markup(template.render({**context.get_all(), **args, **extra}))  # noqa: S704
+
+
+def render_parts(viewer: User | None, calls: Sequence[Call]) -> list[Markup]:
+    """Every part of a shell, rendered for this viewer: each kind's data loaded once."""
+    if not calls:
+        return []
+    context: dict[str, Any] = {}
+    current_app.update_template_context(context)
+    by_name: dict[str, list[int]] = {}
+    for index, (name, _args) in enumerate(calls):
+        by_name.setdefault(name, []).append(index)
+    rendered: list[Markup] = [Markup("")] * len(calls)
+    env = current_app.jinja_env
+    for name, indexes in by_name.items():
+        part = _parts()[name]
+        arguments = [dict(calls[i][1]) for i in indexes]
+        extras = part.load(viewer, arguments) if part.load is not None else [{}] * len(indexes)
+        template = env.get_template(part.template)
+        for index, args, extra in zip(indexes, arguments, extras, strict=True):
+            rendered[index] = Markup(template.render({**context, **args, **extra}))  # noqa: S704
+    return rendered
+
+
+def init_app(app: Flask) -> None:
+    from jinja2 import pass_context
+
+    app.jinja_env.globals["viewer_part"] = pass_context(viewer_part)
