@@ -9,7 +9,7 @@ starts two gunicorns with the same settings (deploy/gunicorn.conf.py), on Redis 
 production when it answers (BENCH_REDIS_URL, database 13 by default, emptied first): Kindred,
 and bench/ceiling.py, a Flask app returning a small JSON document. Then, from other processes
 on loopback, it loads one target at a time with a fixed number of keep-alive connections for
-a fixed time (anonymous pages after one visit to each, as visitors keep the page cache warm),
+a fixed time (pages after one visit to each, as visitors keep the page cache warm),
 the ceiling again between every two targets, and prints requests per second and
 p50/p99 latency per target, and each target's ratio to the ceilings just before and after it.
 
@@ -215,14 +215,16 @@ def wait_until_up(port: int, path: str, seconds: float, process: subprocess.Pope
     raise RuntimeError(f"gunicorn on port {port} not ready after {seconds:.0f}s")
 
 
-def warm_every_path(port: int, paths: list[str]) -> None:
-    """Ask for every page of an anonymous target once, as a site's visitors keep its cache
-    warm: the run then measures pages served as they are in production (a miss now and then,
-    when something changed). What a page costs to build is bench.requests' measure."""
+def warm_every_path(port: int, paths: list[str], cookie: str | None = None) -> None:
+    """Ask for every page of a target once (signed in as one of its shoppers when it has
+    them), as a site's visitors keep its cache warm: the run then measures pages served as
+    they are in production (a miss now and then, when something changed). What a page costs
+    to build is bench.requests' measure."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Cookie": cookie} if cookie else {}
     try:
         for path in dict.fromkeys(paths):
-            connection.request("GET", path)
+            connection.request("GET", path, headers=headers)
             connection.getresponse().read()
     finally:
         connection.close()
@@ -274,7 +276,7 @@ def pg_admin(sql: str) -> None:
         connection.execute(sql)  # type: ignore[arg-type]
 
 
-def make_app(database_url: str, root: Path) -> Any:
+def make_app(database_url: str, root: Path, page_cache: str = "off") -> Any:
     from app import create_app
 
     return create_app(
@@ -287,8 +289,9 @@ def make_app(database_url: str, root: Path) -> Any:
             "REDIS_URL": "",
             "RATELIMIT_STORAGE_URI": "memory://",
             "JOBS_INLINE": True,
-            # bench.requests measures what a page costs to build: never from the page cache.
-            "PAGE_CACHE": "off",
+            # bench.requests measures what a page costs to build: never from the page cache,
+            # unless asked for what a page costs as served ("memory": the process's cache).
+            "PAGE_CACHE": page_cache,
         }
     )
 
@@ -558,8 +561,9 @@ def main() -> int:
 
             def measure(target: Target) -> Result:
                 port = ceiling_port if target.ceiling else app_port
-                if not target.ceiling and not target.cookies and not target.cart_pairs:
-                    warm_every_path(port, target.paths)
+                if not target.ceiling and not target.cart_pairs:
+                    cookie = target.cookies[0] if target.cookies else None
+                    warm_every_path(port, target.paths, cookie)
                 load(pool, port, target, warmup, args.connections, args.processes)
                 result = load(pool, port, target, seconds, args.connections, args.processes)
                 print(

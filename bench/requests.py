@@ -3,6 +3,8 @@
     .venv/bin/python -m bench.requests              # 300 requests per target
     .venv/bin/python -m bench.requests --requests 1000 --only home feed
     .venv/bin/python -m bench.requests --only search --profile 25   # where the time goes
+    .venv/bin/python -m bench.requests --only feed --sql             # the statements of one
+    .venv/bin/python -m bench.requests --cached     # pages as served: from the page cache
 
 It builds the load test's PostgreSQL database (bench.load: the small catalogue and shoppers
 with API tokens and sessions) and sends each target's requests through the Flask test client
@@ -83,12 +85,30 @@ def targets(client: Any, data: dict[str, Any], rng: random.Random) -> dict[str, 
     return found
 
 
+def _warm(client: Any, data: dict[str, Any]) -> None:
+    """Every page once, anonymous and signed in, as a site's visitors keep its cache warm."""
+    name, value = data["cookies"][0].split("=", 1)
+    paths = [*data["product_paths"], *data["category_paths"], "/", "/feed"]
+    for cookie in (None, value):
+        if cookie:
+            client.set_cookie(name, cookie)
+        for path in paths:
+            client.get(path)
+    client.delete_cookie(name)
+
+
 def measure(
-    app: Any, data: dict[str, Any], requests: int, only: list[str] | None, profile_lines: int = 0
+    app: Any,
+    data: dict[str, Any],
+    requests: int,
+    only: list[str] | None,
+    profile_lines: int = 0,
+    show_sql: bool = False,
 ) -> None:
     from app.extensions import db
 
     sent: list[float] = []
+    statements: list[str] = []
     backends: set[int] = set()
     with app.app_context():
         engine = db.engine
@@ -102,8 +122,10 @@ def measure(
         conn.info["bench_started"] = time.perf_counter()
 
     @event.listens_for(engine, "after_cursor_execute")
-    def _after(conn: Any, *_args: Any) -> None:
+    def _after(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         sent.append(time.perf_counter() - conn.info["bench_started"])
+        if show_sql:
+            statements.append(" ".join(statement.split()))
 
     engine.dispose()  # connect again, through the listener
     client = app.test_client()
@@ -113,6 +135,8 @@ def measure(
     )
     print(f"\nPer request, in-process ({requests} requests per target)\n{header}")
     print("-" * len(header))
+    if app.config["PAGE_CACHE_TYPE"] != "NullCache":
+        _warm(client, data)
     for name, send in targets(client, data, random.Random(3)).items():
         if only and not any(word in name for word in only):
             continue
@@ -142,6 +166,11 @@ def measure(
             f"{name:<22}{statistics.median(cpu):>8.2f}{min(batches):>8.2f}{db_cpu:>8.2f}"
             f"{queries:>9.1f}{sql_ms:>8.2f}{calls:>8.0f}"
         )
+        if show_sql:
+            statements.clear()
+            send()
+            for number, statement in enumerate(statements, 1):
+                print(f"  {number:>2}. {statement[:400]}")
         if profile_lines:
             pstats.Stats(profile).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(
                 profile_lines
@@ -160,6 +189,14 @@ def main() -> None:
         metavar="N",
         help="print each target's N costliest functions",
     )
+    parser.add_argument(
+        "--cached",
+        action="store_true",
+        help="serve pages from the page cache (in the process), as a worker does",
+    )
+    parser.add_argument(
+        "--sql", action="store_true", help="print the statements of one request of each target"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="kindred-requests-"))
     name = f"kindred_requests_{os.getpid()}"
@@ -167,8 +204,8 @@ def main() -> None:
     try:
         url = f"{PG_SERVER}/{name}"
         data = prepare(url, root, args.scale, seed_data=True)
-        app = make_app(url, root)
-        measure(app, data, max(args.requests, BATCH), args.only, args.profile)
+        app = make_app(url, root, "memory" if args.cached else "off")
+        measure(app, data, max(args.requests, BATCH), args.only, args.profile, args.sql)
         with app.app_context():
             from app.extensions import db
 
