@@ -19,7 +19,13 @@ Writes are caught where the session writes, so no use case calls this module:
 * a new feed event, or a product given its `published_at`, is pushed once the transaction
   commits (never for a rolled-back one) to every follower's timeline: one query for the
   followers, one Redis pipeline per FANOUT_CHUNK followers. A timeline that does not exist
-  is left alone (it is built when its owner reads the feed).
+  is left alone (it is built when its owner reads the feed). When a person has more than
+  INLINE_MAX followers, their items are not pushed by the request that committed them but
+  by a job (FAN_OUT_JOB, queued with app.jobs once the unit of work has committed), which
+  reads the followers BATCH at a time and pushes to each batch as the request would have (as
+  Mastodon does): a curator with 100,000 followers does not wait for 100,000 writes. The job
+  may run twice, or beside a build: a push adds members already there or not at all, never
+  raises a floor, and the script keeps what a build under way may have missed (see ADD).
 * a follow adds the newest items of the person followed; an unfollow (a row deleted, one by
   one or in bulk) takes their members out.
 * a timeline that does not exist (a new person, Redis emptied or added later, expired after
@@ -30,7 +36,9 @@ unlisted and listed again by one UPDATE, which no listener sees, and the feed fi
 `listed` when it loads them.
 
 Settings: FEED_TIMELINES ("off" to read the database even with Redis), FEED_TIMELINE_SIZE,
-FEED_TIMELINE_TTL (seconds), FEED_TIMELINE_CHUNK and FEED_TIMELINE_PREFIX (the keys' prefix).
+FEED_TIMELINE_TTL (seconds), FEED_TIMELINE_CHUNK, FEED_TIMELINE_INLINE_MAX (the most
+followers a request fans out to itself), FEED_TIMELINE_BATCH (followers a job reads at a
+time) and FEED_TIMELINE_PREFIX (the keys' prefix).
 """
 
 from __future__ import annotations
@@ -47,10 +55,11 @@ from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.commands.core import Script
 from redis.exceptions import RedisError
-from sqlalchemy import Integer, Select, bindparam, event, inspect, select, true
+from sqlalchemy import Integer, Select, bindparam, event, func, inspect, select, true, tuple_
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from app import jobs
 from app.database import intent, kept_statement
 from app.extensions import db
 from marketplace.models import Product, Shop
@@ -67,6 +76,12 @@ TTL_SECONDS = 14 * 24 * 3600
 BUILD_SECONDS = 30
 # Followers written per Redis round trip when an item fans out.
 FANOUT_CHUNK = 500
+# A person with more followers than this has their items fanned out by a job, not by the
+# request that committed them.
+FANOUT_INLINE_MAX = 1_000
+# Followers a fan-out job reads (and writes, in one round trip) at a time.
+FANOUT_BATCH = 5_000
+FAN_OUT_JOB = "social.timeline_fan_out"
 
 BUILT = "built"
 ID_DIGITS = 10  # an INTEGER id has at most ten
@@ -171,6 +186,10 @@ def _size(app: Flask) -> int:
 
 def _ttl(app: Flask) -> int:
     return int(_setting(app, "TTL", TTL_SECONDS))
+
+
+def _inline_max(app: Flask) -> int:
+    return max(0, int(_setting(app, "INLINE_MAX", FANOUT_INLINE_MAX)))
 
 
 # --- the scripts: each change to a timeline is one atomic step in Redis --------------------------
@@ -537,6 +556,7 @@ def init_app(app: Flask) -> None:
         event.listen(Session, "after_soft_rollback", _after_soft_rollback)
         event.listen(Session, "after_transaction_end", _after_transaction_end)
         event.listen(Session, "after_commit", _after_commit)
+    jobs.register(app, FAN_OUT_JOB, fan_out_job)
 
 
 # --- writing, after the commit ------------------------------------------------------------------
@@ -573,19 +593,39 @@ def _fan_out(app: Flask, client: Redis, connection: Connection, pushes: list[_Pu
             by_actor[actor].append(Entry(push.source, push.row_id, actor, push.micros))
     if not by_actor:
         return
+    # A person followed by more than INLINE_MAX: their items go to a job (queued first: it
+    # leaves only once the unit of work's commit is done, whatever happens below).
+    inline_max = _inline_max(app)
     # Followers who get the same items (all of them, for one person's post) share each call.
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     if len(by_actor) == 1:
         (actor,) = by_actor
-        groups[(actor,)] = list(
-            connection.scalars(select(Follow.follower_id).where(Follow.followee_id == actor)).all()
+        followers = list(
+            connection.scalars(
+                select(Follow.follower_id).where(Follow.followee_id == actor).limit(inline_max + 1)
+            ).all()
         )
+        if len(followers) > inline_max:
+            _queue_fan_out(actor, by_actor.pop(actor))
+        else:
+            groups[(actor,)] = followers
     else:
+        counts = connection.execute(
+            select(Follow.followee_id, func.count())
+            .where(Follow.followee_id.in_(by_actor))
+            .group_by(Follow.followee_id)
+        )
+        for actor, count in counts:
+            if count > inline_max:
+                _queue_fan_out(actor, by_actor.pop(actor))
         followed_by: dict[int, list[int]] = defaultdict(list)
-        for follower, followee in connection.execute(
-            select(Follow.follower_id, Follow.followee_id).where(Follow.followee_id.in_(by_actor))
-        ):
-            followed_by[follower].append(followee)
+        if by_actor:
+            for follower, followee in connection.execute(
+                select(Follow.follower_id, Follow.followee_id).where(
+                    Follow.followee_id.in_(by_actor)
+                )
+            ):
+                followed_by[follower].append(followee)
         for follower, followees in followed_by.items():
             groups[tuple(sorted(followees))].append(follower)
     size, ttl = _size(app), _ttl(app)
@@ -601,6 +641,68 @@ def _fan_out(app: Flask, client: Redis, connection: Connection, pushes: list[_Pu
             for actors, followers in groups.items()
         ],
     )
+
+
+def _queue_fan_out(actor_id: int, entries: list[Entry]) -> None:
+    """Queue the job that pushes `entries` to everyone following `actor_id`. It leaves with
+    the after-commit callbacks of the unit of work whose commit got here, right after that
+    commit (every commit of the app's goes through one); a bare `db.session.commit()` (a
+    test's factory) leaves it for the next unit of work of its app context."""
+    items = [[entry.source, entry.row_id, entry.micros] for entry in entries]
+    jobs.enqueue(FAN_OUT_JOB, actor_id=actor_id, items=items)
+
+
+def fan_out_job(actor_id: int, items: list[list[int]]) -> None:
+    """Push one person's committed items (source, row id, microseconds) to the timelines of
+    everyone following them, BATCH followers at a time, in the order they followed.
+
+    Run twice, it writes the same members again: a push adds what is there already, or
+    nothing to a timeline that is not built. Beside a build it is as the request's own push:
+    a build under way keeps the item, a build that starts later reads it from the database.
+    A batch Redis refused leaves its timelines, and those of the followers after it, to be
+    dropped once Redis answers (the feed then builds them afresh)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not enabled(app) or not items:
+        return
+    entries = [Entry(int(source), int(row_id), actor_id, int(at)) for source, row_id, at in items]
+    args = [_size(app), "push", COMPLETE, "", _ttl(app), *_pairs(entries)]
+    batch = max(1, int(_setting(app, "BATCH", FANOUT_BATCH)))
+    client = _client(app)
+    after: tuple[datetime, int] | None = None
+    with intent(False), db.engine.connect() as connection:
+        while True:
+            followers, after = _followers_after(connection, actor_id, after, batch)
+            if not followers:
+                return
+            try:
+                _run(app, client, [(ADD, followers, args)])
+            except RedisError:
+                rest: list[int] = []
+                while after is not None and len(rest) < UNSURE_MAX:
+                    more, after = _followers_after(connection, actor_id, after, batch)
+                    rest += more
+                    if len(more) < batch:
+                        break
+                _note_unsure(key(follower, app) for follower in rest)
+                raise
+            if len(followers) < batch:
+                return
+
+
+def _followers_after(
+    connection: Connection, actor_id: int, after: tuple[datetime, int] | None, count: int
+) -> tuple[list[int], tuple[datetime, int] | None]:
+    """The next `count` followers in the order they followed (ix_follows_followee), after
+    `after` (a follow's time and follower), each read in a short transaction of its own."""
+    query = select(Follow.follower_id, Follow.created_at).where(Follow.followee_id == actor_id)
+    if after is not None:
+        query = query.where(tuple_(Follow.created_at, Follow.follower_id) > after)
+    query = query.order_by(Follow.created_at, Follow.follower_id).limit(count)
+    with connection.begin():
+        rows = connection.execute(query).all()
+    if not rows:
+        return [], after
+    return [follower for follower, _at in rows], (rows[-1][1], rows[-1][0])
 
 
 Call = tuple[str, list[int], list[Any]]  # a script, the people whose timelines, its ARGV

@@ -20,8 +20,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from app import jobs
 from app.extensions import db
 from app.models import utcnow
+from app.uow import unit_of_work
 from marketplace import shops as shop_services
 from social import feed, follows, moderation, posts, timeline
 from social import ideas as idea_services
@@ -437,3 +439,143 @@ def test_what_happens_during_a_build_is_kept_or_calls_the_build_off(app, store):
     store.set(mark, "three")
     store.set(mark, "four")
     assert finish_build("three") == 0 and not store.exists(key)
+
+
+def many_followers(
+    app: Any, count: int, inline_max: int, curator: Any = None
+) -> tuple[Any, list[Any]]:
+    """A curator followed by `count` people, all in one instant (so a job's batches, ordered
+    by when people followed, part within it); `inline_max`: the most followers a request
+    fans out to itself. The job reads two followers at a time."""
+    app.config["FEED_TIMELINE_INLINE_MAX"] = inline_max
+    app.config["FEED_TIMELINE_BATCH"] = 2
+    curator = curator or UserFactory()
+    fans = [UserFactory() for _ in range(count)]
+    with time_machine.travel(utcnow() - timedelta(hours=1), tick=False):
+        for fan in fans:
+            FollowFactory(follower=fan, followee=curator)
+    return curator, fans
+
+
+@contextlib.contextmanager
+def queued_jobs(app: Any) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Jobs handed to the broker, kept here instead of run (as a worker would get them)."""
+    queued: list[tuple[str, dict[str, Any]]] = []
+    app.extensions["kindred_job_dispatcher"] = lambda name, kwargs: queued.append((name, kwargs))
+    try:
+        yield queued
+    finally:
+        del app.extensions["kindred_job_dispatcher"]
+
+
+def post(curator: Any) -> Any:
+    """A pick, in a unit of work of its own (as a request commits it, and then queues jobs)."""
+    product: Any = ProductFactory()
+    with unit_of_work():
+        pick = posts.create_pick(curator, product.id, "for everyone")
+    return pick
+
+
+def test_a_post_by_someone_followed_by_many_fans_out_in_a_job(app, store):
+    curator, fans = many_followers(app, 5, inline_max=4)
+    for fan in fans[:4]:
+        build(fan)
+    with queued_jobs(app) as queued:
+        pick = post(curator)
+    pushed = pick_member(pick)
+    # The request wrote to no follower's timeline: it queued the job, which has not run.
+    assert [name for name, _kwargs in queued] == [timeline.FAN_OUT_JOB]
+    assert not any(pushed in members(store, fan) for fan in fans)
+
+    jobs.run(queued[0][0], **queued[0][1])
+    for fan in fans[:4]:
+        assert pushed in members(store, fan)
+        walk_all(fan, (1, 20))
+    assert not store.exists(timeline.key(fans[4].id))  # not built: left for its first read
+
+    # Run again (a retry, a second worker): the same timelines.
+    before = [members(store, fan) for fan in fans]
+    jobs.run(queued[0][0], **queued[0][1])
+    assert [members(store, fan) for fan in fans] == before
+
+    # Jobs inline (the embedded mode, the tests): the job runs once the request committed.
+    again = post(curator)
+    for fan in fans[:4]:
+        assert pick_member(again) in members(store, fan)
+        walk_all(fan, (1, 20))
+
+
+def test_up_to_the_threshold_a_post_fans_out_in_the_request(app, store):
+    curator, fans = many_followers(app, 4, inline_max=4)
+    for fan in fans:
+        build(fan)
+    with queued_jobs(app) as queued:
+        pick = post(curator)
+    assert queued == []
+    for fan in fans:
+        assert pick_member(pick) in members(store, fan)
+
+
+def test_a_fan_out_job_beside_builds_leaves_every_timeline_right(app, store):
+    app.config["FEED_TIMELINE_SIZE"] = 4
+    curator = UserFactory()
+    start = utcnow()
+    for n in range(3):  # before anyone follows: nothing to fan out
+        with time_machine.travel(start - timedelta(minutes=30 - n), tick=False):
+            PickFactory(author=curator)
+    curator, fans = many_followers(app, 3, inline_max=1, curator=curator)
+    under_way, later, built = fans
+    build(built)
+    # A build that read the database before the post's commit, still under way.
+    mark = f"{timeline.key(under_way.id)}:build"
+    store.set(mark, "one")
+    entries, floor = timeline._newest_followed(under_way.id, 4)
+    with queued_jobs(app) as queued:
+        pick = post(curator)
+    ((name, kwargs),) = queued
+    pushed = pick_member(pick)
+
+    jobs.run(name, **kwargs)
+    assert pushed in members(store, under_way)  # kept for the build under way
+    prefix = app.config["FEED_TIMELINE_PREFIX"]
+    pairs = timeline._pairs(entries)
+    assert store.eval(timeline.ADD, 0, prefix, under_way.id, 4, "build", floor, "one", 60, *pairs)
+    assert not store.exists(timeline.key(later.id))  # not built: the job left it alone
+    build(later)  # after the job: reads the post from the database
+    for fan in fans:
+        assert pushed in members(store, fan)
+        walk_all(fan, (3, 20))
+
+    # Again (a retry, a second worker): the same timelines.
+    before = [members(store, fan) for fan in fans]
+    jobs.run(name, **kwargs)
+    assert [members(store, fan) for fan in fans] == before
+
+    # Again, late: newer posts have pushed it out of what the timelines keep. Put back below
+    # the floor, it is trimmed again; the database serves it past the newest four.
+    newer = [post(curator) for _ in range(4)]
+    jobs.run(name, **kwargs)
+    for fan in fans:
+        assert pushed not in members(store, fan)
+        assert {pick_member(p) for p in newer} < set(members(store, fan))
+        pages = walk(fan, 2, from_timeline=False)
+        assert pick.id in [item[4] for page in pages for item in page[0]]
+        assert feed._from_timeline(fan, None, 1) is not None
+
+
+def test_a_fan_out_job_redis_refuses_leaves_its_timelines_to_be_built_again(app, store):
+    curator, fans = many_followers(app, 5, inline_max=1)
+    for fan in fans:
+        build(fan)
+    with queued_jobs(app) as queued:
+        pick = post(curator)
+    ((name, kwargs),) = queued
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    with pytest.raises(RedisError):
+        jobs.run(name, **kwargs)
+    # The first batch failed; the followers after it were never written to either.
+    assert {timeline.key(fan.id) for fan in fans} <= timeline._unsure
+    app.config["REDIS_URL"] = REDIS_URL
+    for fan in fans:
+        assert pick.id in [item[4] for item in walk_all(fan, (1, 20))]
+    assert not timeline._unsure
