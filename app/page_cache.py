@@ -57,6 +57,7 @@ from app import page_parts
 from app.accounts.models import User
 from app.accounts.services import names_someone
 from app.i18n import visitor_locale
+from app.rules import RuleViolation
 
 cache = Cache()
 
@@ -300,14 +301,23 @@ def cached_page(view: View | None = None, *, signed_in: bool = False) -> Any:
     return decorate(view) if view is not None else decorate
 
 
-def _anonymous_page(view: Callable[..., Any], args: Any, kwargs: Any) -> Any:
-    key = _key()
+def _read(*keys: str) -> tuple[int, list[Any]] | None:
+    """The pages' version and these entries, in one round trip; None when the store is not
+    answering (the caller then works without it)."""
     try:
-        raw_version, found = cache.get_many(VERSION_KEY, key)
+        raw_version, *found = cache.get_many(VERSION_KEY, *keys)
     except Exception:
         current_app.logger.exception("the page cache is not answering")
+        return None
+    return int(raw_version or 0), found
+
+
+def _anonymous_page(view: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    key = _key()
+    read = _read(key)
+    if read is None:
         return view(*args, **kwargs)
-    version = int(raw_version or 0)
+    version, (found,) = read
     if isinstance(found, Entry) and found.version == version:
         g.page_cache = "hit"
         return _respond(found)
@@ -348,12 +358,10 @@ def kept_many(
     if not enabled():
         return compute(list(range(len(keys))))
     full = [f"kept:{key}" for key in keys]
-    try:
-        raw_version, *found = cache.get_many(VERSION_KEY, *full)
-    except Exception:
-        current_app.logger.exception("the page cache is not answering")
+    read = _read(*full)
+    if read is None:
         return compute(list(range(len(keys))))
-    version = int(raw_version or 0)
+    version, found = read
     values: list[Any] = [
         entry.value if isinstance(entry, Kept) and entry.version == version else _MISSING
         for entry in found
@@ -398,12 +406,10 @@ def _signed_in_page(view: Callable[..., Any], args: Any, kwargs: Any) -> Any:
 
     user = current_user._get_current_object()
     key = _key("shell", str(get_locale() or ""))  # the visitor's language, chosen before
-    try:
-        raw_version, found = cache.get_many(VERSION_KEY, key)
-    except Exception:
-        current_app.logger.exception("the page cache is not answering")
+    read = _read(key)
+    if read is None:
         return view(*args, **kwargs)
-    version = int(raw_version or 0)
+    version, (found,) = read
     if isinstance(found, Shell) and found.version == version:
         g.page_cache = "shell-hit"
         if user.id in found.personal:
@@ -434,7 +440,7 @@ def _render_shell(view: Callable[..., Any], args: Any, kwargs: Any, version: int
             response.direct_passthrough or response.is_streamed
         ):
             text = response.get_data(as_text=True)
-    except HTTPException:
+    except (HTTPException, RuleViolation):
         response = None  # a page the nobody may not see (a draft): the visitor's own answer
     finally:
         fragment = page_parts.stop_collecting(text, outer)

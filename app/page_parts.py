@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, current_app, g
 from jinja2.runtime import Context
 from markupsafe import Markup
+from sqlalchemy import inspect
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -104,9 +105,11 @@ def nobody() -> User:
 
 @contextmanager
 def as_nobody() -> Iterator[None]:
-    """Render as the signed-in nobody (Flask-Login's user for this request, swapped back)."""
+    """Render as the signed-in nobody (Flask-Login's user for this request, swapped back).
+    A page that tried to save something for the nobody is a bug, and is refused."""
     real = g.get("_login_user")
-    g._login_user = nobody()
+    stand_in = nobody()
+    g._login_user = stand_in
     try:
         yield
     finally:
@@ -114,6 +117,10 @@ def as_nobody() -> Iterator[None]:
             g.pop("_login_user", None)
         else:
             g._login_user = real
+        session: Any = inspect(stand_in).session
+        if session is not None:
+            session.expunge(stand_in)
+            raise RuntimeError("a shared page was about to save its signed-in nobody")
 
 
 def render_fragment(template: str, **context: Any) -> Fragment:

@@ -17,12 +17,16 @@ from app.hooks import NavLink
 
 def has_shop() -> bool:
     """Whether the person logged in has a shop (asked once per request)."""
-    # The account menu is drawn on every account page; ask the database once per request.
-    if "has_shop" not in g:
+    # The account menu is drawn on every account page; ask the database once per request,
+    # for whoever is the user (a shared page is rendered for a signed-in nobody first).
+    if not current_user.is_authenticated:
+        return False
+    known: dict[int, bool] = g.setdefault("has_shop", {})
+    if current_user.id not in known:
         from marketplace import shops
 
-        g.has_shop = current_user.is_authenticated and shops.shop_of(current_user) is not None
-    return bool(g.has_shop)
+        known[current_user.id] = shops.shop_of(current_user) is not None
+    return known[current_user.id]
 
 
 def init_app(app: Flask) -> None:

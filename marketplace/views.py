@@ -99,7 +99,7 @@ def uploads_from(field: Any) -> list[FileStorage]:
 # --- shoppers --------------------------------------------------------------------------------
 
 
-@cached_page
+@cached_page(signed_in=True)
 def storefront() -> str:
     size = min(per_page(), 12)
     newest, popular = browse.newest(1, size), browse.trending(1, size)
@@ -113,7 +113,7 @@ def storefront() -> str:
 
 
 @catalogue.get("/new")
-@cached_page
+@cached_page(signed_in=True)
 def new_arrivals() -> str:
     page = browse.newest(int_arg("page", 1, min=1), per_page())
     return render_template(
@@ -127,7 +127,7 @@ def new_arrivals() -> str:
 
 
 @catalogue.get("/trending")
-@cached_page
+@cached_page(signed_in=True)
 def trending() -> str:
     page = browse.trending(int_arg("page", 1, min=1), per_page())
     return render_template(
@@ -141,13 +141,13 @@ def trending() -> str:
 
 
 @catalogue.get("/categories")
-@cached_page
+@cached_page(signed_in=True)
 def category_index() -> str:
     return render_template("marketplace/categories.html", tree=categories.TREE)
 
 
 @catalogue.get("/categories/<path:key>")
-@cached_page
+@cached_page(signed_in=True)
 def category(key: str) -> str:
     page = browse.in_category(key, int_arg("page", 1, min=1), per_page())
     current = categories.BY_KEY[key]
@@ -164,9 +164,10 @@ def category(key: str) -> str:
 
 
 @catalogue.get("/shops/<slug>")
-@cached_page
+@cached_page(signed_in=True)
 def shop(slug: str) -> str:
     found = shops.shop_by_slug(slug, viewer())
+    personal_to(found.owner_id)  # the owner's page offers to edit it
     page = browse.of_shop(found, int_arg("page", 1, min=1), per_page())
     return render_template(
         "marketplace/shop.html",
@@ -213,7 +214,7 @@ def search_query_from(form: SearchForm) -> browse.SearchQuery:
 
 
 @catalogue.get("/search")
-@cached_page
+@cached_page(signed_in=True)
 def search() -> Any:
     form = SearchForm(request.args)
     page = None

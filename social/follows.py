@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -168,19 +169,20 @@ class Suggested:
     avatar_key: str | None
 
 
-def kept_suggestions(user: User, limit: int, following: set[int]) -> list[Suggested]:
+def kept_suggestions(user: User, limit: int, following: Callable[[], set[int]]) -> list[Suggested]:
     """`suggestions` for the feed's side column, kept for this person until anything public
     changes (a follow, a pick, a suspension) or ten minutes pass: working out friends of
-    friends is the costliest query of the feed, and its answer changes slowly."""
+    friends is the costliest query of the feed, and its answer changes slowly. Following
+    someone is such a change, so a kept list never offers whom one follows; `following`
+    (the user's followee ids) is asked only when the list is worked out again."""
 
     def compute() -> list[Suggested]:
         return [
             Suggested(person.id, person.handle, person.name, person.avatar_key)
-            for person in suggestions(user, limit, following=following)
+            for person in suggestions(user, limit, following=following())
         ]
 
-    found = page_cache.kept(f"suggestions:{user.id}:{limit}", compute, seconds=600)
-    return [person for person in found if person.id not in following]
+    return page_cache.kept(f"suggestions:{user.id}:{limit}", compute, seconds=600)
 
 
 def _active_curators(excluding: bool) -> Select[Any]:

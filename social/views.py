@@ -3,6 +3,7 @@ settings, a curator's statistics, reports and the moderators' queue."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -138,14 +139,18 @@ def home_feed() -> str:
     user = current_person()
     size = int(current_app.config.get("SOCIAL_FEED_PAGE", feed.PAGE_SIZE))
     page = feed.home_feed(user, request.args.get("cursor"), size)
-    following = follows.followee_ids(user)  # asked once, for the empty state and suggestions
+
+    @functools.cache
+    def following() -> set[int]:  # for the empty state and new suggestions: asked once
+        return follows.followee_ids(user)
+
     trending = [] if page.items else posts.trending_picks(8)
     return render_template(
         "social/feed.html",
         page=page,
         items_html=page_parts.fill(user, kept_feed_items(page.items)),
         liked=reactions.liked_ids(user, Target.PICK, [p.id for p in trending]),
-        follows_anyone=bool(following),
+        follows_anyone=bool(following()) if not page.items else True,
         trending=trending,
         suggestions=follows.kept_suggestions(user, 6, following),
         first_page=not request.args.get("cursor"),

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from app import create_app, page_cache
 from app.extensions import db
 from marketplace import products
-from marketplace.models import Product, ProductVariant
+from marketplace.models import Product, ProductVariant, ShopStatus
 from tests.conftest import CSRF_RE, KindredClient, login
 from tests.factories import CollectionFactory, ProductFactory, UserFactory
 from tests.marketplace.helpers import count_queries
@@ -315,10 +315,17 @@ def test_a_draft_is_shown_to_its_owner_only(app, client):
     product.status = "draft"
     db.session.commit()
     login(client, UserFactory())
+    client.get("/")  # "welcome back" shown: the next pages may come from shells
     assert client.get(f"/products/{product.id}").status_code == 404
     mine = KindredClient(app, client.response_wrapper)
     login(mine, product.shop.owner)
+    mine.get("/")
     assert "Secret teapot" in text_of(mine.get(f"/products/{product.id}"))
+    # A paused shop likewise: its page is its owner's.
+    product.shop.status = ShopStatus.PAUSED
+    db.session.commit()
+    assert client.get(f"/shops/{product.shop.slug}").status_code == 404
+    assert product.shop.name in text_of(mine.get(f"/shops/{product.shop.slug}"))
 
 
 def test_a_like_is_on_the_likers_next_page(client):
@@ -352,3 +359,47 @@ def test_administrators_get_their_own_page(app, client):
     login(admin, UserFactory(is_admin=True, handle="boss"))
     html = text_of(admin.get(f"/products/{product.id}"))
     assert "@boss" in html and "Moderation" in html
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/new", "/trending", "/categories", "/categories/home/ceramics", "/search?q=mug"]
+)
+def test_listings_are_shared_by_signed_in_people_too(app, client, path):
+    ProductFactory(title="Speckled mug", category="home/ceramics")
+    first, second = UserFactory(handle="first"), UserFactory(handle="second")
+    login(client, first)
+    client.get(path)
+    assert "@first" in text_of(client.get(path))
+    other = KindredClient(app, client.response_wrapper)
+    login(other, second)
+    other.get(path)
+    with count_queries() as seen:
+        html = text_of(other.get(path))
+    assert "@second" in html and "@first" not in html
+    assert not any("FROM products" in statement for statement in seen), seen
+
+
+def test_a_shop_page_is_shared_but_its_owner_gets_their_own(app, client):
+    product = ProductFactory(title="Oak ladle")
+    login(client, UserFactory())
+    path = f"/shops/{product.shop.slug}"
+    client.get(path)
+    shared = text_of(client.get(path))
+    assert "Oak ladle" in shared and "Edit shop" not in shared
+    owner = KindredClient(app, client.response_wrapper)
+    login(owner, product.shop.owner)
+    owner.get(path)
+    assert "Edit shop" in text_of(owner.get(path))
+
+
+def test_a_shared_page_that_would_save_its_nobody_is_refused(app, client):
+    from app import page_parts
+    from social.models import Collection
+
+    with app.test_request_context("/"):
+        with pytest.raises(RuntimeError, match="nobody"), page_parts.as_nobody():
+            from flask_login import current_user
+
+            db.session.add(Collection(owner=current_user._get_current_object(), title="x"))
+        assert not any(isinstance(o, type(page_parts.nobody())) for o in db.session.new)
+        db.session.rollback()
