@@ -12,7 +12,10 @@ to. A template names each such part with `viewer_part(name, **args)`:
   data of all parts of one kind loaded at once (one query for every like button on a page).
 
 A part is a template and, when it needs data about the visitor, a loader:
-`load(viewer, calls) -> one dict per call`, given every call's arguments at once.
+`load(viewer, calls) -> one dict per call`, given every call's arguments at once. A part
+drawn many times on a page (a like button) is better a template defining only a macro
+`part(...)` of the arguments and the loaded data (`macro=True`): its imports then run once
+per page, not once per button.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ Call = tuple[str, tuple[tuple[str, Any], ...]]
 class Part:
     template: str
     load: Loader | None = None
+    macro: bool = False  # the template defines `part(...)` and renders nothing itself
 
 
 def _parts(app: Flask | None = None) -> dict[str, Part]:
@@ -51,8 +55,10 @@ def _parts(app: Flask | None = None) -> dict[str, Part]:
     return registry
 
 
-def register(app: Flask, name: str, template: str, load: Loader | None = None) -> None:
-    _parts(app)[name] = Part(template, load)
+def register(
+    app: Flask, name: str, template: str, load: Loader | None = None, macro: bool = False
+) -> None:
+    _parts(app)[name] = Part(template, load, macro)
 
 
 def _marker_secret() -> str:
@@ -170,8 +176,7 @@ def viewer_part(context: Context, name: str, **args: Any) -> Markup:
         return Markup(f"<!--kindred-part-{_marker_secret()}-{len(collected) - 1}-->")  # noqa: S704
     part = _parts()[name]
     extra = part.load(_current_viewer(), [args])[0] if part.load is not None else {}
-    template = current_app.jinja_env.get_template(part.template)
-    return Markup(template.render({**context.get_all(), **args, **extra}))  # noqa: S704
+    return _render(part, context.get_all(), [{**args, **extra}])[0]
 
 
 def render_parts(viewer: User | None, calls: Sequence[Call]) -> list[Markup]:
@@ -184,15 +189,24 @@ def render_parts(viewer: User | None, calls: Sequence[Call]) -> list[Markup]:
     for index, (name, _args) in enumerate(calls):
         by_name.setdefault(name, []).append(index)
     rendered: list[Markup] = [Markup("")] * len(calls)
-    env = current_app.jinja_env
     for name, indexes in by_name.items():
         part = _parts()[name]
         arguments = [dict(calls[i][1]) for i in indexes]
         extras = part.load(viewer, arguments) if part.load is not None else [{}] * len(indexes)
-        template = env.get_template(part.template)
-        for index, args, extra in zip(indexes, arguments, extras, strict=True):
-            rendered[index] = Markup(template.render({**context, **args, **extra}))  # noqa: S704
+        values = [{**args, **extra} for args, extra in zip(arguments, extras, strict=True)]
+        for index, html in zip(indexes, _render(part, context, values), strict=True):
+            rendered[index] = html
     return rendered
+
+
+def _render(part: Part, context: dict[str, Any], values: list[dict[str, Any]]) -> list[Markup]:
+    """The part once per set of values. A part drawn many times on a page (a like button)
+    is its template's macro `part`: the template's imports then run once, not once each."""
+    template = current_app.jinja_env.get_template(part.template)
+    if part.macro:
+        macro = getattr(template.make_module(context), "part")  # noqa: B009 - a macro
+        return [Markup(macro(**each)) for each in values]  # noqa: S704 - autoescaped
+    return [Markup(template.render({**context, **each})) for each in values]  # noqa: S704
 
 
 def init_app(app: Flask) -> None:

@@ -9,7 +9,8 @@ starts two gunicorns with the same settings (deploy/gunicorn.conf.py), on Redis 
 production when it answers (BENCH_REDIS_URL, database 13 by default, emptied first): Kindred,
 and bench/ceiling.py, a Flask app returning a small JSON document. Then, from other processes
 on loopback, it loads one target at a time with a fixed number of keep-alive connections for
-a fixed time (pages after one visit to each, as visitors keep the page cache warm),
+a fixed time (pages after one visit to each, as visitors keep the page cache warm, and each
+shopper's feed after one visit),
 the ceiling again between every two targets, and prints requests per second and
 p50/p99 latency per target, and each target's ratio to the ceilings just before and after it.
 
@@ -276,7 +277,7 @@ def pg_admin(sql: str) -> None:
         connection.execute(sql)  # type: ignore[arg-type]
 
 
-def make_app(database_url: str, root: Path, page_cache: str = "off") -> Any:
+def make_app(database_url: str, root: Path, page_cache: str = "off", redis_url: str = "") -> Any:
     from app import create_app
 
     return create_app(
@@ -286,7 +287,7 @@ def make_app(database_url: str, root: Path, page_cache: str = "off") -> Any:
             "UPLOAD_DIR": str(root / "uploads"),
             "OUTBOX_DIR": str(root / "outbox"),
             "SECRET_KEY": "load",
-            "REDIS_URL": "",
+            "REDIS_URL": redis_url,
             "RATELIMIT_STORAGE_URI": "memory://",
             "JOBS_INLINE": True,
             # bench.requests measures what a page costs to build: never from the page cache,
@@ -562,8 +563,11 @@ def main() -> int:
             def measure(target: Target) -> Result:
                 port = ceiling_port if target.ceiling else app_port
                 if not target.ceiling and not target.cart_pairs:
-                    cookie = target.cookies[0] if target.cookies else None
-                    warm_every_path(port, target.paths, cookie)
+                    # Each shopper's own page (the feed) once; pages shared by everyone
+                    # (products) once, as one of them.
+                    own = len(target.paths) == 1
+                    for cookie in (target.cookies if own else target.cookies[:1]) or [None]:
+                        warm_every_path(port, target.paths, cookie)
                 load(pool, port, target, warmup, args.connections, args.processes)
                 result = load(pool, port, target, seconds, args.connections, args.processes)
                 print(

@@ -5,6 +5,7 @@
     .venv/bin/python -m bench.requests --only search --profile 25   # where the time goes
     .venv/bin/python -m bench.requests --only feed --sql             # the statements of one
     .venv/bin/python -m bench.requests --cached     # pages as served: from the page cache
+    .venv/bin/python -m bench.requests --cached --redis   # ... on Redis, with feed timelines
 
 It builds the load test's PostgreSQL database (bench.load: the small catalogue and shoppers
 with API tokens and sessions) and sends each target's requests through the Flask test client
@@ -35,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bench.load import PG_SERVER, make_app, pg_admin, prepare
+from bench.load import PG_SERVER, REDIS_URL, flush_redis, make_app, pg_admin, prepare
 
 BATCH = 20
 
@@ -86,15 +87,20 @@ def targets(client: Any, data: dict[str, Any], rng: random.Random) -> dict[str, 
 
 
 def _warm(client: Any, data: dict[str, Any]) -> None:
-    """Every page once, anonymous and signed in, as a site's visitors keep its cache warm."""
+    """Every page once, anonymous and signed in, and each shopper's feed once, as a site's
+    visitors keep its cache warm."""
     name, value = data["cookies"][0].split("=", 1)
-    paths = [*data["product_paths"], *data["category_paths"], "/", "/feed"]
+    paths = [*data["product_paths"], *data["category_paths"], "/"]
     for cookie in (None, value):
         if cookie:
             client.set_cookie(name, cookie)
         for path in paths:
             client.get(path)
-    client.delete_cookie(name)
+    for each in data["cookies"]:
+        name, value = each.split("=", 1)
+        client.set_cookie(name, value)
+        client.get("/feed")
+        client.delete_cookie(name)
 
 
 def measure(
@@ -195,6 +201,12 @@ def main() -> None:
         help="serve pages from the page cache (in the process), as a worker does",
     )
     parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="with Redis as in production (BENCH_REDIS_URL, emptied first): the page cache "
+        "there with --cached, and the feed's timelines",
+    )
+    parser.add_argument(
         "--sql", action="store_true", help="print the statements of one request of each target"
     )
     args = parser.parse_args()
@@ -204,7 +216,11 @@ def main() -> None:
     try:
         url = f"{PG_SERVER}/{name}"
         data = prepare(url, root, args.scale, seed_data=True)
-        app = make_app(url, root, "memory" if args.cached else "off")
+        redis_url = REDIS_URL if args.redis and flush_redis(REDIS_URL) else ""
+        if args.redis and not redis_url:
+            print("   Redis is not answering: measuring without it")
+        kind = ("redis" if redis_url else "memory") if args.cached else "off"
+        app = make_app(url, root, kind, redis_url)
         measure(app, data, max(args.requests, BATCH), args.only, args.profile, args.sql)
         with app.app_context():
             from app.extensions import db

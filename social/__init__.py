@@ -143,7 +143,7 @@ def init_app(app: Flask) -> None:
     page_parts.register(
         app, "product_actions", "social/_product_actions.html", views.product_actions
     )
-    page_parts.register(app, "like", "social/_like.html", views.likes)
+    page_parts.register(app, "like", "social/_like.html", views.likes, macro=True)
     add_product_section(app, idea_views.product_section)
     add_shop_section(app, idea_views.shop_section)
     add_commission_guard(app, ideas.check_commission)

@@ -792,13 +792,12 @@ def product_section(product: Product) -> Any:
 
 
 def product_actions(who: User | None, calls: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The `product_actions` part's data for every product on a page: the visitor's likes in
-    one query, their collections in another."""
+    """The `product_actions` part's data for every product on a page: the visitor's likes
+    and their collections, in one query."""
     if who is None:
         return [{"liked": False, "add_form": None} for _call in calls]
     product_ids = [int(call["product_id"]) for call in calls]
-    liked = reactions.liked_ids(who, Target.PRODUCT, product_ids)
-    choices = [(c.id, c.title) for c in posts.my_collections(who)]
+    liked, choices = posts.likes_and_collections(who, product_ids)
     found = []
     for product_id in product_ids:
         add_form = AddToCollectionForm(formdata=None, product_id=str(product_id))
