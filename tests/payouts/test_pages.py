@@ -136,3 +136,21 @@ def test_the_csv_never_hands_a_spreadsheet_a_formula(client, emulator):
     login(client, order.shop.owner)
     text = client.get("/account/earnings.csv").get_data(as_text=True)
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+
+
+def test_the_reconciliation_counts_transfers_in_the_right_plural(client, emulator):
+    from tests.payouts.money import onboard, pay_out, release_after_hold
+    from tests.payouts.test_money_flow import deliver
+
+    bowl, _jacket = two_shops()
+    buyer = UserFactory()
+    (order,) = orders_of(buy(client, buyer, bowl))
+    deliver(client, order, buyer)
+    release_after_hold(days=8)
+    onboard(order.shop.owner, emulator)
+    assert pay_out().paid == 1
+    login(client, UserFactory(is_admin=True))
+    page = client.get("/admin/payouts/?reconcile=1").get_data(as_text=True)
+    assert "The ledger and Stripe agree (1 transfer checked)." in page
+    french = client.get("/admin/payouts/?reconcile=1", headers={"Accept-Language": "fr"})
+    assert "(1 virement vérifié)" in french.get_data(as_text=True)
