@@ -15,7 +15,16 @@ from app import mail
 from app.accounts.models import User
 from app.extensions import db
 from app.models import utcnow
-from social.models import Notification, NotificationKind, SocialSettings
+from marketplace.models import Product
+from social.idea_models import Idea
+from social.models import (
+    Collection,
+    Notification,
+    NotificationKind,
+    Pick,
+    SocialSettings,
+    Target,
+)
 
 PAGE_SIZE = 30
 
@@ -153,6 +162,30 @@ def recent(user_id: int, before: int | None = None, limit: int = PAGE_SIZE) -> l
     if before:
         statement = statement.where(Notification.id < before)
     return list(db.session.scalars(statement))
+
+
+def subject_titles(rows: list[Notification]) -> dict[tuple[str, int], str]:
+    """What each notification is about, by (target type, id): a pick's product title, a
+    collection's or an idea's title. One query per kind for a whole page; rows stored before
+    this was shown need nothing more, and a target since deleted is simply missing."""
+    wanted: dict[str, set[int]] = {}
+    for row in rows:
+        if row.target_type and row.target_id:
+            wanted.setdefault(row.target_type, set()).add(row.target_id)
+    statements: dict[str, Any] = {
+        Target.PICK: select(Pick.id, Product.title).join(Product, Product.id == Pick.product_id),
+        Target.COLLECTION: select(Collection.id, Collection.title),
+        Target.IDEA: select(Idea.id, Idea.title),
+    }
+    titles: dict[tuple[str, int], str] = {}
+    for target_type, ids in wanted.items():
+        statement = statements.get(target_type)
+        if statement is None:
+            continue
+        key = statement.selected_columns[0]
+        for target_id, title in db.session.execute(statement.where(key.in_(sorted(ids)))):
+            titles[(target_type, target_id)] = title
+    return titles
 
 
 def mark_all_read(user: User) -> int:

@@ -627,6 +627,7 @@ def notifications_page() -> str:
         rows=rows,
         next_before=rows[-1].id if more and rows else None,
         link=notification_link,
+        titles=notifications.subject_titles(rows),
         confirm=ConfirmForm(),
     )
 
