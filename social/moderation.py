@@ -47,15 +47,32 @@ def _check_moderator(actor: User) -> None:
         raise Forbidden(_("Only moderators can do that."))
 
 
-def _target_exists(target_type: str, target_id: int) -> bool:
-    model = HIDEABLE.get(target_type) or (User if target_type == Target.USER else None)
-    return model is not None and db.session.get(model, target_id) is not None
+def _author_id(target_type: str, target_id: int) -> int | None:
+    """Who wrote it (for a person, themselves); None when it does not exist."""
+    if target_type == Target.USER:
+        return target_id if db.session.get(User, target_id) is not None else None
+    model = HIDEABLE.get(target_type)
+    if model is None:
+        return None
+    column = model.owner_id if model is Collection else model.author_id
+    found: int | None = db.session.scalar(select(column).where(model.id == target_id))
+    return found
+
+
+def check_reportable(actor: User, target_type: str, target_id: int) -> None:
+    """Something a person may report: it exists, and someone else wrote it."""
+    author_id = _author_id(target_type, target_id) if target_type in Target.REPORTABLE else None
+    if author_id is None:
+        raise NotFound(_("There is nothing to report there."))
+    if author_id == actor.id:
+        raise Forbidden(
+            _("This is yours: you can edit or remove it, but not report it to the moderators.")
+        )
 
 
 def report(actor: User, target_type: str, target_id: int, reason: str, details: str = "") -> Report:
     ensure_can_post(actor)
-    if target_type not in Target.REPORTABLE or not _target_exists(target_type, target_id):
-        raise NotFound(_("There is nothing to report there."))
+    check_reportable(actor, target_type, target_id)
     if reason not in ReportReason.ALL:
         raise RuleViolation(_("Choose a reason from the list."), field="reason")
     clean = plain_text(details)

@@ -30,7 +30,7 @@ from app.accounts.models import User
 from app.accounts.services import current_person, user_by_handle
 from app.extensions import db, limiter
 from app.forms import apply_violation, int_arg, render_form
-from app.rules import NotFound, RuleViolation
+from app.rules import Forbidden, NotFound, RuleViolation
 from app.security import safe_next
 from app.uow import writes
 from marketplace.models import Product
@@ -666,6 +666,16 @@ def settings() -> Any:
 @login_required
 def report() -> Any:
     form = ReportForm(request.args) if request.method == "GET" else ReportForm()
+    if request.method == "GET" and form.target_type.data and form.target_id.data:
+        try:
+            moderation.check_reportable(
+                current_person(), form.target_type.data, int(form.target_id.data)
+            )
+        except Forbidden as refused:
+            # One's own pick, collection, comment or profile: say so rather than offer a form.
+            return render_template("social/report.html", form=form, refused=refused.message), 403
+        except (RuleViolation, ValueError):
+            raise NotFound(_("There is nothing to report there.")) from None
     if request.method == "POST" and form.validate_on_submit():
         try:
             moderation.report(

@@ -127,3 +127,52 @@ def test_a_moderator_deletes_anyones_pick_or_collection_by_page_or_api(client):
     assert client.api("DELETE", f"/api/v1/collections/{other_shelf.id}").status_code == 204
     db.session.expire_all()
     assert fresh(Pick) == [] and fresh(Collection) == []
+
+
+def test_no_report_link_on_what_you_wrote_and_no_reporting_it(app, client):
+    from social.models import Comment
+
+    chloe = UserFactory()
+    other = UserFactory()
+    pick = PickFactory(author=chloe)
+    collection = CollectionFactory(owner=chloe)
+    theirs = PickFactory(author=other)
+    as_user(client, other)
+    client.post_form("/comments", {"target_type": "pick", "target_id": pick.id, "body": "Nice"})
+    client.post_form("/logout")
+    as_user(client, chloe)
+    client.post_form("/comments", {"target_type": "pick", "target_id": pick.id, "body": "Thanks"})
+    mine, their_comment = (
+        next(c for c in fresh(Comment) if c.author_id == who.id) for who in (chloe, other)
+    )
+    own_pick = page_text(client.get(f"/picks/{pick.id}"))
+    assert f"target_type=pick&amp;target_id={pick.id}" not in own_pick
+    assert f"target_type=comment&amp;target_id={mine.id}" not in own_pick
+    assert f"target_type=comment&amp;target_id={their_comment.id}" in own_pick
+    own_collection = page_text(client.get(f"/collections/{collection.id}"))
+    assert f"target_type=collection&amp;target_id={collection.id}" not in own_collection
+    assert f"target_type=pick&amp;target_id={theirs.id}" in page_text(
+        client.get(f"/picks/{theirs.id}")
+    )
+    # Reaching the report page anyway: a clear refusal, nothing queued.
+    asked = client.get(f"/report?target_type=pick&target_id={pick.id}")
+    assert asked.status_code == 403 and "not report it" in page_text(asked)
+    for target_type, target_id in (
+        ("pick", pick.id),
+        ("collection", collection.id),
+        ("comment", mine.id),
+        ("user", chloe.id),
+    ):
+        sent = client.post_form(
+            "/report", {"target_type": target_type, "target_id": target_id, "reason": "spam"}
+        )
+        assert sent.status_code == 422 and "not report it" in page_text(sent)
+    client.post_form("/logout")
+    token = make_token(client, chloe)
+    refused = client.post(
+        "/api/v1/reports",
+        json={"target_type": "pick", "target_id": pick.id, "reason": "spam"},
+        headers=bearer(token),
+    )
+    assert refused.status_code == 403 and "not report it" in refused.get_json()["title"]
+    assert fresh(Report) == []
