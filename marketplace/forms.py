@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -12,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 
 from app import forms
 from marketplace import categories
@@ -24,6 +25,7 @@ from marketplace.models import (
     SKU_MAX,
     TITLE_MAX,
 )
+from marketplace.text import format_amount, parse_amount
 
 
 def condition_choices() -> list[tuple[str, str]]:
@@ -45,6 +47,73 @@ def status_choices() -> list[tuple[str, str]]:
 
 class MoneyField(StringField):
     """A price typed in major units ("12.50"); the view converts it to minor units."""
+
+
+class AmountField(StringField):
+    """An amount typed in major units of the shop's currency ("4.90" or "4,90"); its data is
+    the integer in minor units (490) that the database keeps, and it shows one back as "4.90".
+    A malformed amount is the field's error, said in words a person can act on."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = str(valuelist[0]) if valuelist and valuelist[0] is not None else ""
+        self.data = None
+        if not raw.strip():
+            return
+        # No amount a person means has 40 characters; Decimal of a long one is slow.
+        self.data = parse_amount(raw) if len(raw) <= 40 else None
+        if self.data is None:
+            raise ValueError(_l("Enter an amount such as 4.90."))
+
+    def pre_validate(self, form: Any) -> None:
+        # A value that could not be read says so once; the range check has nothing to check.
+        if self.process_errors:
+            raise StopValidation()
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return format_amount(self.data) if isinstance(self.data, int) else ""
+
+
+_PERCENT = re.compile(r"^(\d{1,5})(?:[.,](\d{1,2}))?$")
+
+
+class PercentField(StringField):
+    """A rate typed as a percentage ("10", "10.5", "10,5 %"); its data is the integer in basis
+    points (1000, 1050) that the database keeps, and it shows one back as "10.5". A hundredth
+    of a percent is the finest a basis point holds: more decimals are the field's error."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = str(valuelist[0]) if valuelist and valuelist[0] is not None else ""
+        text = raw.strip().replace("\u00a0", "").replace(" ", "").removesuffix("%")
+        self.data = None
+        if not text:
+            return
+        found = _PERCENT.match(text)
+        if found is None:
+            raise ValueError(
+                _l("Enter a percentage such as 10 or 10.5, with at most two decimals.")
+            )
+        whole, decimals = found.group(1), (found.group(2) or "").ljust(2, "0")
+        self.data = int(whole) * 100 + int(decimals)
+
+    def pre_validate(self, form: Any) -> None:
+        # A value that could not be read says so once; the range check has nothing to check.
+        if self.process_errors:
+            raise StopValidation()
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        if not isinstance(self.data, int):
+            return ""
+        return format_percent(self.data)
+
+
+def format_percent(bps: int) -> str:
+    """1050 basis points -> "10.5"; 1000 -> "10"; 825 -> "8.25"."""
+    whole, hundredths = divmod(bps, 100)
+    return f"{whole}.{hundredths:02d}".rstrip("0").rstrip(".") if hundredths else str(whole)
 
 
 class ShopForm(FlaskForm):

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -21,6 +22,7 @@ from app.forms import apply_violation, int_arg, render_form
 from app.i18n import money
 from app.rules import RuleViolation
 from app.uow import writes
+from marketplace.forms import AmountField, PercentField
 from marketplace.pagination import clamp_page, paginate_select
 from payouts import dashboard, held_refunds, payees, reconcile, settings
 from payouts.gateway import GatewayError
@@ -124,24 +126,45 @@ def earnings_csv() -> Response:
 
 
 class SettingsForm(FlaskForm):
-    fee_bps = forms.IntegerField(
-        _("Platform fee (basis points)"), validators=[InputRequired(), NumberRange(0, 5000)]
+    """The money settings as an admin thinks of them, rates in percent and the minimum payout
+    in the currency; the fields hand the service basis points and minor units, as stored."""
+
+    fee_bps = PercentField(
+        _l("Platform fee (%)"),
+        validators=[InputRequired(), NumberRange(0, 5000, _l("Choose a fee between 0 and 50."))],
+        description=_l("A percentage such as 8 or 8.5."),
     )
-    commission_min_bps = forms.IntegerField(
-        _("Lowest curator commission (bps)"), validators=[InputRequired(), NumberRange(0, 5000)]
+    commission_min_bps = PercentField(
+        _l("Lowest curator commission (%)"),
+        validators=[
+            InputRequired(),
+            NumberRange(0, 5000, _l("Choose a commission between 0 and 50.")),
+        ],
     )
-    commission_max_bps = forms.IntegerField(
-        _("Highest curator commission (bps)"), validators=[InputRequired(), NumberRange(0, 5000)]
+    commission_max_bps = PercentField(
+        _l("Highest curator commission (%)"),
+        validators=[
+            InputRequired(),
+            NumberRange(0, 5000, _l("Choose a commission between 0 and 50.")),
+        ],
     )
-    seller_min_bps = forms.IntegerField(
-        _("What the seller keeps at least (bps)"),
-        validators=[InputRequired(), NumberRange(0, 10000)],
+    seller_min_bps = PercentField(
+        _l("What the seller keeps at least (%)"),
+        validators=[
+            InputRequired(),
+            NumberRange(0, 10000, _l("Choose a share between 0 and 100.")),
+        ],
     )
     hold_days = forms.IntegerField(
-        _("Hold after delivery (days)"), validators=[InputRequired(), NumberRange(0, 90)]
+        _l("Hold after delivery (days)"), validators=[InputRequired(), NumberRange(0, 90)]
     )
-    min_payout_minor = forms.IntegerField(
-        _("Minimum payout (cents)"), validators=[InputRequired(), NumberRange(0, 1_000_000)]
+    min_payout_minor = AmountField(
+        _l("Minimum payout"),
+        validators=[
+            InputRequired(),
+            NumberRange(0, 1_000_000, _l("Choose an amount between 0 and 10,000.00.")),
+        ],
+        description=_l("An amount such as 10.00; smaller earnings wait for the next payout."),
     )
 
 

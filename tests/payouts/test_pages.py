@@ -57,29 +57,97 @@ def test_admin_page_is_for_admins_and_saves_settings(client, emulator):
     bad = client.post_form(
         "/admin/payouts/",
         {
-            "fee_bps": 800,
-            "commission_min_bps": 0,
-            "commission_max_bps": 6000,
-            "seller_min_bps": 5000,
+            "fee_bps": "8",
+            "commission_min_bps": "0",
+            "commission_max_bps": "60",
+            "seller_min_bps": "50",
             "hold_days": 7,
-            "min_payout_minor": 1000,
+            "min_payout_minor": "10.00",
         },
     )
     assert bad.status_code == 422
     good = client.post_form(
         "/admin/payouts/",
         {
-            "fee_bps": 1000,
-            "commission_min_bps": 0,
-            "commission_max_bps": 2500,
-            "seller_min_bps": 5000,
+            "fee_bps": "10",
+            "commission_min_bps": "0",
+            "commission_max_bps": "25",
+            "seller_min_bps": "50",
             "hold_days": 3,
-            "min_payout_minor": 500,
+            "min_payout_minor": "5.00",
         },
     )
     assert good.status_code == 302
     saved = db.session.scalar(select(PlatformSettings))
     assert (saved.fee_bps, saved.hold_days) == (1000, 3)
+
+
+def _value_of(page: str, name: str) -> str:
+    import re
+
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+    assert tag is not None, name
+    value = re.search(r'value="([^"]*)"', tag.group(0))
+    return value.group(1) if value else ""
+
+
+def test_money_settings_are_percentages_and_amounts_not_basis_points_and_cents(client, emulator):
+    import re
+
+    login(client, UserFactory(is_admin=True))
+    page = client.get("/admin/payouts/").get_data(as_text=True)
+    assert "basis points" not in page and "(bps)" not in page and "(cents)" not in page
+    assert re.search(r'<label[^>]*for="fee_bps"[^>]*>Platform fee \(%\)</label>', page)
+    assert _value_of(page, "fee_bps") == "8"  # 800 basis points
+    assert _value_of(page, "min_payout_minor") == "10.00"  # 1000 cents
+    saved = client.post_form(
+        "/admin/payouts/",
+        {
+            "fee_bps": "10.5 %",
+            "commission_min_bps": "0,25",
+            "commission_max_bps": "25",
+            "seller_min_bps": "50",
+            "hold_days": "7",
+            "min_payout_minor": "4.90",
+        },
+    )
+    assert saved.status_code == 302
+    settings = db.session.scalar(select(PlatformSettings))
+    db.session.refresh(settings)
+    assert (settings.fee_bps, settings.commission_min_bps, settings.min_payout_minor) == (
+        1050,
+        25,
+        490,
+    )
+    shown = client.get("/admin/payouts/").get_data(as_text=True)
+    assert _value_of(shown, "fee_bps") == "10.5"
+    assert _value_of(shown, "commission_min_bps") == "0.25"
+    assert _value_of(shown, "min_payout_minor") == "4.90"
+    wrong = client.post_form(
+        "/admin/payouts/",
+        {
+            "fee_bps": "ten",
+            "commission_min_bps": "1.255",
+            "commission_max_bps": "70",
+            "seller_min_bps": "50",
+            "hold_days": "7",
+            "min_payout_minor": "4.9.0",
+        },
+    )
+    assert wrong.status_code == 422
+    text = wrong.get_data(as_text=True)
+    assert text.count("Enter a percentage such as 10 or 10.5, with at most two decimals.") == 2
+    assert "Choose a commission between 0 and 50." in text
+    assert "Enter an amount such as 4.90." in text
+    assert "Number must be" not in text
+    db.session.refresh(settings)
+    assert settings.fee_bps == 1050  # nothing changed
+    french = client.post_form(
+        "/admin/payouts/",
+        {"fee_bps": "dix", "min_payout_minor": "x"},
+        headers={"Accept-Language": "fr"},
+    )
+    assert "Saisissez un pourcentage" in french.get_data(as_text=True)
 
 
 def test_new_settings_apply_to_new_checkouts_only(client, emulator):
