@@ -318,3 +318,24 @@ def test_the_shop_page_points_to_its_calls(client):
     assert "Our next bowl" in page and f"/shops/{call.shop.slug}/ideas" in page
     quiet = ShopFactory()
     assert "See the ideas board" not in client.get(f"/shops/{quiet.slug}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [
+        ("/shop/ideas", "Co-creation"),
+        ("/ideas/mine", "My ideas"),
+        ("/shop/ideas/calls/new", None),
+    ],
+)
+def test_the_account_pages_of_co_creation_keep_the_account_sidebar(client, path, current):
+    call = CallFactory()
+    login(client, call.shop.owner)
+    page = client.get(path).get_data(as_text=True)
+    sidebar = page.split('<nav class="sidebar" aria-label="Account">', 1)
+    assert len(sidebar) == 2, "no account sidebar"
+    links = sidebar[1].split("</nav>", 1)[0]
+    assert 'href="/account/social"' in links and 'href="/shop/ideas"' in links
+    if current:
+        assert f'aria-current="page">{current}</a>' in links
+    assert 'class="main-column"' in page and "social.css" in page
