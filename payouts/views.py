@@ -34,6 +34,8 @@ blueprint = Blueprint(
 admin = Blueprint(
     "payouts_admin", __name__, url_prefix="/admin/payouts", template_folder="templates"
 )
+# /admin/ itself: where an administrator who types it lands (the money overview, which links on).
+admin_home = Blueprint("admin_home", __name__, url_prefix="/admin")
 
 
 @blueprint.get("/payouts")
@@ -173,6 +175,14 @@ def _admin() -> Any:
     if not person.is_admin:
         abort(403)
     return person
+
+
+@admin_home.get("/")
+@login_required
+def home() -> Response:
+    """The admin area's front door; refused to everyone else as the admin pages are."""
+    _admin()
+    return redirect(url_for("payouts_admin.overview"))
 
 
 @admin.route("/", methods=["GET", "POST"])

@@ -222,3 +222,15 @@ def test_the_reconciliation_counts_transfers_in_the_right_plural(client, emulato
     assert "The ledger and Stripe agree (1 transfer checked)." in page
     french = client.get("/admin/payouts/?reconcile=1", headers={"Accept-Language": "fr"})
     assert "(1 virement vérifié)" in french.get_data(as_text=True)
+
+
+def test_the_admin_front_door_leads_admins_to_the_overview_and_refuses_others(client, emulator):
+    assert client.get("/admin/").status_code == 302  # signed out: the log-in page
+    assert "/login" in client.get("/admin/").headers["Location"]
+    login(client, UserFactory())
+    assert client.get("/admin/").status_code == client.get("/admin/payouts/").status_code == 403
+    login(client, UserFactory(is_admin=True))
+    page = client.get("/admin/", follow_redirects=True)
+    assert page.status_code == 200
+    assert "<h1>Payouts administration</h1>" in page.get_data(as_text=True)
+    assert client.get("/admin").status_code in (301, 308)  # to /admin/
