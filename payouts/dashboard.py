@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.models import utcnow
@@ -24,6 +24,7 @@ from payouts.models import (
     StripeEvent,
     TransferReversal,
 )
+from payouts.splits import Role
 
 
 @dataclass
@@ -50,8 +51,12 @@ def totals(payee: Payee) -> Totals:
 
 
 def earnings_query(payee: Payee) -> Any:
+    """A payee's earnings, each with the order's number and the line's title. The number is
+    the seller's alone: for a curator, a co-creator or the collective the order is a stranger's
+    purchase, so their rows name the product, the date and their part, never the order."""
+    own_order = case((Earning.role == Role.SELLER, Order.reference), else_=None)
     return (
-        select(Earning, Order.reference, OrderLine.title)
+        select(Earning, own_order.label("reference"), OrderLine.title)
         .outerjoin(Order, Order.id == Earning.order_id)
         .outerjoin(OrderLine, OrderLine.id == Earning.order_line_id)
         .where(Earning.payee_id == payee.id)

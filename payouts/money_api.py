@@ -64,7 +64,14 @@ class TotalsSchema(Schema):
 class EarningSchema(Schema):
     id = fields.Integer(metadata={"example": 41})
     created_at = fields.DateTime(metadata={"example": "2026-03-14T10:14:00+00:00"})
-    order_reference = fields.String(allow_none=True, metadata={"example": "KD-7Q2M4X"})
+    order_reference = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Your shop's order number, on a seller's share; null on a share of "
+            "a sale you did not make (a curator's, a co-creator's), whose order is the buyer's.",
+            "example": "KD-7Q2M4X",
+        },
+    )
     item = fields.String(
         metadata={"description": "The item's title, or 'shipping'.", "example": "Speckled bowl"}
     )

@@ -56,3 +56,34 @@ def test_no_commission_when_the_curator_buys_through_their_own_pick(app, client,
     pay_on_hosted_page(client, started.headers["Location"])
     db.session.commit()
     assert db.session.scalar(select(LineParty).where(LineParty.role == "curator")) is None
+
+
+def test_a_curators_earnings_never_show_the_buyers_order_number(app, client, emulator):
+    from marketplace.order_models import Order
+
+    bowl, _jacket = two_shops()
+    curator = UserFactory()
+    pick = PickFactory(author=curator, product=bowl)
+    db.session.commit()
+    code = db.session.get(ShareLink, db.session.get(Pick, pick.id).share_link_id).code
+    login(client, UserFactory())
+    client.get(f"/s/{code}")
+    add(client, bowl)
+    pay_on_hosted_page(client, client.post_form("/checkout", ADDRESS).headers["Location"])
+    db.session.commit()
+    reference = db.session.scalar(select(Order.reference))
+    login(client, curator)
+    page = client.get("/account/earnings").get_data(as_text=True)
+    assert "Speckled bowl" in page and "Curator" in page and "€2.50" in page
+    assert reference not in page
+    assert reference not in client.get("/account/earnings.csv").get_data(as_text=True)
+    (item,) = client.get("/api/v1/earnings").get_json()["items"]
+    assert (item["order_reference"], item["item"], item["role"]) == (
+        None,
+        "Speckled bowl",
+        "curator",
+    )
+    assert reference not in client.get("/api/v1/earnings/export").get_data(as_text=True)
+    # The seller's own order keeps its number on the seller's page.
+    login(client, bowl.shop.owner)
+    assert reference in client.get("/account/earnings").get_data(as_text=True)
