@@ -339,3 +339,16 @@ def test_the_account_pages_of_co_creation_keep_the_account_sidebar(client, path,
     if current:
         assert f'aria-current="page">{current}</a>' in links
     assert 'class="main-column"' in page and "social.css" in page
+
+
+def test_calls_shown_as_cards_are_a_list_without_bullets(client):
+    import re
+
+    call = CallFactory(title="Our next bowl")
+    css = client.get("/static/social/social.css").get_data(as_text=True)
+    rule = re.search(r"\.card-list\s*\{([^}]*)\}", css)
+    assert rule is not None and "list-style: none" in rule.group(1)
+    for path in ("/ideas", f"/shops/{call.shop.slug}/ideas"):
+        page = client.get(path).get_data(as_text=True)
+        lists = re.findall(r'<ul class="([^"]*)">\s*<li class="card"', page)
+        assert lists and all("card-list" in classes.split() for classes in lists), path
