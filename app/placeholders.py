@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -31,6 +33,103 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
+# The label keeps clear of the picture's edges by this share of its width (and height).
+MARGIN = 0.08
+# A circle's label (initials) stays inside the square inscribed in it.
+CIRCLE_SPAN = 0.7
+MAX_LINES = 3
+MIN_FONT_SIZE = 10
+
+
+@dataclass(frozen=True)
+class LabelLayout:
+    """Where a placeholder's label goes: its font size, its lines, and each line's box
+    (left, top, right, bottom) in the picture's pixels."""
+
+    font_size: int
+    lines: tuple[str, ...]
+    boxes: tuple[tuple[int, int, int, int], ...]
+
+
+def _wrap(words: list[str], font: Any, width: float) -> list[str]:
+    """Words into lines no wider than `width`; a word too long on its own is cut into pieces."""
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        while font.getlength(word) > width and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and font.getlength(word[:cut]) > width:
+                cut -= 1
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[:cut])
+            word = word[cut:]
+        candidate = f"{current} {word}" if current else word
+        if current and font.getlength(candidate) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _shortened(line: str, font: Any, width: float) -> str:
+    """The last line that can be shown, ending in an ellipsis when the text goes on."""
+    while line and font.getlength(line + "…") > width:
+        line = line[:-1].rstrip()
+    return line + "…"
+
+
+def label_layout(
+    text: str, size: tuple[int, int] = (800, 800), shape: str = "blobs"
+) -> LabelLayout:
+    """Fit the label inside the picture: wrapped onto up to three lines, in the largest size
+    that fits (a long shop or product name used to run off both edges). At the smallest size,
+    what still does not fit ends in an ellipsis."""
+    width, height = size
+    if shape != "blobs":
+        words = [text[:2].upper()] if text.strip() else []
+        start = int(min(width, height) * 0.42)
+        span_x = span_y = min(width, height) * CIRCLE_SPAN
+        max_lines = 1
+    else:
+        words = text.split()
+        start = int(min(width, height) * 0.09)
+        span_x, span_y = width * (1 - 2 * MARGIN), height * (1 - 2 * MARGIN)
+        max_lines = MAX_LINES
+    font_size = max(start, 1)
+    floor = min(MIN_FONT_SIZE, font_size)
+    while True:
+        font = _font(font_size)
+        lines = _wrap(words, font, span_x)
+        line_height = _line_height(font, font_size)
+        fits = len(lines) <= max_lines and len(lines) * line_height <= span_y
+        if fits or font_size <= floor:
+            break
+        font_size = max(floor, int(font_size * 0.9))
+    if not fits:
+        room = max(1, min(max_lines, int(span_y // line_height)))
+        lines = [*lines[: room - 1], _shortened(lines[room - 1], font, span_x)]
+    top = (height - len(lines) * line_height) / 2
+    boxes = []
+    for index, line in enumerate(lines):
+        left, _top, right, _bottom = font.getbbox(line)
+        x = (width - (right - left)) / 2 - left
+        y = top + index * line_height
+        boxes.append((int(x + left), int(y), int(x + right), int(y + line_height)))
+    return LabelLayout(font_size, tuple(lines), tuple(boxes))
+
+
+def _line_height(font: Any, font_size: int) -> int:
+    if hasattr(font, "getmetrics"):
+        ascent, descent = font.getmetrics()
+        return int(ascent + descent)
+    return font_size
+
+
 def placeholder_png(
     seed: str, text: str, size: tuple[int, int] = (800, 800), shape: str = "blobs"
 ) -> bytes:
@@ -51,12 +150,12 @@ def placeholder_png(
             draw.ellipse((x - r, y - r, x + r, y + r), fill=tint)
     else:
         draw.ellipse((0, 0, width, height), fill=strong)
-    label = text[:2].upper() if shape != "blobs" else text
-    font = _font(int(min(width, height) * (0.42 if shape != "blobs" else 0.09)))
-    box = draw.textbbox((0, 0), label, font=font)
-    tw, th = box[2] - box[0], box[3] - box[1]
+    layout = label_layout(text, size, shape)
+    font = _font(layout.font_size)
     fill = (255, 255, 255) if shape != "blobs" else strong
-    draw.text(((width - tw) / 2 - box[0], (height - th) / 2 - box[1]), label, font=font, fill=fill)
+    for line, (left, top, _right, _bottom) in zip(layout.lines, layout.boxes, strict=True):
+        bbox_left = font.getbbox(line)[0]
+        draw.text((left - bbox_left, top), line, font=font, fill=fill)
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
