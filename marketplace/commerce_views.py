@@ -343,6 +343,7 @@ def _seller_page(
                 line.gross_minor,
                 # The split fixed at checkout (its curator, its rates), not today's terms.
                 checkout_line_id=line.checkout_line_id,
+                refunded_minor=line.refunded_minor,
             )
             for line in order.lines
         ],

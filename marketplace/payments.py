@@ -86,6 +86,8 @@ class PreviewLine:
     gross_minor: int
     # Set for a line already bought: its split was fixed at checkout.
     checkout_line_id: int | None = None
+    # What the line has given back to the buyer so far (a line already bought).
+    refunded_minor: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class SplitPart:
     label: str
     amount_minor: int
     role: str
+    # This party's part of the line's refunds: refunds are split as the sale was.
+    refunded_minor: int = 0
 
 
 SplitPreview = dict[str, list[SplitPart]]

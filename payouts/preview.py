@@ -86,11 +86,22 @@ def preview(lines: Sequence[PreviewLine], buyer_id: int | None) -> SplitPreview:
     for line in lines:
         terms = per_line[line.key]
         by_party = {t.party: t for t in terms}
+        parties = [t.party for t in terms]
+        # Each party gives back the split of the line's refunds so far (as the ledger books
+        # them, see earnings.post_refund).
+        refunded = (
+            {s.party: s.amount for s in split(min(line.refunded_minor, line.gross_minor), parties)}
+            if line.refunded_minor > 0
+            else {}
+        )
         result[line.key] = [
             SplitPart(
-                _label(by_party[s.party], shops[line.shop_id], names), s.amount, s.party.role.value
+                _label(by_party[s.party], shops[line.shop_id], names),
+                s.amount,
+                s.party.role.value,
+                refunded.get(s.party, 0),
             )
-            for s in split(line.gross_minor, [t.party for t in terms])
+            for s in split(line.gross_minor, parties)
         ]
     return result
 

@@ -250,3 +250,39 @@ def test_the_shop_page_shows_the_average_rating(client):
     html = client.get(f"/shops/{order.shop.slug}").get_data(as_text=True)
     assert "4.0 out of 5, from 1 review" in html
     assert "&lt;script&gt;" in html and "<script>x" not in html
+
+
+def test_the_sellers_split_names_the_variant_and_shows_refunds(client, emulator):
+    import re
+
+    from marketplace import products as product_services
+    from tests.factories import ProductFactory
+
+    tee = ProductFactory(
+        title="Linen tee",
+        option1_name="Colour",
+        option2_name="Size",
+        variants=[
+            product_services.VariantInput(price_minor=2500, stock=3, option1="Blue", option2="L")
+        ],
+    )
+    (order,) = orders_of(buy(client, UserFactory(), tee))
+    line = order.lines[0]
+    as_seller(client, order)
+    page = client.get(f"/account/shop/orders/{order.id}").get_data(as_text=True)
+    split = page[page.index("Where the money goes") : page.index("</table>", page.index("Where"))]
+    assert "Linen tee" in split and "Blue / L" in split
+    assert "refunded" not in split.lower()
+    refunded = client.post_form(
+        f"/account/shop/orders/{order.id}/refund",
+        {f"line-{line.id}": "12.50", "shipping": "1.00", "reason": "Faded"},
+    )
+    assert refunded.status_code == 302
+    page = client.get(f"/account/shop/orders/{order.id}").get_data(as_text=True)
+    split = page[page.index("Where the money goes") : page.index("</table>", page.index("Where"))]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", split))
+    assert "Refunded €12.50" in text  # the line's refund, under its name
+    # The 8 % fee (€2.00 of €25.00) gives back €1.00 of the €12.50; the seller €11.50.
+    assert "Kindred fee €2.00 €1.00 refunded" in text
+    assert "€23.00 €11.50 refunded" in text
+    assert "Shipping Refunded €1.00 Seller" in text
