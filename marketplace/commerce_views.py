@@ -151,7 +151,7 @@ def checkout() -> Any:
     if request.method == "GET":
         cart_view = carts.view(carts.cart_for(buyer))
         if cart_view.is_empty:
-            flash(_("Your cart is empty."), "info")
+            # The cart page says it is empty; a flash would say it a second time.
             return redirect(url_for("shopping.cart"))
         return _checkout_page(form, buyer)
     if not form.validate_on_submit():

@@ -190,3 +190,10 @@ def test_the_login_helper_keeps_a_guest_cart(client):
     login(client, buyer)
     assert [(line.product_id, line.quantity) for line in lines()] == [(bowl.id, 1)]
     assert db.session.scalar(select(Cart.user_id)) == buyer.id
+
+
+def test_going_to_checkout_with_an_empty_cart_says_it_is_empty_once(client):
+    login(client, UserFactory())
+    page = client.get("/checkout", follow_redirects=True)
+    assert page.request.path == "/cart"
+    assert page.get_data(as_text=True).count("Your cart is empty.") == 1
