@@ -76,13 +76,32 @@ def payment_window() -> timedelta:
 # --- the address ---------------------------------------------------------------------------
 
 
+# Two-letter codes in CLDR's territories that are nowhere a parcel can be sent.
+NOT_SHIPPED_TO = frozenset(
+    {
+        # Groupings and placeholders, not places.
+        "EU", "EZ", "UN", "ZZ", "QO",
+        # Babel's pseudo-locales for testing translations ("Pseudo-Accents", "Pseudo-Bidi").
+        "XA", "XB",
+        # Uninhabited, or without civilian post: Antarctica, Bouvet Island, Heard and McDonald
+        # Islands, the French Southern Lands, South Georgia, the US Outlying Islands, Clipperton.
+        "AQ", "BV", "HM", "TF", "GS", "UM", "CP",
+        # Codes for parts of other countries, whose addresses name those countries: Ascension
+        # and Tristan da Cunha (St Helena, SH), Diego Garcia (IO), Ceuta, Melilla and the
+        # Canary Islands (Spain, ES), Sark (Guernsey, GG).
+        "AC", "TA", "DG", "EA", "IC", "CQ",
+    }
+)  # fmt: skip
+
+
 def country_names(locale: str = "en") -> dict[str, str]:
-    """Two-letter country codes and their names in `locale` (from Babel's CLDR data)."""
+    """The countries people ship to: two-letter codes and their names in `locale` (from
+    Babel's CLDR data, without its groupings, pseudo-locales and uninhabited territories)."""
     territories = Locale.parse(locale).territories
     return {
         code: name
         for code, name in territories.items()
-        if len(code) == 2 and code.isalpha() and code not in ("EU", "EZ", "UN", "ZZ", "QO")
+        if len(code) == 2 and code.isalpha() and code not in NOT_SHIPPED_TO
     }
 
 

@@ -313,3 +313,26 @@ def test_many_buyers_racing_for_the_last_unit_get_one_order(app, emulator):
     pay_on_hosted_page(app.test_client(), winner.stripe_session_url)
     db.session.commit()  # a fresh snapshot
     assert db.session.scalar(select(func.count(Order.id))) == 1
+
+
+def test_the_country_list_offers_only_real_places_people_ship_to(client):
+    bowl, _jacket = two_shops()
+    login(client, UserFactory())
+    add(client, bowl)
+    page = client.get("/checkout").get_data(as_text=True)
+    assert '<option value="FR">France</option>' in page
+    assert '<option value="XK">Kosovo</option>' in page
+    for code, name in [
+        ("XA", "Pseudo-Accents"),
+        ("XB", "Pseudo-Bidi"),
+        ("AQ", "Antarctica"),
+        ("BV", "Bouvet Island"),
+        ("HM", "Heard"),
+        ("TF", "French Southern"),
+    ]:
+        assert f'value="{code}"' not in page and name not in page
+    french = client.get("/checkout", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Antarctique" not in french and "Pseudo" not in french
+    refused = start_checkout(client, {**ADDRESS, "country": "AQ"})
+    assert refused.status_code == 422  # not one of the choices
+    assert db.session.scalar(select(func.count(Checkout.id))) == 0
