@@ -15,7 +15,7 @@ from app.accounts import signals as account_signals
 from app.extensions import db
 from app.hooks import NavLink
 from app.uow import unit_of_work
-from marketplace import has_shop
+from marketplace import has_shop, tracking
 from marketplace.hooks import add_delete_guard
 from marketplace.models import Product
 from marketplace.order_models import OrderLine
@@ -115,6 +115,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(commerce_views.seller_orders)
     commerce_api.register()
     add_delete_guard(app, _was_ordered)
+    app.add_template_global(tracking.tracking_url, "tracking_url")
     account_signals.logged_in.connect(_merge_cart_at_login, app)
     registry = app_hooks.hooks(app)
     registry.nav.append(NavLink(60, "shopping.cart", _l("Cart"), badge=_cart_count))

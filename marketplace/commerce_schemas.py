@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 from app.api import Integer, object_id
 from marketplace import checkout as checkouts
 from marketplace.schemas import SHOP_NAME as SHOP
+from marketplace.tracking import tracking_url
 
 # The examples of the document: Jonas's order of two bowls from Ana's studio.
 TITLE = "Speckled stoneware bowl"
@@ -174,6 +175,16 @@ class OrderSchema(Schema):
     refunded_minor = fields.Integer(metadata={"example": 500})
     carrier = fields.String(metadata={"example": "La Poste"})
     tracking_number = fields.String(metadata={"example": "6A12345678901"})
+    tracking_url = fields.Function(
+        lambda order: tracking_url(order.carrier, order.tracking_number),
+        metadata={
+            "type": "string",
+            "nullable": True,
+            "description": "The carrier's tracking page for the parcel; null when the carrier "
+            "is not one Kindred knows or there is no usable tracking number.",
+            "example": "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901",
+        },
+    )
     shipping_address = fields.Dict(metadata={"example": ADDRESS})
     created_at = fields.DateTime(metadata={"example": "2026-03-14T10:14:00+00:00"})
     shipped_at = fields.DateTime(allow_none=True, metadata={"example": "2026-03-17T16:05:00+00:00"})

@@ -286,3 +286,50 @@ def test_the_sellers_split_names_the_variant_and_shows_refunds(client, emulator)
     assert "Kindred fee €2.00 €1.00 refunded" in text
     assert "€23.00 €11.50 refunded" in text
     assert "Shipping Refunded €1.00 Seller" in text
+
+
+def test_a_tracking_number_links_to_the_carriers_page_where_the_carrier_is_known(client, outbox):
+    buyer, _bowl, order, _other = bought(client)
+    as_seller(client, order)
+    client.post_form(
+        f"/account/shop/orders/{order.id}/ship",
+        {"carrier": "Colissimo", "tracking_number": "6A 1234 5678 901"},
+    )
+    login(client, buyer)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    link = (
+        '<a class="mono" href="https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901"'
+    )
+    assert link in page and ">6A 1234 5678 901<" in page
+    assert "follow the parcel on Colissimo" in page
+    answer = client.get(f"/api/v1/orders/{order.id}").get_json()
+    assert answer["tracking_url"] == (
+        "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901"
+    )
+    mail = next(m for m in outbox() if "is on its way" in m["Subject"])
+    body = mail.get_body(("plain",)).get_content()
+    assert "https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901" in body
+
+
+def test_a_tracking_number_stays_plain_text_for_an_unknown_carrier_or_an_odd_number(client):
+    from marketplace.tracking import tracking_url
+
+    assert tracking_url("UPS Standard", "1Z 999 AA1 01 2345 6784") == (
+        "https://www.ups.com/track?tracknum=1Z999AA10123456784"
+    )
+    assert tracking_url("USPS", "9400111899223") == (
+        "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111899223"
+    )
+    assert tracking_url("La Poste", "6A123&x=<b>") is None
+    assert tracking_url("Le coursier du quartier", "6A12345678901") is None
+    buyer, _bowl, order, _other = bought(client)
+    as_seller(client, order)
+    client.post_form(
+        f"/account/shop/orders/{order.id}/ship",
+        {"carrier": "DHL", "tracking_number": '"><script>alert(1)</script>'},
+    )
+    login(client, buyer)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "dhl.com" not in page
+    assert '<span class="mono">&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;</span>' in page
+    assert client.get(f"/api/v1/orders/{order.id}").get_json()["tracking_url"] is None
