@@ -236,17 +236,17 @@ def test_rates_must_leave_the_seller_the_platform_minimum(client):
     assert fits.status_code == 200 and fits.get_json()["curator_commission_bps"] == 1700
     # The platform cannot break them either: a fee of 9 % would leave the seller 49 %.
     login(client, UserFactory(is_admin=True))
-    settings = {
-        "commission_min_bps": 0,
-        "commission_max_bps": 3000,
-        "seller_min_bps": 5000,
+    settings = {  # rates in percent, the minimum payout in euros
+        "commission_min_bps": "0",
+        "commission_max_bps": "30",
+        "seller_min_bps": "50",
         "hold_days": 7,
-        "min_payout_minor": 1000,
+        "min_payout_minor": "10.00",
     }
-    raised_fee = client.post_form("/admin/payouts/", {**settings, "fee_bps": 900})
+    raised_fee = client.post_form("/admin/payouts/", {**settings, "fee_bps": "9"})
     assert raised_fee.status_code == 422
     assert shop.name in raised_fee.get_data(as_text=True)
-    assert client.post_form("/admin/payouts/", {**settings, "fee_bps": 800}).status_code == 302
+    assert client.post_form("/admin/payouts/", {**settings, "fee_bps": "8"}).status_code == 302
 
 
 def test_the_pool_is_shared_by_weight_to_the_cent_once_a_month(app, client, emulator):
