@@ -132,18 +132,28 @@ def as_nobody() -> Iterator[None]:
 def render_fragment(template: str, **context: Any) -> Fragment:
     """A template rendered for nobody with its parts left as holes, to keep and fill for
     each viewer."""
-    outer = start_collecting()
-    text = ""
-    try:
-        with as_nobody():
-            full: dict[str, Any] = {}
-            current_app.update_template_context(full)
-            text = current_app.jinja_env.get_template(template).render({**full, **context})
-    finally:
-        fragment = stop_collecting(text, outer)
-    if fragment is None:
-        raise RuntimeError(f"{template}: a viewer part's marker was lost")
-    return fragment
+    return render_fragments(template, [context])[0]
+
+
+def render_fragments(template: str, contexts: Sequence[Mapping[str, Any]]) -> list[Fragment]:
+    """`render_fragment` for many renderings of one template (the items of a feed): the
+    template and the layout's context are looked up once."""
+    found: list[Fragment] = []
+    with as_nobody():
+        shared: dict[str, Any] = {}
+        current_app.update_template_context(shared)
+        compiled = current_app.jinja_env.get_template(template)
+        for context in contexts:
+            outer = start_collecting()
+            text = ""
+            try:
+                text = compiled.render({**shared, **context})
+            finally:
+                fragment = stop_collecting(text, outer)
+            if fragment is None:
+                raise RuntimeError(f"{template}: a viewer part's marker was lost")
+            found.append(fragment)
+    return found
 
 
 def fill(viewer: User | None, fragments: Sequence[Fragment]) -> list[Markup]:

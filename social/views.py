@@ -165,10 +165,8 @@ def kept_feed_items(items: Sequence[feed.FeedItem]) -> list[page_parts.Fragment]
     keys = [f"feed-item:{locale}:{item.cursor}" for item in items]
 
     def render(missing: list[int]) -> list[page_parts.Fragment]:
-        return [
-            page_parts.render_fragment("social/_feed_item.html", item=items[index])
-            for index in missing
-        ]
+        contexts = [{"item": items[index]} for index in missing]
+        return page_parts.render_fragments("social/_feed_item.html", contexts)
 
     return page_cache.kept_many(keys, render, seconds=600)
 

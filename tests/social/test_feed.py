@@ -210,9 +210,9 @@ def test_feed_items_are_rendered_once_for_all_with_each_ones_likes(app, client, 
     assert 'aria-pressed="true"' not in first
 
     rendered: list[str] = []
-    real = page_parts.render_fragment
+    real = page_parts.render_fragments
     monkeypatch.setattr(
-        page_parts, "render_fragment", lambda name, **c: rendered.append(name) or real(name, **c)
+        page_parts, "render_fragments", lambda name, c: rendered.append(name) or real(name, c)
     )
     other = KindredClient(app, client.response_wrapper)
     as_user(other, bob)
