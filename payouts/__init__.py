@@ -25,7 +25,6 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.blueprint)
     app.register_blueprint(views.admin)
-    app.register_blueprint(views.admin_home)
     registry = hooks(app)
     registry.account_nav.extend(
         [

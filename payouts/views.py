@@ -34,8 +34,6 @@ blueprint = Blueprint(
 admin = Blueprint(
     "payouts_admin", __name__, url_prefix="/admin/payouts", template_folder="templates"
 )
-# /admin/ itself: where an administrator who types it lands (the money overview, which links on).
-admin_home = Blueprint("admin_home", __name__, url_prefix="/admin")
 
 
 @blueprint.get("/payouts")
@@ -177,12 +175,21 @@ def _admin() -> Any:
     return person
 
 
-@admin_home.get("/")
 @login_required
 def home() -> Response:
-    """The admin area's front door; refused to everyone else as the admin pages are."""
+    """/admin/, the admin area's front door: an administrator lands on the money overview
+    (which links on); everyone else is refused as on the admin pages."""
     _admin()
     return redirect(url_for("payouts_admin.overview"))
+
+
+# /admin/ sits above the blueprint's prefix, so the app holds the rule; its endpoint is the
+# blueprint's (payouts_admin.home), with the admin pages it leads to.
+admin.record_once(
+    lambda state: state.app.add_url_rule(
+        "/admin/", "payouts_admin.home", home, methods=["GET"], strict_slashes=True
+    )
+)
 
 
 @admin.route("/", methods=["GET", "POST"])
