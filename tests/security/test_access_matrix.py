@@ -94,8 +94,10 @@ EXPECTATIONS: list[Expect] = [
            "social.stats social.new_pick social.new_collection social.add_comment social.like "
            "social.follow social.report social.share social_api.Feed social_api.Notifications "
            "social_api.NotificationsRead social_api.Settings social_api.ShareLinks "
-           "social_api.Suggestions social_api.Collections social_api.Picks social_api.Reports "
+           "social_api.Suggestions social_api.Collections social_api.Picks "
            "social_api.Likes social_api.Following social_api.Comments", "*", SIGNED_IN),
+    # Anyone signed in reports what others posted; one's own is refused (edit or remove it).
+    Expect("social_api.Reports", "*", SIGNED_IN.but(owner="refused")),
     # The collection is named in the form: another user's is refused.
     Expect("social.add_to_collection", "POST", OWNER.but(other="deny", admin="deny")),
     Expect("social.edit_pick social.edit_collection social.item_note "
