@@ -49,7 +49,25 @@ class MoneyField(StringField):
     """A price typed in major units ("12.50"); the view converts it to minor units."""
 
 
-class AmountField(StringField):
+class _NumberTyped(StringField):
+    """A number a person types in their own notation and the database keeps as an integer:
+    shown back as they typed it, or as `shown(data)`. A value that cannot be read is the
+    field's one error (the range checks then have nothing to check)."""
+
+    def shown(self, data: int) -> str:
+        raise NotImplementedError
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return self.shown(self.data) if isinstance(self.data, int) else ""
+
+
+class AmountField(_NumberTyped):
     """An amount typed in major units of the shop's currency ("4.90" or "4,90"); its data is
     the integer in minor units (490) that the database keeps, and it shows one back as "4.90".
     A malformed amount is the field's error, said in words a person can act on."""
@@ -64,21 +82,14 @@ class AmountField(StringField):
         if self.data is None:
             raise ValueError(_l("Enter an amount such as 4.90."))
 
-    def pre_validate(self, form: Any) -> None:
-        # A value that could not be read says so once; the range check has nothing to check.
-        if self.process_errors:
-            raise StopValidation()
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return str(self.raw_data[0])
-        return format_amount(self.data) if isinstance(self.data, int) else ""
+    def shown(self, data: int) -> str:
+        return format_amount(data)
 
 
 _PERCENT = re.compile(r"^(\d{1,5})(?:[.,](\d{1,2}))?$")
 
 
-class PercentField(StringField):
+class PercentField(_NumberTyped):
     """A rate typed as a percentage ("10", "10.5", "10,5 %"); its data is the integer in basis
     points (1000, 1050) that the database keeps, and it shows one back as "10.5". A hundredth
     of a percent is the finest a basis point holds: more decimals are the field's error."""
@@ -97,17 +108,8 @@ class PercentField(StringField):
         whole, decimals = found.group(1), (found.group(2) or "").ljust(2, "0")
         self.data = int(whole) * 100 + int(decimals)
 
-    def pre_validate(self, form: Any) -> None:
-        # A value that could not be read says so once; the range check has nothing to check.
-        if self.process_errors:
-            raise StopValidation()
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return str(self.raw_data[0])
-        if not isinstance(self.data, int):
-            return ""
-        return format_percent(self.data)
+    def shown(self, data: int) -> str:
+        return format_percent(data)
 
 
 def format_percent(bps: int) -> str:
