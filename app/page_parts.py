@@ -129,15 +129,10 @@ def as_nobody() -> Iterator[None]:
             raise RuntimeError("a shared page was about to save its signed-in nobody")
 
 
-def render_fragment(template: str, **context: Any) -> Fragment:
-    """A template rendered for nobody with its parts left as holes, to keep and fill for
-    each viewer."""
-    return render_fragments(template, [context])[0]
-
-
 def render_fragments(template: str, contexts: Sequence[Mapping[str, Any]]) -> list[Fragment]:
-    """`render_fragment` for many renderings of one template (the items of a feed): the
-    template and the layout's context are looked up once."""
+    """The template rendered once per context for nobody, each with its parts left as holes,
+    to keep and fill for each viewer (the items of a feed); the template and the layout's
+    context are looked up once."""
     found: list[Fragment] = []
     with as_nobody():
         shared: dict[str, Any] = {}
