@@ -8,13 +8,18 @@ from payouts.gateway import CheckoutLine, GatewayRejected, GatewayUnavailable
 
 
 def make_session(gateway, emulator, key="checkout-1", group="chk_1"):
+    # One expiry per emulator: the same key must carry the same parameters, even when a
+    # second ticks between two calls.
+    if not hasattr(emulator, "test_expires_at"):
+        emulator.test_expires_at = emulator.clock.now() + 3600
+    expires_at = emulator.test_expires_at
     return gateway.create_checkout_session(
         lines=[CheckoutLine("Blue bowl", 2500, 2), CheckoutLine("Mug", 1200, 1)],
         currency="eur",
         transfer_group=group,
         success_url="http://kindred.test/checkout/done?session={CHECKOUT_SESSION_ID}",
         cancel_url="http://kindred.test/cart",
-        expires_at=emulator.clock.now() + 3600,
+        expires_at=expires_at,
         idempotency_key=key,
         customer_email="buyer@example.com",
         metadata={"checkout": group},
