@@ -13,10 +13,12 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import IntegerField as _IntegerField
+from wtforms import StringField
 from wtforms.validators import StopValidation
 from wtforms.widgets import Select
 
 from app.api import INT_MIN
+from app.i18n import format_amount, format_percent, parse_amount, parse_percent
 from app.models import INT_MAX
 from app.rules import RuleViolation
 
@@ -70,6 +72,78 @@ class RememberedSelect(Select):
                 while len(self._kept) > self.LIMIT:
                     self._kept.popitem(last=False)
         return found
+
+
+class _NumberTyped(StringField):
+    """A number a person types in their own notation and the database keeps as an integer:
+    shown back as they typed it, or as `shown(data)`. A value that cannot be read is the
+    field's one error (the range checks then have nothing to check). Blank is None: a
+    required field says so with InputRequired (0 is a value, not a blank)."""
+
+    def shown(self, data: int) -> str:
+        raise NotImplementedError
+
+    def read(self, raw: str) -> int | None:
+        raise NotImplementedError
+
+    def error(self) -> str:
+        raise NotImplementedError
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = str(valuelist[0]) if valuelist and valuelist[0] is not None else ""
+        self.data = None
+        if raw.strip():
+            self.data = self.read(raw)
+            if self.data is None:
+                raise ValueError(self.error())
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return self.shown(self.data) if isinstance(self.data, int) else ""
+
+
+class AmountField(_NumberTyped):
+    """An amount typed in major units of the currency ("4.90", "4,90", "1,250.00" in English,
+    "1 250,00" in French); its data is the integer in minor units (490) that the database
+    keeps, and it shows one back in the visitor's notation."""
+
+    def read(self, raw: str) -> int | None:
+        return parse_amount(raw)
+
+    def shown(self, data: int) -> str:
+        return format_amount(data)
+
+    def error(self) -> str:
+        return amount_error()
+
+
+class PercentField(_NumberTyped):
+    """A rate typed as a percentage ("10", "10.5", "10,5 %"); its data is the integer in basis
+    points (1000, 1050) that the database keeps, and it shows one back as "10.5" ("10,5" in
+    French). A hundredth of a percent is the finest a basis point holds."""
+
+    def read(self, raw: str) -> int | None:
+        return parse_percent(raw)
+
+    def shown(self, data: int) -> str:
+        return format_percent(data)
+
+    def error(self) -> str:
+        return _(
+            "Enter a percentage such as %(whole)s or %(decimal)s, with at most two decimals.",
+            whole=format_percent(1000),
+            decimal=format_percent(1050),
+        )
+
+
+def amount_error() -> str:
+    """What a person reads when an amount they typed cannot be read."""
+    return _("Enter an amount such as %(example)s.", example=format_amount(1250))
 
 
 class IntegerField(_IntegerField):

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    parse_decimal,
+)
 from flask import Flask, current_app, g, request
 from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
@@ -62,6 +69,76 @@ def _format_money(amount_minor: int, currency: str, locale: str) -> str:
     # Babel's formatting costs ~0.1 ms a call and a page makes dozens; prices repeat a lot.
     value = Decimal(amount_minor).scaleb(-minor_unit_exponent(currency))
     return format_currency(value, currency, locale=locale)
+
+
+# --- numbers people type -----------------------------------------------------------------
+# A price or a rate typed into a form is read in the visitor's notation ("1,250.50" in
+# English, "1 250,50" in French) and shown back in it; a number with one separator and no
+# grouping ("12,50" in English, "12.50" in French) is read with that separator as the decimal
+# point, as people write it whatever their language.
+
+_TYPED_NUMBER = re.compile(r"-?[0-9][0-9.,]*")
+_ONE_SEPARATOR = re.compile(r"(-?[0-9]+)[.,]([0-9]+)")
+_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009")
+
+
+def _locale_name() -> str:
+    return str(get_locale() or "en")
+
+
+def read_number(raw: str | None) -> Decimal | None:
+    """A number typed by a person, in their locale's notation or with one decimal separator;
+    None when blank or not a plain number (no exponent, no other digits, at most 40 signs)."""
+    text = (raw or "").translate(_SPACES)
+    if not text or len(text) > 40 or not _TYPED_NUMBER.fullmatch(text):
+        return None
+    try:
+        return parse_decimal(text, locale=_locale_name(), strict=True)
+    except (NumberFormatError, InvalidOperation):
+        pass
+    found = _ONE_SEPARATOR.fullmatch(text)
+    return Decimal(f"{found.group(1)}.{found.group(2)}") if found else None
+
+
+def parse_amount(raw: str | None, currency: str | None = None) -> int | None:
+    """ "12.50" (or "12,50", or "1,250.50" in English) in major units -> minor units (1250);
+    None when blank, malformed, or finer than the currency's minor unit."""
+    value = read_number(raw)
+    if value is None:
+        return None
+    minor = value.scaleb(minor_unit_exponent(currency or current_app.config["CURRENCY"]))
+    if minor != minor.to_integral_value():
+        return None
+    return int(minor)
+
+
+def format_amount(minor: int | None, currency: str | None = None) -> str:
+    """1250 -> "12.50" in English, "12,50" in French: the value a form field shows back (no
+    grouping and no symbol, so that it reads back as it is)."""
+    if minor is None:
+        return ""
+    exponent = minor_unit_exponent(currency or current_app.config["CURRENCY"])
+    pattern = "0." + "0" * exponent if exponent else "0"
+    return str(format_decimal(Decimal(minor).scaleb(-exponent), pattern, locale=_locale_name()))
+
+
+def parse_percent(raw: str | None) -> int | None:
+    """A percentage ("10", "10.5", "10,5 %") -> basis points (1000, 1050); None when blank,
+    malformed, negative or finer than a hundredth of a percent."""
+    value = read_number((raw or "").strip().removesuffix("%"))
+    if value is None or value < 0:
+        return None
+    bps = value.scaleb(2)
+    if bps != bps.to_integral_value():
+        return None
+    return int(bps)
+
+
+def format_percent(bps: int | None) -> str:
+    """1050 basis points -> "10.5" ("10,5" in French); 1000 -> "10"."""
+    if bps is None:
+        return ""
+    return str(format_decimal(Decimal(bps).scaleb(-2), "0.##", locale=_locale_name()))
 
 
 def request_translations() -> Any:
@@ -125,6 +202,7 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.filters["money"] = money
+    app.jinja_env.globals["format_amount"] = format_amount
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["datetime"] = datetime_
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")

@@ -14,7 +14,8 @@ from app import uow
 from app.accounts.forms import ConfirmForm
 from app.accounts.models import User
 from app.accounts.services import current_person
-from app.forms import apply_violation, render_form
+from app.forms import amount_error, apply_violation, render_form
+from app.i18n import parse_amount
 from app.rules import RuleViolation
 from app.security import safe_next
 from marketplace import cart as carts
@@ -33,7 +34,6 @@ from marketplace.commerce_forms import (
 from marketplace.order_models import CheckoutStatus, OrderStatus, Review
 from marketplace.pagination import clamp_page, paginate_select
 from marketplace.payments import PaymentError
-from marketplace.text import parse_amount
 
 shopping = Blueprint("shopping", __name__, template_folder="templates")
 seller_orders = Blueprint(
@@ -446,14 +446,14 @@ def refund(order_id: int) -> Any:
         if raw:
             amount = parse_amount(raw)
             if amount is None:
-                errors[f"line-{line.id}"] = [_("Enter an amount like 12.50.")]
+                errors[f"line-{line.id}"] = [amount_error()]
             else:
                 request_.lines[line.id] = amount
     raw_shipping = (form.shipping.data or "").strip()
     if raw_shipping:
         shipping = parse_amount(raw_shipping)
         if shipping is None:
-            form.shipping.errors = [_("Enter an amount like 4.90.")]
+            form.shipping.errors = [amount_error()]
         else:
             request_.shipping_minor = shipping
     if errors or form.shipping.errors:

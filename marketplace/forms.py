@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -13,7 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app import forms
 from marketplace import categories
@@ -25,7 +24,6 @@ from marketplace.models import (
     SKU_MAX,
     TITLE_MAX,
 )
-from marketplace.text import format_amount, parse_amount
 
 
 def condition_choices() -> list[tuple[str, str]]:
@@ -45,79 +43,6 @@ def status_choices() -> list[tuple[str, str]]:
     ]
 
 
-class MoneyField(StringField):
-    """A price typed in major units ("12.50"); the view converts it to minor units."""
-
-
-class _NumberTyped(StringField):
-    """A number a person types in their own notation and the database keeps as an integer:
-    shown back as they typed it, or as `shown(data)`. A value that cannot be read is the
-    field's one error (the range checks then have nothing to check)."""
-
-    def shown(self, data: int) -> str:
-        raise NotImplementedError
-
-    def pre_validate(self, form: Any) -> None:
-        if self.process_errors:
-            raise StopValidation()
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return str(self.raw_data[0])
-        return self.shown(self.data) if isinstance(self.data, int) else ""
-
-
-class AmountField(_NumberTyped):
-    """An amount typed in major units of the shop's currency ("4.90" or "4,90"); its data is
-    the integer in minor units (490) that the database keeps, and it shows one back as "4.90".
-    A malformed amount is the field's error, said in words a person can act on."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        raw = str(valuelist[0]) if valuelist and valuelist[0] is not None else ""
-        self.data = None
-        if not raw.strip():
-            return
-        # No amount a person means has 40 characters; Decimal of a long one is slow.
-        self.data = parse_amount(raw) if len(raw) <= 40 else None
-        if self.data is None:
-            raise ValueError(_l("Enter an amount such as 4.90."))
-
-    def shown(self, data: int) -> str:
-        return format_amount(data)
-
-
-_PERCENT = re.compile(r"^(\d{1,5})(?:[.,](\d{1,2}))?$")
-
-
-class PercentField(_NumberTyped):
-    """A rate typed as a percentage ("10", "10.5", "10,5 %"); its data is the integer in basis
-    points (1000, 1050) that the database keeps, and it shows one back as "10.5". A hundredth
-    of a percent is the finest a basis point holds: more decimals are the field's error."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        raw = str(valuelist[0]) if valuelist and valuelist[0] is not None else ""
-        text = raw.strip().replace("\u00a0", "").replace(" ", "").removesuffix("%")
-        self.data = None
-        if not text:
-            return
-        found = _PERCENT.match(text)
-        if found is None:
-            raise ValueError(
-                _l("Enter a percentage such as 10 or 10.5, with at most two decimals.")
-            )
-        whole, decimals = found.group(1), (found.group(2) or "").ljust(2, "0")
-        self.data = int(whole) * 100 + int(decimals)
-
-    def shown(self, data: int) -> str:
-        return format_percent(data)
-
-
-def format_percent(bps: int) -> str:
-    """1050 basis points -> "10.5"; 1000 -> "10"; 825 -> "8.25"."""
-    whole, hundredths = divmod(bps, 100)
-    return f"{whole}.{hundredths:02d}".rstrip("0").rstrip(".") if hundredths else str(whole)
-
-
 class ShopForm(FlaskForm):
     name = StringField(_l("Shop name"), validators=[DataRequired(), Length(max=SHOP_NAME_MAX)])
     slug = StringField(
@@ -135,12 +60,12 @@ class ShopForm(FlaskForm):
     banner = FileField(_l("Banner"), description=_l("A wide JPEG, PNG or WebP image, up to 10 MB."))
     remove_banner = BooleanField(_l("Remove the banner"))
     return_policy = TextAreaField(_l("Return policy"), validators=[Optional()])
-    shipping_flat = MoneyField(
+    shipping_flat = forms.AmountField(
         _l("Shipping per order"),
         validators=[Optional()],
         description=_l("A flat rate for each order, such as 4.90. Zero ships free."),
     )
-    free_shipping_over = MoneyField(
+    free_shipping_over = forms.AmountField(
         _l("Free shipping from"),
         validators=[Optional()],
         description=_l("Orders of at least this amount ship free. Leave empty for never."),
@@ -150,9 +75,9 @@ class ShopForm(FlaskForm):
         validators=[DataRequired(), NumberRange(min=1, max=60)],
         description=_l("How many days you need before an order ships."),
     )
-    curator_commission = StringField(
+    curator_commission = forms.PercentField(
         _l("Curator commission (%)"),
-        validators=[DataRequired()],
+        validators=[InputRequired()],
         description=_l(
             "What a curator earns when their pick sells your product, as a share of the price."
         ),
@@ -195,7 +120,7 @@ class ProductForm(FlaskForm):
 class NewProductForm(ProductForm):
     """A new product: its details, its first (or only) variant, and pictures."""
 
-    price = MoneyField(_l("Price"), validators=[DataRequired()])
+    price = forms.AmountField(_l("Price"), validators=[InputRequired()])
     stock = forms.IntegerField(_l("In stock"), validators=[Optional()], default=1)
     sku = StringField(
         _l("SKU"),
@@ -214,7 +139,7 @@ class VariantForm(FlaskForm):
     option1 = StringField(_l("First option"), validators=[Optional(), Length(max=OPTION_MAX)])
     option2 = StringField(_l("Second option"), validators=[Optional(), Length(max=OPTION_MAX)])
     sku = StringField(_l("SKU"), validators=[Optional(), Length(max=SKU_MAX)])
-    price = MoneyField(_l("Price"), validators=[DataRequired()])
+    price = forms.AmountField(_l("Price"), validators=[InputRequired()])
     stock = forms.IntegerField(_l("In stock"), validators=[Optional()])
 
 
@@ -251,8 +176,8 @@ class SearchForm(FlaskForm):
     q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
     # Rendered on every search page, the same few ways: kept once rendered.
     category = SelectField(_l("Category"), validators=[Optional()], widget=forms.RememberedSelect())
-    min_price = MoneyField(_l("Lowest price"), validators=[Optional()])
-    max_price = MoneyField(_l("Highest price"), validators=[Optional()])
+    min_price = forms.AmountField(_l("Lowest price"), validators=[Optional()])
+    max_price = forms.AmountField(_l("Highest price"), validators=[Optional()])
     condition = SelectField(
         _l("Condition"), validators=[Optional()], widget=forms.RememberedSelect()
     )

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
 
 import nh3
-from flask import current_app
 from markdown_it import MarkdownIt
-
-from app.i18n import minor_unit_exponent
 
 # Raw HTML in the source is not rendered at all; nh3 then removes whatever could still run
 # (event handlers, javascript: links, unknown tags), whatever markdown-it produced.
@@ -53,33 +49,3 @@ def words(text: str) -> list[str]:
     SQLite's FTS5 and PostgreSQL's tsvector see exactly the same tokens.
     """
     return re.findall(r"[^\W_]+", fold(text))
-
-
-def parse_amount(raw: str | int | None, currency: str | None = None) -> int | None:
-    """ "12.50" or "12,50" in major units -> 1250 minor units; None when blank or malformed."""
-    if raw is None:
-        return None
-    if isinstance(raw, int):
-        return raw
-    text = raw.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    if not value.is_finite():
-        return None
-    exponent = minor_unit_exponent(currency or current_app.config["CURRENCY"])
-    minor = value.scaleb(exponent)
-    if minor != minor.to_integral_value():
-        return None  # more decimals than the currency has
-    return int(minor)
-
-
-def format_amount(minor: int | None, currency: str | None = None) -> str:
-    """1250 -> "12.50": the value a form field shows back."""
-    if minor is None:
-        return ""
-    exponent = minor_unit_exponent(currency or current_app.config["CURRENCY"])
-    return f"{Decimal(minor).scaleb(-exponent):.{exponent}f}"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -19,6 +18,7 @@ from app.accounts.forms import ConfirmForm
 from app.accounts.models import User
 from app.accounts.services import current_person
 from app.forms import apply_violation, int_arg, render_form
+from app.i18n import parse_amount
 from app.page_cache import cached_page, personal_to
 from app.rules import RuleViolation
 from app.security import safe_next
@@ -35,7 +35,6 @@ from marketplace.forms import (
 )
 from marketplace.hooks import catalogue_hooks
 from marketplace.models import Product, Shop
-from marketplace.text import format_amount, parse_amount
 
 catalogue = Blueprint(
     "catalogue",
@@ -78,18 +77,6 @@ def card_badges(items: list[Product]) -> dict[int, list[Any]]:
         for product_id, badge in provider(items).items():
             badges.setdefault(product_id, []).append(badge)
     return badges
-
-
-def amount_from(field: Any, *, blank: int | None = None) -> tuple[int | None, bool]:
-    """A money field's value in minor units; (None, False) and a field error when malformed."""
-    raw = (field.data or "").strip()
-    if not raw:
-        return blank, True
-    value = parse_amount(raw)
-    if value is None:
-        field.errors = [*list(field.errors or []), _("Enter an amount such as 12.50.")]
-        return None, False
-    return value, True
 
 
 def uploads_from(field: Any) -> list[FileStorage]:
@@ -199,8 +186,7 @@ def product(product_id: int, slug: str | None = None) -> str:
 
 
 def search_query_from(form: SearchForm) -> browse.SearchQuery:
-    min_price, _ok1 = amount_from(form.min_price)
-    max_price, _ok2 = amount_from(form.max_price)
+    min_price, max_price = form.min_price.data, form.max_price.data
     return browse.SearchQuery(
         text=form.q.data or "",
         category=form.category.data or "",
@@ -253,37 +239,23 @@ def profile_section(user: User) -> Any:
 # --- sellers: the shop ---------------------------------------------------------------------
 
 
-def _shop_details(form: ShopForm) -> tuple[shops.ShopDetails | None, shops.ShopImages]:
-    flat, ok1 = amount_from(form.shipping_flat, blank=0)
-    free_over, ok2 = amount_from(form.free_shipping_over)
-    commission: int | None = None
-    try:
-        bps = Decimal((form.curator_commission.data or "").replace(",", ".")) * 100
-        if not bps.is_finite() or bps != bps.to_integral_value():
-            raise InvalidOperation
-        commission = int(bps)
-        ok3 = True
-    except (InvalidOperation, ValueError):
-        form.curator_commission.errors = [_("Enter a percentage such as 10 or 12.5.")]
-        ok3 = False
+def _shop_details(form: ShopForm) -> tuple[shops.ShopDetails, shops.ShopImages]:
     images = shops.ShopImages(
         logo=_read(form.logo.data, "logo"),
         banner=_read(form.banner.data, "banner"),
         remove_logo=bool(form.remove_logo.data),
         remove_banner=bool(form.remove_banner.data),
     )
-    if not (ok1 and ok2 and ok3):
-        return None, images
     return (
         shops.ShopDetails(
             name=form.name.data or "",
             slug=form.slug.data or "",
             description=form.description.data or "",
             return_policy=form.return_policy.data or "",
-            shipping_flat_minor=flat,
-            free_shipping_over_minor=free_over,
+            shipping_flat_minor=form.shipping_flat.data or 0,
+            free_shipping_over_minor=form.free_shipping_over.data,
             processing_days=form.processing_days.data,
-            curator_commission_bps=commission,
+            curator_commission_bps=form.curator_commission.data,
         ),
         images,
     )
@@ -299,12 +271,12 @@ def _fill_shop_form(form: ShopForm, shop: Shop | None) -> None:
     bounds = shops.commission_bounds()
     if shop is None:
         form.processing_days.data = 3
-        form.shipping_flat.data = format_amount(0)
-        form.curator_commission.data = f"{bounds.default_bps / 100:g}"
+        form.shipping_flat.data = 0
+        form.curator_commission.data = bounds.default_bps
         return
-    form.shipping_flat.data = format_amount(shop.shipping_flat_minor)
-    form.free_shipping_over.data = format_amount(shop.free_shipping_over_minor)
-    form.curator_commission.data = f"{shop.curator_commission_bps / 100:g}"
+    form.shipping_flat.data = shop.shipping_flat_minor
+    form.free_shipping_over.data = shop.free_shipping_over_minor
+    form.curator_commission.data = shop.curator_commission_bps
 
 
 @seller.route("/open", methods=["GET", "POST"])
@@ -319,14 +291,12 @@ def open_shop() -> Any:
     if form.validate_on_submit():
         try:
             details, images = _shop_details(form)
-            if details is not None:
-                shops.open_shop(user, details, images)
+            shops.open_shop(user, details, images)
         except RuleViolation as violation:
             show_violation(form, violation)
         else:
-            if details is not None:
-                flash(_("Your shop is open. Now list your first product."), "success")
-                return redirect(url_for("seller.new_product"))
+            flash(_("Your shop is open. Now list your first product."), "success")
+            return redirect(url_for("seller.new_product"))
     return render_form(
         "marketplace/seller/shop_form.html", form, shop=None, bounds=shops.commission_bounds()
     )
@@ -345,14 +315,12 @@ def edit_shop() -> Any:
     if form.validate_on_submit():
         try:
             details, images = _shop_details(form)
-            if details is not None:
-                shops.update_shop(user, shop, details, images)
+            shops.update_shop(user, shop, details, images)
         except RuleViolation as violation:
             show_violation(form, violation)
         else:
-            if details is not None:
-                flash(_("Your shop is saved."), "success")
-                return redirect(url_for("seller.edit_shop"))
+            flash(_("Your shop is saved."), "success")
+            return redirect(url_for("seller.edit_shop"))
     return render_form(
         "marketplace/seller/shop_form.html",
         form,
@@ -403,7 +371,6 @@ def _render_dashboard(errors: dict[int, list[str]], status: int = 200) -> Any:
         filter_status=filter_status,
         quick_form=QuickEditForm(),
         errors=errors,
-        format_amount=format_amount,
     ), status
 
 
@@ -461,36 +428,26 @@ def new_product() -> Any:
         form.status.data = "active"
         form.condition.data = "new"
     if form.validate_on_submit():
-        price, price_ok = amount_from(form.price)
-        if price_ok:
-            try:
-                uploads = [
-                    products.ImageUpload(media.read_upload(f.stream, field_name="images"))
-                    for f in uploads_from(form.images)
-                ]
-                created = products.create_product(
-                    user,
-                    shop,
-                    _details_from(form),
-                    [
-                        products.VariantInput(
-                            price_minor=price,
-                            stock=form.stock.data if form.stock.data is not None else 0,
-                            sku=form.sku.data or "",
-                            option1=form.option1.data or "",
-                            option2=form.option2.data or "",
-                        )
-                    ],
-                    status=form.status.data or "draft",
-                    images=uploads,
-                )
-            except RuleViolation as violation:
-                show_violation(form, violation)
-            else:
-                flash(_("“%(title)s” is listed.", title=created.title), "success")
-                if created.option1_name:  # next: the other variants
-                    return redirect(url_for("seller.variants", product_id=created.id))
-                return redirect(url_for("seller.dashboard"))
+        try:
+            uploads = [
+                products.ImageUpload(media.read_upload(f.stream, field_name="images"))
+                for f in uploads_from(form.images)
+            ]
+            created = products.create_product(
+                user,
+                shop,
+                _details_from(form),
+                [_variant_input(form)],
+                status=form.status.data or "draft",
+                images=uploads,
+            )
+        except RuleViolation as violation:
+            show_violation(form, violation)
+        else:
+            flash(_("“%(title)s” is listed.", title=created.title), "success")
+            if created.option1_name:  # next: the other variants
+                return redirect(url_for("seller.variants", product_id=created.id))
+            return redirect(url_for("seller.dashboard"))
     return render_form("marketplace/seller/product_form.html", form, product=None)
 
 
@@ -550,16 +507,12 @@ def _render_variants(
         form=add_form,
         edit_errors=edit_errors or {},
         confirm=ConfirmForm(),
-        format_amount=format_amount,
     ), status
 
 
-def _variant_input(form: VariantForm) -> products.VariantInput | None:
-    price, ok = amount_from(form.price)
-    if not ok:
-        return None
+def _variant_input(form: VariantForm | NewProductForm) -> products.VariantInput:
     return products.VariantInput(
-        price_minor=price,
+        price_minor=form.price.data,
         stock=form.stock.data if form.stock.data is not None else 0,
         sku=form.sku.data or "",
         option1=form.option1.data or "",
@@ -577,15 +530,13 @@ def variants(product_id: int) -> Any:
         form.stock.data = 1
         return _render_variants(product, form)
     if form.validate_on_submit():
-        data = _variant_input(form)
-        if data is not None:
-            try:
-                products.add_variant(user, product, data)
-            except RuleViolation as violation:
-                show_violation(form, violation)
-            else:
-                flash(_("The variant is added."), "success")
-                return redirect(url_for("seller.variants", product_id=product.id))
+        try:
+            products.add_variant(user, product, _variant_input(form))
+        except RuleViolation as violation:
+            show_violation(form, violation)
+        else:
+            flash(_("The variant is added."), "success")
+            return redirect(url_for("seller.variants", product_id=product.id))
     return _render_variants(product, form, status=422)
 
 
@@ -596,15 +547,13 @@ def update_variant(product_id: int, variant_id: int) -> Any:
     product = products.product_for_owner(user, product_id)
     form = VariantForm()
     if form.validate_on_submit():
-        data = _variant_input(form)
-        if data is not None:
-            try:
-                products.update_variant(user, product, variant_id, data)
-            except RuleViolation as violation:
-                show_violation(form, violation)
-            else:
-                flash(_("The variant is saved."), "success")
-                return redirect(url_for("seller.variants", product_id=product.id))
+        try:
+            products.update_variant(user, product, variant_id, _variant_input(form))
+        except RuleViolation as violation:
+            show_violation(form, violation)
+        else:
+            flash(_("The variant is saved."), "success")
+            return redirect(url_for("seller.variants", product_id=product.id))
     messages = [m for ms in form.errors.values() for m in ms] + list(form.form_errors)
     return _render_variants(product, VariantForm(formdata=None), {variant_id: messages}, 422)
 

@@ -18,11 +18,10 @@ from app import batches, forms, uow
 from app.accounts.forms import ConfirmForm
 from app.accounts.services import current_person
 from app.accounts.two_step import two_step_required
-from app.forms import apply_violation, int_arg, render_form
+from app.forms import AmountField, PercentField, apply_violation, int_arg, render_form
 from app.i18n import money
 from app.rules import RuleViolation
 from app.uow import writes
-from marketplace.forms import AmountField, PercentField
 from marketplace.pagination import clamp_page, paginate_select
 from payouts import dashboard, held_refunds, payees, reconcile, settings
 from payouts.gateway import GatewayError
@@ -230,7 +229,7 @@ def overview() -> Any:
 
 
 class AbsorbForm(FlaskForm):
-    note = StringField(_("Why the platform bears it"), validators=[Length(max=500)])
+    note = StringField(_l("Why the platform bears it"), validators=[Length(max=500)])
 
 
 def _held_refunds_page() -> Response:

@@ -15,7 +15,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from app import forms
-from marketplace.forms import MoneyField
 from social.idea_models import (
     CALL_TITLE_MAX,
     DECLINE_REASON_MAX,
@@ -47,7 +46,7 @@ class IdeaForm(FlaskForm):
 
 
 class PromiseFields(FlaskForm):
-    shortlist_reward = MoneyField(
+    shortlist_reward = forms.AmountField(
         _l("Reward when you shortlist an idea"),
         validators=[Optional()],
         description=_l("Paid to the author once; leave empty for none."),
@@ -56,10 +55,10 @@ class PromiseFields(FlaskForm):
         _l("Votes that earn the vote reward"),
         validators=[Optional(), NumberRange(1, 1_000_000)],
     )
-    threshold_reward = MoneyField(
+    threshold_reward = forms.AmountField(
         _l("Reward when an idea reaches that many votes"), validators=[Optional()]
     )
-    royalty_percent = StringField(
+    royalty_percent = forms.PercentField(
         _l("Royalty on sales of the product it becomes (%)"),
         validators=[Optional()],
         description=_l("The author's share of every sale, e.g. 10."),
@@ -68,7 +67,7 @@ class PromiseFields(FlaskForm):
 
 class TermsForm(PromiseFields):
     accepts_ideas = BooleanField(_l("Take ideas at any time under these terms"))
-    pool_percent = StringField(
+    pool_percent = forms.PercentField(
         _l("Collective pool (% of every sale)"),
         validators=[Optional()],
         description=_l(
@@ -112,7 +111,7 @@ class AdoptForm(FlaskForm):
         ],
         default="new",
     )
-    price = MoneyField(_l("Price of the new product"), validators=[Optional()])
+    price = forms.AmountField(_l("Price of the new product"), validators=[Optional()])
     category = SelectField(_l("Category"), validate_choice=False)
     stock = forms.IntegerField(
         _l("Stock"), validators=[Optional(), NumberRange(0, 1_000_000)], default=0

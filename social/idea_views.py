@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, time
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -21,8 +20,6 @@ from app.page_cache import cached_page
 from app.rules import NotFound, RuleViolation
 from marketplace import categories, shops
 from marketplace.models import Product, Shop
-from marketplace.text import format_amount
-from marketplace.views import amount_from
 from social import ideas, reactions
 from social.forms import CommentForm
 from social.idea_forms import AdoptForm, CallForm, DeclineForm, IdeaForm, MemberForm, TermsForm
@@ -339,13 +336,12 @@ def _adopted(form: AdoptForm, idea: Idea) -> bool:
         if form.mode.data == "link":
             ideas.adopt(current_person(), idea, product_id=form.product_id.data or -1)
             return True
-        price, ok = amount_from(form.price)
-        if not ok:
-            return False
         ideas.adopt(
             current_person(),
             idea,
-            new_product=ideas.NewProduct(price, form.stock.data or 0, form.category.data or ""),
+            new_product=ideas.NewProduct(
+                form.price.data, form.stock.data or 0, form.category.data or ""
+            ),
         )
         return True
     except RuleViolation as violation:
@@ -359,38 +355,20 @@ def _adopted(form: AdoptForm, idea: Idea) -> bool:
 # --- the shop's co-creation page --------------------------------------------------------------
 
 
-def _percent_from(field: Any) -> tuple[int, bool]:
-    raw = (field.data or "").strip().rstrip("%").strip().replace(",", ".")
-    if not raw:
-        return 0, True
-    try:
-        value = Decimal(raw) * 100
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value != value.to_integral_value() or value < 0:
-        field.errors = [*list(field.errors or []), _("Enter a percentage such as 10 or 2.5.")]
-        return 0, False
-    return int(value), True
-
-
-def _promise_from(form: Any) -> tuple[ideas.Promise, bool]:
-    shortlist_reward, ok1 = amount_from(form.shortlist_reward, blank=0)
-    threshold_reward, ok2 = amount_from(form.threshold_reward, blank=0)
-    royalty, ok3 = _percent_from(form.royalty_percent)
-    promise = ideas.Promise(
-        shortlist_reward_minor=shortlist_reward or 0,
+def _promise_from(form: Any) -> ideas.Promise:
+    return ideas.Promise(
+        shortlist_reward_minor=form.shortlist_reward.data or 0,
         threshold_votes=form.threshold_votes.data,
-        threshold_reward_minor=threshold_reward or 0,
-        royalty_bps=royalty,
+        threshold_reward_minor=form.threshold_reward.data or 0,
+        royalty_bps=form.royalty_percent.data or 0,
     )
-    return promise, ok1 and ok2 and ok3
 
 
 def _fill_promise(form: Any, source: Any) -> None:
-    form.shortlist_reward.data = format_amount(source.shortlist_reward_minor or None)
+    form.shortlist_reward.data = source.shortlist_reward_minor or None
     form.threshold_votes.data = source.threshold_votes
-    form.threshold_reward.data = format_amount(source.threshold_reward_minor or None)
-    form.royalty_percent.data = f"{source.royalty_bps / 100:g}" if source.royalty_bps else ""
+    form.threshold_reward.data = source.threshold_reward_minor or None
+    form.royalty_percent.data = source.royalty_bps or None
 
 
 def _my_shop() -> Shop:
@@ -409,24 +387,23 @@ def manage() -> Any:
     if request.method == "GET" and terms is not None:
         _fill_promise(form, terms)
         form.accepts_ideas.data = terms.accepts_ideas
-        form.pool_percent.data = f"{terms.pool_bps / 100:g}" if terms.pool_bps else ""
+        form.pool_percent.data = terms.pool_bps or None
     if form.validate_on_submit():
-        promise, ok = _promise_from(form)
-        pool, pool_ok = _percent_from(form.pool_percent)
-        if ok and pool_ok:
-            try:
-                ideas.update_terms(
-                    current_person(),
-                    shop,
-                    ideas.TermsChange(
-                        **vars(promise), accepts_ideas=bool(form.accepts_ideas.data), pool_bps=pool
-                    ),
-                )
-            except RuleViolation as violation:
-                _place(form, violation)
-            else:
-                flash(_("Your co-creation terms are saved."), "success")
-                return redirect(url_for("ideas.manage"))
+        try:
+            ideas.update_terms(
+                current_person(),
+                shop,
+                ideas.TermsChange(
+                    **vars(_promise_from(form)),
+                    accepts_ideas=bool(form.accepts_ideas.data),
+                    pool_bps=form.pool_percent.data or 0,
+                ),
+            )
+        except RuleViolation as violation:
+            _place(form, violation)
+        else:
+            flash(_("Your co-creation terms are saved."), "success")
+            return redirect(url_for("ideas.manage"))
     sections = [Markup(section(shop)) for section in _manage_sections()]  # noqa: S704
     return render_form(
         "social/ideas/manage.html",
@@ -483,11 +460,8 @@ def _save_call(form: CallForm, save: Callable[[ideas.CallInput], IdeaCall]) -> I
     """Open or change a call from its form; None (with the errors on the form) when refused."""
     if not form.validate_on_submit():
         return None
-    promise, ok = _promise_from(form)
-    if not ok:
-        return None
     data = ideas.CallInput(
-        **vars(promise),
+        **vars(_promise_from(form)),
         title=form.title.data or "",
         brief=form.brief.data or "",
         deadline=_deadline(form),

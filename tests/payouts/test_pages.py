@@ -138,7 +138,7 @@ def test_money_settings_are_percentages_and_amounts_not_basis_points_and_cents(c
     text = wrong.get_data(as_text=True)
     assert text.count("Enter a percentage such as 10 or 10.5, with at most two decimals.") == 2
     assert "Choose a commission between 0 and 50." in text
-    assert "Enter an amount such as 4.90." in text
+    assert "Enter an amount such as 12.50." in text
     assert "Number must be" not in text
     db.session.refresh(settings)
     assert settings.fee_bps == 1050  # nothing changed
