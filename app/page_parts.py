@@ -33,6 +33,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlalchemy import inspect
 
+from app.web import viewer
+
 if TYPE_CHECKING:
     from app.accounts.models import User
 
@@ -165,14 +167,6 @@ def fill(viewer: User | None, fragments: Sequence[Fragment]) -> list[Markup]:
     return filled
 
 
-def _current_viewer() -> User | None:
-    from flask_login import current_user
-
-    from app.accounts.services import current_person
-
-    return current_person() if current_user.is_authenticated else None
-
-
 def viewer_part(context: Context, name: str, **args: Any) -> Markup:
     """The Jinja global: the part, or its marker in a shell."""
     collected: list[Call] | None = g.get("page_shell_parts")
@@ -180,7 +174,7 @@ def viewer_part(context: Context, name: str, **args: Any) -> Markup:
         collected.append((name, tuple(sorted(args.items()))))
         return Markup(f"<!--kindred-part-{_marker_secret()}-{len(collected) - 1}-->")  # noqa: S704
     part = _parts()[name]
-    extra = part.load(_current_viewer(), [args])[0] if part.load is not None else {}
+    extra = part.load(viewer(), [args])[0] if part.load is not None else {}
     return _render(part, context.get_all(), [{**args, **extra}])[0]
 
 

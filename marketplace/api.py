@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app import api, media
 from app.accounts.services import current_person
 from app.rules import NotFound, RuleViolation
+from app.web import viewer
 from marketplace import browse, categories, products, shops
 from marketplace.models import Product, ProductImage, ProductVariant, Shop, ShopStatus
 from marketplace.pagination import Page, paginate_select
@@ -36,7 +37,6 @@ from marketplace.schemas import (
     VariantSchema,
     VariantUpdateSchema,
 )
-from marketplace.views import viewer
 
 blueprint = Blueprint(
     "catalogue_api", __name__, description="Shops, products, variants, images and search"

@@ -15,6 +15,7 @@ from app.accounts import signals as account_signals
 from app.extensions import db
 from app.hooks import NavLink
 from app.uow import unit_of_work
+from app.web import viewer
 from marketplace import has_shop, tracking
 from marketplace.hooks import add_delete_guard
 from marketplace.models import Product
@@ -23,9 +24,8 @@ from marketplace.order_models import OrderLine
 
 def _cart_count() -> Any:
     from marketplace import cart
-    from marketplace.commerce_views import shopper
 
-    return cart.count_items_query(shopper())
+    return cart.count_items_query(viewer())
 
 
 def _was_ordered(product: Product) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -18,6 +18,7 @@ from app.forms import amount_error, apply_violation, render_form
 from app.i18n import parse_amount
 from app.rules import RuleViolation
 from app.security import safe_next
+from app.web import viewer
 from marketplace import cart as carts
 from marketplace import checkout as checkouts
 from marketplace import orders
@@ -43,16 +44,12 @@ seller_orders = Blueprint(
 ORDERS_PER_PAGE = 20
 
 
-def shopper() -> User | None:
-    return current_person() if current_user.is_authenticated else None
-
-
 # --- cart -------------------------------------------------------------------------------------
 
 
 @shopping.get("/cart")
 def cart() -> Any:
-    cart_view = carts.view(carts.cart_for(shopper()))
+    cart_view = carts.view(carts.cart_for(viewer()))
     return render_template(
         "marketplace/cart/cart.html",
         cart=cart_view,
@@ -72,7 +69,7 @@ def add_to_cart() -> Response:
         return redirect(back)
     try:
         quantity = 1 if form.quantity.data is None else form.quantity.data
-        line = carts.add(shopper(), form.variant_id.data, quantity)
+        line = carts.add(viewer(), form.variant_id.data, quantity)
     except RuleViolation as violation:
         flash(violation.message, "error")
         uow.rollback()
@@ -88,7 +85,7 @@ def update_line(line_id: int) -> Response:
         flash(_("Choose a quantity between 0 and 99."), "error")
         return redirect(url_for("shopping.cart"))
     try:
-        carts.set_quantity(shopper(), line_id, form.quantity.data)
+        carts.set_quantity(viewer(), line_id, form.quantity.data)
     except RuleViolation as violation:
         uow.rollback()
         flash(violation.message, "error")
@@ -98,7 +95,7 @@ def update_line(line_id: int) -> Response:
 @shopping.post("/cart/lines/<int:line_id>/remove")
 def remove_line(line_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
-        carts.remove(shopper(), line_id)
+        carts.remove(viewer(), line_id)
         flash(_("Removed from your cart."), "info")
     return redirect(url_for("shopping.cart"))
 
@@ -106,7 +103,7 @@ def remove_line(line_id: int) -> Response:
 @shopping.post("/cart/accept-prices")
 def accept_prices() -> Response:
     if ConfirmForm().validate_on_submit():
-        carts.accept_current_prices(shopper())
+        carts.accept_current_prices(viewer())
     return redirect(url_for("shopping.cart"))
 
 

@@ -7,13 +7,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from app import media
 from app.accounts.forms import ConfirmForm
 from app.accounts.models import User
 from app.accounts.services import current_person
@@ -22,6 +20,7 @@ from app.i18n import parse_amount
 from app.page_cache import cached_page, personal_to
 from app.rules import RuleViolation
 from app.security import safe_next
+from app.web import upload, uploads, viewer
 from marketplace import browse, categories, orders, products, shops
 from marketplace.forms import (
     AltTextForm,
@@ -61,10 +60,6 @@ def per_page() -> int:
     return int(current_app.config.get("CATALOGUE_PAGE_SIZE", 24))
 
 
-def viewer() -> User | None:
-    return current_person() if current_user.is_authenticated else None
-
-
 def show_violation(form: FlaskForm, violation: RuleViolation) -> None:
     errors = {FIELD_NAMES.get(name, name): messages for name, messages in violation.errors.items()}
     apply_violation(form, RuleViolation(violation.message, errors=errors))
@@ -77,10 +72,6 @@ def card_badges(items: list[Product]) -> dict[int, list[Any]]:
         for product_id, badge in provider(items).items():
             badges.setdefault(product_id, []).append(badge)
     return badges
-
-
-def uploads_from(field: Any) -> list[FileStorage]:
-    return [f for f in (field.data or []) if isinstance(f, FileStorage) and f.filename]
 
 
 # --- shoppers --------------------------------------------------------------------------------
@@ -241,8 +232,8 @@ def profile_section(user: User) -> Any:
 
 def _shop_details(form: ShopForm) -> tuple[shops.ShopDetails, shops.ShopImages]:
     images = shops.ShopImages(
-        logo=_read(form.logo.data, "logo"),
-        banner=_read(form.banner.data, "banner"),
+        logo=upload(form.logo, "logo"),
+        banner=upload(form.banner, "banner"),
         remove_logo=bool(form.remove_logo.data),
         remove_banner=bool(form.remove_banner.data),
     )
@@ -259,12 +250,6 @@ def _shop_details(form: ShopForm) -> tuple[shops.ShopDetails, shops.ShopImages]:
         ),
         images,
     )
-
-
-def _read(upload: Any, field_name: str) -> bytes | None:
-    if isinstance(upload, FileStorage) and upload.filename:
-        return media.read_upload(upload.stream, field_name=field_name)
-    return None
 
 
 def _fill_shop_form(form: ShopForm, shop: Shop | None) -> None:
@@ -429,17 +414,14 @@ def new_product() -> Any:
         form.condition.data = "new"
     if form.validate_on_submit():
         try:
-            uploads = [
-                products.ImageUpload(media.read_upload(f.stream, field_name="images"))
-                for f in uploads_from(form.images)
-            ]
+            pictures = [products.ImageUpload(data) for data in uploads(form.images, "images")]
             created = products.create_product(
                 user,
                 shop,
                 _details_from(form),
                 [_variant_input(form)],
                 status=form.status.data or "draft",
-                images=uploads,
+                images=pictures,
             )
         except RuleViolation as violation:
             show_violation(form, violation)
@@ -588,13 +570,11 @@ def images(product_id: int) -> Any:
     form = ImagesForm()
     if form.validate_on_submit():
         try:
-            uploads = [
-                products.ImageUpload(
-                    media.read_upload(f.stream, field_name="images"), form.alt_text.data or ""
-                )
-                for f in uploads_from(form.images)
+            alt_text = form.alt_text.data or ""
+            pictures = [
+                products.ImageUpload(data, alt_text) for data in uploads(form.images, "images")
             ]
-            products.add_images(user, product, uploads)
+            products.add_images(user, product, pictures)
         except RuleViolation as violation:
             show_violation(form, violation)
         else:

@@ -15,6 +15,7 @@ from app.accounts.models import User
 from app.accounts.services import current_person, user_by_handle
 from app.extensions import db
 from app.rules import NotFound, RuleViolation
+from app.web import viewer
 from marketplace.models import Product
 from marketplace.pagination import Page
 from social import feed, follows, moderation, notifications, posts, reactions, sharing
@@ -50,7 +51,7 @@ from social.schemas import (
     ShareLinkSchema,
     ShareRequestSchema,
 )
-from social.views import follows_limit, likes_limit, viewer
+from social.views import follows_limit, likes_limit
 
 blueprint = Blueprint(
     "social_api",

@@ -16,6 +16,7 @@ from app import api, media
 from app.accounts.services import current_person, user_by_handle
 from app.extensions import db
 from app.rules import NotFound, RuleViolation
+from app.web import viewer
 from marketplace.shops import shop_by_id
 from social import ideas
 from social.api import page_view, person_view
@@ -33,7 +34,6 @@ from social.idea_models import (
     PoolMember,
 )
 from social.schemas import PersonSchema, PhotoFileSchema, PickPageSchema
-from social.views import viewer
 
 blueprint = Blueprint(
     "ideas_api", __name__, description="Co-creation: calls for ideas, ideas, votes, rewards"

@@ -18,6 +18,7 @@ from app.accounts.services import current_person, user_by_handle
 from app.forms import apply_violation, int_arg, render_form, whole_number
 from app.page_cache import cached_page
 from app.rules import NotFound, RuleViolation
+from app.web import uploads, viewer
 from marketplace import categories, shops
 from marketplace.models import Product, Shop
 from social import ideas, reactions
@@ -25,7 +26,7 @@ from social.forms import CommentForm
 from social.idea_forms import AdoptForm, CallForm, DeclineForm, IdeaForm, MemberForm, TermsForm
 from social.idea_models import Idea, IdeaCall, IdeaStatus
 from social.models import Target
-from social.views import likes_limit, upload_all, viewer
+from social.views import likes_limit
 
 blueprint = Blueprint("ideas", __name__, template_folder="templates")
 
@@ -168,7 +169,7 @@ def submit(slug: str) -> Any:
                 shop,
                 form.title.data or "",
                 form.description.data or "",
-                upload_all(form.images, "images"),
+                uploads(form.images, "images"),
                 call=chosen,
             )
         except RuleViolation as violation:
@@ -203,7 +204,7 @@ def edit(idea_id: int) -> Any:
                 idea,
                 form.title.data or "",
                 form.description.data or "",
-                upload_all(form.images, "images"),
+                uploads(form.images, "images"),
                 [
                     number
                     for raw in request.form.getlist("remove_image")

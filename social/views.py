@@ -21,10 +21,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from app import media, page_cache, page_parts
+from app import page_cache, page_parts
 from app.accounts.forms import ConfirmForm
 from app.accounts.models import User
 from app.accounts.services import current_person, user_by_handle
@@ -33,6 +32,7 @@ from app.forms import apply_violation, int_arg, render_form
 from app.rules import Forbidden, NotFound, RuleViolation
 from app.security import safe_next
 from app.uow import writes
+from app.web import upload, viewer
 from marketplace.models import Product
 from social import (
     feed,
@@ -64,10 +64,6 @@ social = Blueprint(
 )
 
 
-def viewer() -> User | None:
-    return current_person() if current_user.is_authenticated else None
-
-
 def rate_key() -> str:
     # Per person when logged in (an automated account behind many addresses is still one).
     if current_user.is_authenticated:
@@ -95,20 +91,6 @@ def follows_limit():
 
 def back(fallback: str) -> str:
     return safe_next(request.form.get("next") or request.args.get("next"), fallback)
-
-
-def upload(field: Any, name: str) -> bytes | None:
-    data = field.data
-    if isinstance(data, FileStorage) and data.filename:
-        return media.read_upload(data.stream, field_name=name)
-    return None
-
-
-def upload_all(field: Any, name: str) -> list[bytes]:
-    """Every file of a multiple-file field, read within the upload limit."""
-    from marketplace.views import uploads_from
-
-    return [media.read_upload(item.stream, field_name=name) for item in uploads_from(field)]
 
 
 def pick_link(pick: Pick) -> str:
