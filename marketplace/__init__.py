@@ -7,30 +7,15 @@ storefront as the home page, and the demo seeder. Later features extend the cata
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from app import hooks as app_hooks
 from app.hooks import NavLink
 
 
-def has_shop() -> bool:
-    """Whether the person logged in has a shop (asked once per request)."""
-    # The account menu is drawn on every account page; ask the database once per request,
-    # for whoever is the user (a shared page is rendered for a signed-in nobody first).
-    if not current_user.is_authenticated:
-        return False
-    known: dict[int, bool] = g.setdefault("has_shop", {})
-    if current_user.id not in known:
-        from marketplace import shops
-
-        known[current_user.id] = shops.shop_of(current_user) is not None
-    return known[current_user.id]
-
-
 def init_app(app: Flask) -> None:
-    from marketplace import api, cards, commerce, models, order_models, views  # noqa: F401 - models: known to migrations
+    from marketplace import api, cards, commerce, models, order_models, shops, views  # noqa: F401 - models: known to migrations
     from marketplace.hooks import catalogue_hooks
     from marketplace.seed import seed_catalogue
 
@@ -53,7 +38,7 @@ def init_app(app: Flask) -> None:
     registry.account_nav.extend(
         [
             NavLink(20, "seller.edit_shop", _l("My shop")),
-            NavLink(25, "seller.dashboard", _l("My products"), visible=has_shop),
+            NavLink(25, "seller.dashboard", _l("My products"), visible=shops.has_shop),
         ]
     )
     registry.profile_sections.append(views.profile_section)

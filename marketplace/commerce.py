@@ -16,10 +16,11 @@ from app.extensions import db
 from app.hooks import NavLink
 from app.uow import unit_of_work
 from app.web import viewer
-from marketplace import has_shop, tracking
+from marketplace import tracking
 from marketplace.hooks import add_delete_guard
 from marketplace.models import Product
 from marketplace.order_models import OrderLine
+from marketplace.shops import has_shop
 
 
 def _cart_count() -> Any:

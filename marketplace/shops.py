@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, g
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select, update
 
 from app import media
@@ -79,6 +80,18 @@ def shop_of(user: User | None) -> Shop | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return db.session.scalar(select(Shop).where(Shop.owner_id == user.id))
+
+
+def has_shop() -> bool:
+    """Whether the person signed in has a shop (asked once per request and person)."""
+    # The account menu is drawn on every account page; ask the database once per request,
+    # for whoever is the user (a shared page is rendered for a signed-in nobody first).
+    if not current_user.is_authenticated:
+        return False
+    known: dict[int, bool] = g.setdefault("has_shop", {})
+    if current_user.id not in known:
+        known[current_user.id] = shop_of(current_user) is not None
+    return known[current_user.id]
 
 
 def own_shop(user: User) -> Shop:

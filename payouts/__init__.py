@@ -6,7 +6,18 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from payouts import cocreation, commands, payments, preview, runtime, webhooks, wiring
+    from payouts import (
+        api,
+        cocreation,
+        commands,
+        payments,
+        preview,
+        runtime,
+        views,
+        webhooks,
+        wiring,
+    )
+    from social.hooks import add_idea_manage_section
 
     runtime.init_app(app)
     webhooks.init_app(app)
@@ -15,12 +26,13 @@ def init_app(app: Flask) -> None:
     wiring.init_app(app)
     commands.init_app(app)
     cocreation.init_app(app)
+    add_idea_manage_section(app, views.idea_money_section)
+    api.register()
 
     from flask_babel import lazy_gettext as _l
     from flask_login import current_user
 
     from app.hooks import NavLink, add_seeder, hooks
-    from payouts import views
     from payouts.seed import seed_cocreation, seed_sales
 
     app.register_blueprint(views.blueprint)

@@ -913,9 +913,3 @@ def init_app(app: Flask) -> None:
     jobs.register(app, "payouts.sync_reward_charge", sync_reward_charge)
     jobs.register(app, "payouts.pool_distribute", _pool_job)
     app.cli.add_command(pool_cli)
-    from payouts import api
-    from payouts.views import idea_money_section
-    from social.idea_views import add_manage_section
-
-    add_manage_section(app, idea_money_section)
-    api.register()

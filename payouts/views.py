@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length, NumberRange
@@ -23,9 +24,10 @@ from app.i18n import money
 from app.rules import RuleViolation
 from app.uow import writes
 from marketplace.pagination import clamp_page, paginate_select
-from payouts import dashboard, held_refunds, payees, reconcile, settings
+from payouts import cocreation, dashboard, held_refunds, payees, reconcile, settings
 from payouts.gateway import GatewayError
 from payouts.runtime import is_emulated
+from social import ideas
 
 blueprint = Blueprint(
     "payouts", __name__, url_prefix="/account", template_folder="templates", static_folder="static"
@@ -325,11 +327,6 @@ def reward_paid(reward_id: int) -> Response:
 
 def idea_money_section(shop: Any) -> Any:
     """The rewards the shop owes and its pool, on its co-creation page."""
-    from markupsafe import Markup
-
-    from payouts import cocreation
-    from social import ideas
-
     owner = payees.find_user_payee(shop.owner_id)
     return Markup(  # noqa: S704 - rendered by an autoescaping template
         render_template(

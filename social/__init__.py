@@ -18,7 +18,7 @@ from flask_login import current_user, logout_user
 from app import hooks as app_hooks
 from app import page_parts
 from app.hooks import NavLink, ViewerFact
-from marketplace import has_shop
+from marketplace.shops import has_shop
 
 
 def _logged_in() -> bool:

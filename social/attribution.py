@@ -36,7 +36,7 @@ from app.extensions import db
 from app.models import utcnow
 from marketplace import signals
 from marketplace.models import Product, Shop
-from social import notifications, sharing
+from social import notifications, share_links, sharing
 from social.models import (
     CartAttribution,
     CheckoutAttribution,
@@ -305,7 +305,7 @@ def _share_purchase(checkout: Any, orders: Any) -> None:
             if line.product_id in seen:
                 continue
             seen.add(line.product_id)
-            link = sharing.link_for(buyer_id, Target.PRODUCT, line.product_id, line.product_id)
+            link = share_links.link_for(buyer_id, Target.PRODUCT, line.product_id, line.product_id)
             db.session.add(
                 FeedEvent(
                     actor_id=buyer_id,

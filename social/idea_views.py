@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, time
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
@@ -23,6 +23,7 @@ from marketplace import categories, shops
 from marketplace.models import Product, Shop
 from social import ideas, reactions
 from social.forms import CommentForm
+from social.hooks import idea_manage_sections
 from social.idea_forms import AdoptForm, CallForm, DeclineForm, IdeaForm, MemberForm, TermsForm
 from social.idea_models import Idea, IdeaCall, IdeaStatus
 from social.models import Target
@@ -31,15 +32,6 @@ from social.views import likes_limit
 blueprint = Blueprint("ideas", __name__, template_folder="templates")
 
 STATUS_FILTERS = ("", *IdeaStatus.LIVE, IdeaStatus.DECLINED)
-
-
-def _manage_sections() -> list[Callable[[Shop], Any]]:
-    return list(current_app.extensions.get("kindred_idea_manage_sections", []))
-
-
-def add_manage_section(app: Any, renderer: Callable[[Shop], Any]) -> None:
-    """A section of the shop's co-creation page (payouts adds rewards due and the pool)."""
-    app.extensions.setdefault("kindred_idea_manage_sections", []).append(renderer)
 
 
 def _listing_args() -> tuple[str, str, int]:
@@ -405,7 +397,7 @@ def manage() -> Any:
         else:
             flash(_("Your co-creation terms are saved."), "success")
             return redirect(url_for("ideas.manage"))
-    sections = [Markup(section(shop)) for section in _manage_sections()]  # noqa: S704
+    sections = [Markup(section(shop)) for section in idea_manage_sections()]  # noqa: S704
     return render_form(
         "social/ideas/manage.html",
         form,

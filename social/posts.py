@@ -31,7 +31,7 @@ from app.rules import Conflict, Forbidden, NotFound, RuleViolation
 from marketplace import products as product_services
 from marketplace.models import Product, Shop
 from marketplace.pagination import Page, paginate_select
-from social import sharing
+from social import share_links
 from social.models import (
     COLLECTION_DESCRIPTION_MAX,
     COLLECTION_ITEMS_MAX,
@@ -125,7 +125,7 @@ def create_pick(actor: User, product_id: int, note: str, photo: bytes | None = N
     )
     db.session.add(pick)
     db.session.flush()
-    link = sharing.link_for(actor, Target.PICK, pick.id, product.id)
+    link = share_links.link_for(actor, Target.PICK, pick.id, product.id)
     pick.share_link_id = link.id
     pick.share_link = link
     db.session.add(
@@ -311,7 +311,7 @@ def create_collection(
     )
     db.session.add(collection)
     db.session.flush()
-    link = sharing.link_for(actor, Target.COLLECTION, collection.id, None)
+    link = share_links.link_for(actor, Target.COLLECTION, collection.id, None)
     collection.share_link_id = link.id
     collection.share_link = link
     db.session.add(

@@ -25,8 +25,10 @@ from app.extensions import db
 from app.models import utcnow
 from app.rules import NotFound
 from marketplace.models import Product
+from social import posts
 from social.models import Collection, Pick, ShareClick, ShareLink, Target
 from social.rules import is_moderator, not_suspended
+from social.share_links import link_for
 
 COOKIE = "kindred_ref"
 SALT = "kindred-attribution"
@@ -37,54 +39,12 @@ def attribution_window() -> timedelta:
     return timedelta(days=int(current_app.config.get("ATTRIBUTION_WINDOW_DAYS", 7)))
 
 
-def new_code() -> str:
-    # 96 random bits: share codes cannot be guessed or enumerated.
-    return secrets.token_urlsafe(12)
-
-
-# --- links -----------------------------------------------------------------------------------
-
-
-def link_for(
-    sharer: User | int, target_type: str, target_id: int, product_id: int | None
-) -> ShareLink:
-    """The sharer's link to a target, created on first use (one per person and target)."""
-    sharer_id = sharer if isinstance(sharer, int) else sharer.id
-    statement = select(ShareLink).where(
-        ShareLink.sharer_id == sharer_id,
-        ShareLink.target_type == target_type,
-        ShareLink.target_id == target_id,
-    )
-    found = db.session.scalar(statement)
-    if found is not None:
-        return found
-    link = ShareLink(
-        code=new_code(),
-        sharer_id=sharer_id,
-        target_type=target_type,
-        target_id=target_id,
-        product_id=product_id,
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(link)
-    except IntegrityError:  # made at the same moment by another request
-        found = db.session.scalar(statement)
-        assert found is not None
-        return found
-    return link
-
-
 def share(sharer: User, target_type: str, target_id: int) -> ShareLink:
     """Anyone logged in may share what they can see: their own link records them."""
     if target_type == Target.PICK:
-        from social import posts
-
         pick = posts.visible_pick(target_id, sharer)
         return link_for(sharer, Target.PICK, pick.id, pick.product_id)
     if target_type == Target.COLLECTION:
-        from social import posts
-
         collection = posts.visible_collection(target_id, sharer)
         if not collection.is_public:
             raise NotFound(_("There is no such collection."))
@@ -117,8 +77,6 @@ def destination(link: ShareLink, viewer: User | None, product_id: int | None = N
     """Where a share link leads. A collection link with `p` leads to that product of the
     collection (the collection page's product links go through the owner's link that way),
     and a pick link with `p` to the pick's product (the pick's own product link)."""
-    from social import posts
-
     if link.target_type == Target.PICK:
         pick = posts.visible_pick(link.target_id, viewer)
         if product_id is not None and product_id == pick.product_id and pick.product.listed:

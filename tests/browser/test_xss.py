@@ -25,7 +25,7 @@ from app.extensions import db
 from app.uow import unit_of_work
 from marketplace import products, shops
 from marketplace.order_models import Order
-from social import follows, ideas, moderation, posts, reactions, sharing
+from social import follows, ideas, moderation, posts, reactions, share_links
 from social.models import Target
 from tests.browser import two_step
 from tests.browser.conftest import LAPTOP, png
@@ -244,8 +244,8 @@ def build_world(client: Any) -> dict[str, Any]:
         # What others wrote: one's own is not reported (it is edited or removed).
         moderation.report(seller, Target.COMMENT, reply.id, "abuse", fit(1000, 2))
         accounts.create_token(db.session.get(type(seller), seller.id), fit(80, 19))
-        share = sharing.link_for(curator, Target.PICK, pick.id, product_id)
-        collection_share = sharing.link_for(curator, Target.COLLECTION, collection.id, None)
+        share = share_links.link_for(curator, Target.PICK, pick.id, product_id)
+        collection_share = share_links.link_for(curator, Target.COLLECTION, collection.id, None)
         ids = {
             "pick": pick.id,
             "collection": collection.id,
