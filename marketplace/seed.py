@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.commands import Progress
 from app.extensions import db
-from app.placeholders import placeholder_png
+from app.placeholders import banner_png, initials_png, product_pictures
 from marketplace import products, shops
 from marketplace.models import ProductStatus
 
@@ -319,17 +319,18 @@ def seed_catalogue(progress: Progress) -> None:
         if owner is None or shops.shop_of(owner) is not None:
             continue
         details: shops.ShopDetails = spec["details"]
-        logo = placeholder_png(details.slug, details.name, (256, 256), shape="circle")
-        banner = placeholder_png(details.slug + "-banner", details.name, (1600, 400))
+        logo = initials_png(details.slug, details.name, (256, 256))
+        banner = banner_png(details.slug + "-banner", (1600, 400))
         shop = shops.open_shop(owner, details, shops.ShopImages(logo=logo, banner=banner))
         for index, row in enumerate(spec["products"]):
             title, category, condition, tags, description, options, variants = row
+            # A gallery of views drawn for what the product is (its title and category):
+            # the whole thing, a closer detail, the other side.
+            views = ("front", "detail", "side")
+            drawn = product_pictures(f"{shop.slug}-{index}", title, category, len(views))
             pictures = [
-                products.ImageUpload(
-                    placeholder_png(f"{shop.slug}-{index}-{n}", title, (800, 800)),
-                    alt_text=f"{title}, {label}",
-                )
-                for n, label in enumerate(("front", "detail")[: 1 + index % 2])
+                products.ImageUpload(data, alt_text=f"{title}, {label}")
+                for data, label in zip(drawn, views, strict=True)
             ]
             product = products.create_product(
                 owner,

@@ -11,6 +11,7 @@ from app import uow
 from app.accounts.models import User
 from app.commands import Progress
 from app.extensions import db
+from app.placeholders import product_pictures
 from marketplace import cart as carts
 from marketplace import checkout as checkouts
 from marketplace import orders
@@ -220,6 +221,7 @@ def seed_cocreation(progress: Progress) -> None:
         "A deep ramen bowl with a chopstick rest",
         "Deep enough for broth and noodles, with a small ledge on the rim where chopsticks can "
         "rest between bites. Speckled glaze outside, plain inside.",
+        images=product_pictures("idea-ramen", "Speckled ramen bowl", "home/ceramics", 2),
         call=call,
     )
     cups = ideas.submit_idea(
@@ -227,6 +229,7 @@ def seed_cocreation(progress: Progress) -> None:
         shop["ana"],
         "Stackable espresso cups",
         "Four small cups that stack without chipping, in the speckled glaze.",
+        images=product_pictures("idea-cups", "Espresso cups", "home/ceramics", 1),
     )
     planter = ideas.submit_idea(
         people["dev"],
@@ -261,6 +264,7 @@ def seed_cocreation(progress: Progress) -> None:
         shop["bruno"],
         "A tote bag from denim offcuts",
         "Patchwork of the offcuts from the jackets, with a leather strap.",
+        images=product_pictures("idea-tote", "Denim patchwork tote", "accessories/bags", 1),
     )
     ideas.vote(people["farid"], tote)
     linen = ideas.open_call(

@@ -8,7 +8,7 @@ from app.commands import Progress
 from app.extensions import db
 from app.media import store_image
 from app.models import utcnow
-from app.placeholders import placeholder_png
+from app.placeholders import initials_png
 
 DEMO_PASSWORD = "kindred-demo"  # noqa: S105 - the published demo password
 # Ana signs in in two steps (she is paid out, which needs it): this published key goes into
@@ -47,7 +47,7 @@ def seed_people(progress: Progress) -> None:
     password_hash = hash_password(DEMO_PASSWORD)  # hashed once: Argon2 is slow by design
     for handle, name, bio, role in DEMO_PEOPLE:
         avatar = store_image(
-            placeholder_png(handle, name, (256, 256), shape="circle"),
+            initials_png(handle, name, (256, 256)),
             thumbnail_sizes=(256, 64),
             square=True,
         )
