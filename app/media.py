@@ -27,7 +27,7 @@ import hashlib
 import io
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -97,6 +97,12 @@ class StoredImage:
     width: int
     height: int
     thumbnails: dict[int, str] = field(default_factory=dict)
+    # Each thumbnail's real width (a small upload is never enlarged to the size asked for).
+    widths: dict[int, int] = field(default_factory=dict)
+
+    def by_width(self) -> dict[str, str]:
+        """Each distinct thumbnail by its real width, as `media_srcset` takes them."""
+        return {str(self.widths[size]): key for size, key in self.thumbnails.items()}
 
 
 def _upload_dir() -> Path:
@@ -284,9 +290,14 @@ def prepare_image(
     prepared = PreparedImage(StoredImage(key="", width=image.width, height=image.height))
     prepared.stored.key = prepared.add(_encode(image), ".webp")
     for size in thumbnail_sizes:
+        if max(image.size) <= size:  # already fits: the stored picture is this thumbnail
+            prepared.stored.thumbnails[size] = prepared.stored.key
+            prepared.stored.widths[size] = image.width
+            continue
         thumb = ImageOps.fit(image, (size, size)) if square else image.copy()
         thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
         prepared.stored.thumbnails[size] = prepared.add(_encode(thumb), ".webp")
+        prepared.stored.widths[size] = thumb.width
     return prepared
 
 
@@ -337,6 +348,15 @@ def media_url(key: str | None) -> str | None:
     return urls.url_for("media.file", key=key) if key else None
 
 
+def media_srcset(widths: Mapping[str, str] | None) -> str:
+    """A `srcset` from stored thumbnails keyed by their width ({"400": key, ...}): each URL
+    with its width, narrowest first, so the browser fetches the one the layout needs."""
+    if not widths:
+        return ""
+    ordered = sorted(widths.items(), key=lambda item: int(item[0]))
+    return ", ".join(f"{media_url(key)} {width}w" for width, key in ordered)
+
+
 blueprint = Blueprint("media", __name__)
 
 
@@ -352,3 +372,4 @@ def file(key: str):
 def init_app(app: Flask) -> None:
     app.register_blueprint(blueprint)
     app.jinja_env.globals["media_url"] = media_url
+    app.jinja_env.globals["media_srcset"] = media_srcset

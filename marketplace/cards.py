@@ -27,7 +27,9 @@ LIMIT = 4096
 _lock = threading.Lock()
 
 
-def card_key(product: Product, badges: Any, show_shop: bool) -> tuple[Any, ...]:
+def card_key(
+    product: Product, badges: Any, show_shop: bool, priority: str = "lazy"
+) -> tuple[Any, ...]:
     shop = product.shop if show_shop else None
     own = tuple(str(badge) for badge in (badges or {}).get(product.id, ()))
     return (
@@ -38,6 +40,7 @@ def card_key(product: Product, badges: Any, show_shop: bool) -> tuple[Any, ...]:
         product.slug,
         product.title,
         product.cover_key,
+        tuple(sorted((product.cover_sizes or {}).items())),
         product.option1_name,
         product.option2_name,
         product.price_minor,
@@ -45,18 +48,22 @@ def card_key(product: Product, badges: Any, show_shop: bool) -> tuple[Any, ...]:
         shop.slug if shop else None,
         shop.name if shop else None,
         own,
+        priority,
     )
 
 
-def product_card(product: Product, badges: Any = None, show_shop: bool = True) -> Markup:
+def product_card(
+    product: Product, badges: Any = None, show_shop: bool = True, priority: str = "lazy"
+) -> Markup:
+    """The card's HTML; `priority` says how its picture loads ("lazy", "eager", "high")."""
     kept: OrderedDict[tuple[Any, ...], Markup] = current_app.extensions["kindred_cards"]
-    key = card_key(product, badges, show_shop)
+    key = card_key(product, badges, show_shop, priority)
     with _lock:
         found = kept.get(key)
     if found is not None:
         return found
     macro = get_template_attribute("marketplace/_macros.html", "product_card")
-    html = Markup(macro(product, badges, show_shop))  # noqa: S704 - an autoescaping macro
+    html = Markup(macro(product, badges, show_shop, priority))  # noqa: S704 - an autoescaping macro
     with _lock:
         kept[key] = html
         while len(kept) > LIMIT:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -139,6 +139,9 @@ class Product(Model):
     option1_name: Mapped[str] = mapped_column(String(OPTION_MAX), default="")
     option2_name: Mapped[str] = mapped_column(String(OPTION_MAX), default="")
     cover_key: Mapped[str | None] = mapped_column(String(255))
+    # The cover's thumbnails by their width in pixels ({"200": key, "400": key, ...}): a
+    # card's srcset. Kept with cover_key (products.refresh).
+    cover_sizes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # Bumped by later features (picks, sales, views); trending sorts by it.
     popularity: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
@@ -215,6 +218,8 @@ class ProductImage(Model):
     image_key: Mapped[str] = mapped_column(String(255))  # the full image (up to 2400 px)
     large_key: Mapped[str] = mapped_column(String(255))  # up to 1200 px, the product page
     thumb_key: Mapped[str] = mapped_column(String(255))  # up to 400 px, cards and lists
+    # Every thumbnail by its width in pixels ({"200": key, ..., "1200": key}), for srcset.
+    sizes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     width: Mapped[int]
     height: Mapped[int]
     alt_text: Mapped[str] = mapped_column(String(ALT_MAX), default="")

@@ -193,3 +193,29 @@ def test_a_person_sends_at_most_the_configured_pictures_in_a_moving_window(app, 
         upload()
     app.config["RATELIMIT_UPLOADS"] = ""  # turned off
     upload()
+
+
+def test_thumbnails_keep_their_real_width_and_a_picture_that_fits_is_not_encoded_twice(app):
+    with app.app_context():
+        stored = media.store_image(
+            picture((600, 300), "PNG"), thumbnail_sizes=(1200, 800, 400, 200)
+        )
+    assert stored.widths == {1200: 600, 800: 600, 400: 400, 200: 200}
+    # Already small enough for 1200 and 800: those thumbnails are the stored picture itself.
+    assert stored.thumbnails[1200] == stored.thumbnails[800] == stored.key
+    assert stored.by_width() == {
+        "600": stored.key,
+        "400": stored.thumbnails[400],
+        "200": stored.thumbnails[200],
+    }
+
+
+def test_a_srcset_lists_each_width_narrowest_first(app):
+    with app.test_request_context("/"):
+        srcset = media.media_srcset(
+            {"800": "ab/big.webp", "200": "ab/small.webp", "400": "ab/mid.webp"}
+        )
+        assert (
+            srcset == "/media/ab/small.webp 200w, /media/ab/mid.webp 400w, /media/ab/big.webp 800w"
+        )
+        assert media.media_srcset({}) == "" and media.media_srcset(None) == ""
