@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi:app
 
-.PHONY: install run test lint format migrate seed ci clean i18n serve worker beat prod-smoke load load-short simulate
+.PHONY: install run test lint format migrate seed ci clean i18n serve worker beat prod-smoke load load-short simulate lighthouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ load: install
 
 load-short: install
 	$(BIN)/python -m bench.load --short
+
+# Lighthouse's mobile profile on the demo's main pages (Debian's chromium, Node): a table of
+# scores, reports in test-artifacts/lighthouse, non-zero below 95 (.ci/lighthouse/audit.py).
+lighthouse: install
+	bash .ci/lighthouse/run
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
