@@ -57,6 +57,10 @@ def _mix(a: RGB, b: RGB, t: float) -> RGB:
 # Words in a title that say what colour the thing is.
 TINTS: dict[str, RGB] = {
     "denim": (58, 84, 128),
+    "levi's": (62, 90, 136),
+    "wrangler": (48, 70, 116),
+    "stonewash": (96, 124, 164),
+    "jeans": (58, 84, 128),
     "indigo": (52, 66, 120),
     "leather": (120, 72, 40),
     "terracotta": (196, 104, 70),
@@ -1334,15 +1338,18 @@ def _draw_label(image: Image.Image, text: str, shape: str, fill: RGB) -> None:
         draw.text((left - bbox_left, ink_top - bbox_top), line, font=font, fill=fill)
 
 
-def initials_png(seed: str, name: str, size: tuple[int, int] = (256, 256)) -> bytes:
-    """A logo or an avatar: the name's initials, white on a shaded disc of the seed's colour,
-    on a pale ground (so a round crop and a square one both look finished)."""
+def initials_png(
+    seed: str, name: str, size: tuple[int, int] = (256, 256), shape: str = "disc"
+) -> bytes:
+    """An avatar (`shape="disc"`: the name's initials, white on a shaded disc of the seed's
+    colour, on a pale ground, so a round crop and a square one both look finished) or a shop's
+    logo (`shape="tile"`: the same initials on the whole square, which pages round off)."""
     d = _digest(seed, "initials")
     hue = d[0] / 255
     strong = _hsv(hue, 0.5 + d[1] / 255 * 0.2, 0.5 + d[2] / 255 * 0.15)
     big = (size[0] * SUPERSAMPLE, size[1] * SUPERSAMPLE)
     image = Image.new("RGB", big, _hsv(hue, 0.1, 0.96))
-    disc = Image.new("L", big, 0)
+    disc = Image.new("L", big, 0 if shape == "disc" else 255)
     ImageDraw.Draw(disc).ellipse((0, 0, big[0] - 1, big[1] - 1), fill=255)
     ramp = Image.linear_gradient("L").resize(big)
     shaded = Image.composite(

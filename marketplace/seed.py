@@ -319,7 +319,7 @@ def seed_catalogue(progress: Progress) -> None:
         if owner is None or shops.shop_of(owner) is not None:
             continue
         details: shops.ShopDetails = spec["details"]
-        logo = initials_png(details.slug, details.name, (256, 256))
+        logo = initials_png(details.slug, details.name, (256, 256), shape="tile")
         banner = banner_png(details.slug + "-banner", (1600, 400))
         shop = shops.open_shop(owner, details, shops.ShopImages(logo=logo, banner=banner))
         for index, row in enumerate(spec["products"]):

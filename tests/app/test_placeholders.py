@@ -188,6 +188,13 @@ def test_initials_stay_inside_their_disc(monkeypatch, name, size):
     assert left > w * 0.12 and right < w * 0.88 and top > h * 0.12 and bottom < h * 0.88
 
 
+def test_a_logo_fills_its_square_and_an_avatar_sits_in_a_disc():
+    logo = _image(initials_png("shop", "Atelier Duarte", (96, 96), shape="tile"))
+    avatar = _image(initials_png("shop", "Atelier Duarte", (96, 96)))
+    assert max(sum(logo.getpixel((x, y))) / 3 for x in (1, 94) for y in (1, 94)) < 180
+    assert sum(avatar.getpixel((1, 1))) / 3 > 200  # the pale ground around the disc
+
+
 def test_the_older_entry_point_draws_initials_or_a_product():
     assert placeholder_png("ana", "Ana Duarte", (128, 128), shape="circle") == initials_png(
         "ana", "Ana Duarte", (128, 128)
