@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -141,7 +150,9 @@ class Product(Model):
     cover_key: Mapped[str | None] = mapped_column(String(255))
     # The cover's thumbnails by their width in pixels ({"200": key, "400": key, ...}): a
     # card's srcset. Kept with cover_key (products.refresh).
-    cover_sizes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    cover_sizes: Mapped[dict[str, str]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
     # Bumped by later features (picks, sales, views); trending sorts by it.
     popularity: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
@@ -219,7 +230,7 @@ class ProductImage(Model):
     large_key: Mapped[str] = mapped_column(String(255))  # up to 1200 px, the product page
     thumb_key: Mapped[str] = mapped_column(String(255))  # up to 400 px, cards and lists
     # Every thumbnail by its width in pixels ({"200": key, ..., "1200": key}), for srcset.
-    sizes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    sizes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     width: Mapped[int]
     height: Mapped[int]
     alt_text: Mapped[str] = mapped_column(String(ALT_MAX), default="")

@@ -25,10 +25,15 @@ def _width(width: int, height: int, box: int) -> int:
 
 
 def upgrade():
-    with op.batch_alter_table("product_images", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("sizes", sa.JSON(), nullable=True))
-    with op.batch_alter_table("products", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("cover_sizes", sa.JSON(), nullable=True))
+    # Added in place, never by copying the table: on SQLite, copying products (batch mode)
+    # drops the old table, and its ON DELETE CASCADE would empty product_images.
+    empty = sa.text("'{}'")
+    op.add_column(
+        "product_images", sa.Column("sizes", sa.JSON(), nullable=False, server_default=empty)
+    )
+    op.add_column(
+        "products", sa.Column("cover_sizes", sa.JSON(), nullable=False, server_default=empty)
+    )
 
     bind = op.get_bind()
     images = sa.table(
@@ -67,18 +72,8 @@ def upgrade():
         covers.setdefault(row.product_id, sizes)
     for product_id, sizes in covers.items():
         bind.execute(products.update().where(products.c.id == product_id).values(cover_sizes=sizes))
-    # Products without pictures (and images of none of the above) have no thumbnails.
-    bind.execute(products.update().where(products.c.cover_sizes.is_(None)).values(cover_sizes={}))
-    bind.execute(images.update().where(images.c.sizes.is_(None)).values(sizes={}))
-
-    with op.batch_alter_table("product_images", schema=None) as batch_op:
-        batch_op.alter_column("sizes", existing_type=sa.JSON(), nullable=False)
-    with op.batch_alter_table("products", schema=None) as batch_op:
-        batch_op.alter_column("cover_sizes", existing_type=sa.JSON(), nullable=False)
 
 
 def downgrade():
-    with op.batch_alter_table("products", schema=None) as batch_op:
-        batch_op.drop_column("cover_sizes")
-    with op.batch_alter_table("product_images", schema=None) as batch_op:
-        batch_op.drop_column("sizes")
+    op.drop_column("products", "cover_sizes")
+    op.drop_column("product_images", "sizes")
