@@ -290,7 +290,7 @@ def prepare_image(
     prepared = PreparedImage(StoredImage(key="", width=image.width, height=image.height))
     prepared.stored.key = prepared.add(_encode(image), ".webp")
     for size in thumbnail_sizes:
-        if max(image.size) <= size:  # already fits: the stored picture is this thumbnail
+        if not square and max(image.size) <= size:  # fits already: the stored picture is it
             prepared.stored.thumbnails[size] = prepared.stored.key
             prepared.stored.widths[size] = image.width
             continue
