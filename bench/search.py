@@ -58,6 +58,9 @@ class Search:
     min_price: int | None = None
     max_price: int | None = None
     sort: str = ""
+    # "typo": not a search's statement but the look-up of the closest indexed word, which a
+    # search that finds nothing runs for a word no indexed word starts with.
+    kind: str = "search"
 
 
 SEARCHES = [
@@ -72,6 +75,9 @@ SEARCHES = [
     Search("word + price range", "mug", min_price=2000, max_price=5000),
     Search("common + price sort", "wool", sort="price_asc"),
     Search("no match", "zebra"),
+    Search("plural", "mugs"),
+    Search("French plural", "bougies"),
+    Search("typo lookup", "stonewear", kind="typo"),
 ]
 
 
@@ -95,7 +101,9 @@ def statement_for(search: Search) -> tuple[Any, dict[str, Any]]:
     from marketplace import search as text_search
 
     query = _query(search)
-    terms = text_search.query_words(query.text)
+    if search.kind == "typo":
+        return text_search.closest_statement(search.text), {}
+    terms = text_search.query_terms(query.text)
     assert terms, search
     statement = browse._text_search_statement(query, terms, 1, 24)
     values = {**text_search.params(terms), **browse._filter_params(query)}
@@ -109,7 +117,11 @@ def candidates_count(search: Search) -> Any:
     from marketplace import search as text_search
 
     query = _query(search)
-    terms = text_search.query_words(query.text)
+    if search.kind == "typo":  # the suggestions: one at most
+        return select(func.count()).select_from(
+            text_search.closest_statement(search.text).subquery()
+        )
+    terms = text_search.query_terms(query.text)
     found = text_search.candidates(
         terms, lambda statement: browse._filtered(statement, query), browse.SEARCH_CANDIDATES
     )

@@ -15,12 +15,13 @@ from app.hooks import NavLink
 
 
 def init_app(app: Flask) -> None:
-    from marketplace import api, cards, commerce, models, order_models, shops, views  # noqa: F401 - models: known to migrations
+    from marketplace import api, cards, commerce, models, order_models, search, shops, views  # noqa: F401 - models: known to migrations
     from marketplace.hooks import catalogue_hooks
     from marketplace.seed import seed_catalogue
 
     catalogue_hooks(app)
     cards.init_app(app)
+    search.init_app(app)
     app.register_blueprint(views.catalogue)
     app.register_blueprint(views.seller)
     api.register()

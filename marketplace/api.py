@@ -31,6 +31,7 @@ from marketplace.schemas import (
     ProductSchema,
     ProductUpdateSchema,
     SearchArgsSchema,
+    SearchPageSchema,
     ShopPageSchema,
     ShopSchema,
     ShopUpdateSchema,
@@ -459,12 +460,15 @@ class ImageItem(MethodView):
 @blueprint.route("/search")
 class Search(MethodView):
     @blueprint.arguments(SearchArgsSchema, location="query")
-    @blueprint.response(200, ProductPageSchema)
+    @blueprint.response(200, SearchPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Full-text search over title, description, tags and shop name, with filters.
 
-        Every word must match (as a prefix). Sorts: relevance (the default with words),
-        newest, price_asc, price_desc.
+        Every word must match, as a prefix or by its English or French stem ("mugs" finds
+        "mug", "tasses" finds "tasse"). Words that find nothing and are not in the catalogue
+        are corrected ("stonewear" -> "stoneware"): the items are then what the correction
+        finds (`corrected`), unless `exact` is set. Sorts: relevance (the default with
+        words), newest, price_asc, price_desc.
         """
         query = browse.SearchQuery(
             text=args["q"],
@@ -475,8 +479,16 @@ class Search(MethodView):
             shop=args["shop"],
             in_stock=args["in_stock"],
             sort=args["sort"],
+            exact=args["exact"],
         )
-        return product_page(browse.run_search(query, args["page"], args["per_page"]))
+        found = browse.run_search(query, args["page"], args["per_page"])
+        return {
+            **product_page(found.page),
+            "total": found.total,
+            "more": found.more,
+            "suggestion": found.suggestion,
+            "corrected": found.corrected,
+        }
 
 
 @blueprint.route("/categories")

@@ -6,11 +6,11 @@ cut to a page; what each card needs (cover, lowest price, stock) is on the produ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from app.database import kept_statement
@@ -85,6 +85,8 @@ class SearchQuery:
     shop: str = ""  # a shop's slug
     in_stock: bool = False
     sort: str = ""
+    # The words as typed, even when none is known: no correction is offered in their place.
+    exact: bool = False
 
     @property
     def effective_sort(self) -> str:
@@ -171,12 +173,50 @@ def _filtered(statement: Select[Any], query: SearchQuery) -> Select[Any]:
     return statement
 
 
-def run_search(query: SearchQuery, page: int = 1, per_page: int = 24) -> Page[Product]:
-    """Search listed products; the same filters and orders on SQLite and PostgreSQL."""
+@dataclass
+class Found:
+    """A page of a search's results, how many there are, and a correction of its words."""
+
+    page: Page[Product]
+    # How many products match, counted up to SEARCH_CANDIDATES (`more`: at least that many).
+    total: int
+    # The query's words corrected ("stonewear" -> "stoneware"), when it finds nothing.
+    suggestion: str = ""
+    # Whether `page` shows the suggestion's results (the query's own found nothing).
+    corrected: bool = False
+
+    @property
+    def more(self) -> bool:
+        return self.total >= SEARCH_CANDIDATES
+
+
+def run_search(query: SearchQuery, page: int = 1, per_page: int = 24) -> Found:
+    """Search listed products; the same filters, orders and counts on SQLite and PostgreSQL.
+
+    When words find nothing, and some of them are not in the index, they are corrected
+    (`search.correction`): the page shows what the corrected words find, if anything and
+    unless the query asks for its words as typed (`exact`); otherwise it only suggests them."""
     check_query(query)
-    terms = search.query_words(query.text)
-    if terms:
-        return _text_search(query, terms, page, per_page)
+    terms = search.query_terms(query.text)
+    if not terms:
+        return _filter_search(query, page, per_page)
+    found = Found(*_text_search(query, terms, page, per_page))
+    if found.total or found.page.page > 1:
+        return found
+    corrected = search.correction(terms)
+    if corrected is None:
+        return found
+    found.suggestion = " ".join(corrected)
+    if query.exact:
+        return found
+    instead = replace(query, text=found.suggestion)
+    page_, total = _text_search(instead, search.query_terms(instead.text), page, per_page)
+    if total:
+        return Found(page_, total, found.suggestion, corrected=True)
+    return found
+
+
+def _filter_search(query: SearchQuery, page: int, per_page: int) -> Found:
     statement = select(Product).join(Shop, Shop.id == Product.shop_id)
     statement = _filtered(statement.options(contains_eager(Product.shop)), query)
     sort = query.effective_sort
@@ -186,21 +226,30 @@ def run_search(query: SearchQuery, page: int = 1, per_page: int = 24) -> Page[Pr
         statement = statement.order_by(Product.price_minor.desc(), Product.id.desc())
     else:
         statement = _newest(statement)
-    return paginate_select(statement, page, per_page)
+    # Counted up to SEARCH_CANDIDATES, as a text search's candidates are: a count of
+    # everything listed would grow with the catalogue.
+    matching = _filtered(select(Product.id), query).limit(SEARCH_CANDIDATES).subquery()
+    total = db.session.scalar(select(func.count()).select_from(matching)) or 0
+    return Found(paginate_select(statement, page, per_page), total)
 
 
-def _text_search(query: SearchQuery, terms: list[str], page: int, per_page: int) -> Page[Product]:
-    """Sort the candidates (their ids and sort keys only), then load one page of products.
+def _text_search(
+    query: SearchQuery, terms: list[search.Term], page: int, per_page: int
+) -> tuple[Page[Product], int]:
+    """Sort the candidates (their ids and sort keys only), then load one page of products;
+    each row carries the number of candidates.
 
     Building this statement costs more than running it, so it is built once per shape (the
-    words' count and lengths, which filters, the order, the page) and kept; the words and the
-    filters' values are its parameters."""
+    words' count and lengths, which filters, the order, the page, and the numbers it was
+    built with) and kept; the words and the filters' values are its parameters."""
     page = clamp_page(page)
     sort = query.effective_sort
     key = (
         "browse.text_search",
         db.session.get_bind().dialect.name,
         search.shape(terms),
+        search.settings(),
+        SEARCH_CANDIDATES,
         _filter_shape(query),
         sort,
         page,
@@ -208,12 +257,22 @@ def _text_search(query: SearchQuery, terms: list[str], page: int, per_page: int)
     )
     statement = kept_statement(key, lambda: _text_search_statement(query, terms, page, per_page))
     values = {**search.params(terms), **_filter_params(query)}
-    rows = list(db.session.scalars(statement, values).unique())
-    return Page(rows[:per_page], page, per_page, len(rows) > per_page)
+    rows = list(db.session.execute(statement, values).unique())
+    products = [product for product, _total in rows]
+    if rows:
+        total = rows[0][1]
+    elif page > 1:  # past the last page: the candidates are counted on their own
+        found = search.candidates(
+            terms, lambda candidates: _filtered(candidates, query), SEARCH_CANDIDATES
+        )
+        total = db.session.scalar(select(func.count()).select_from(found), values) or 0
+    else:
+        total = 0
+    return Page(products[:per_page], page, per_page, len(products) > per_page), total
 
 
 def _text_search_statement(
-    query: SearchQuery, terms: list[str], page: int, per_page: int
+    query: SearchQuery, terms: list[search.Term], page: int, per_page: int
 ) -> Select[Any]:
     found = search.candidates(
         terms, lambda candidates: _filtered(candidates, query), SEARCH_CANDIDATES
@@ -228,15 +287,17 @@ def _text_search_statement(
         newest = [keys.published_at.desc(), keys.id.desc()]
         return [keys.score.desc(), *newest] if sort == "relevance" else newest
 
+    # The count of the candidates comes with each row of the page (a window over all of
+    # them, computed before the page is cut), so that counting costs no second search.
     shown = (
-        select(found)
+        select(found, func.count().over().label("total"))
         .order_by(*order(found.c))
         .limit(per_page + 1)
         .offset((page - 1) * per_page)
         .subquery("shown")
     )
     return (
-        select(Product)
+        select(Product, shown.c.total)
         .join(shown, shown.c.id == Product.id)
         .join(Shop, Shop.id == Product.shop_id)
         .options(contains_eager(Product.shop))

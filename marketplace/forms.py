@@ -184,6 +184,8 @@ class SearchForm(FlaskForm):
     shop = StringField(_l("Shop"), validators=[Optional(), Length(max=SHOP_SLUG_MAX)])
     in_stock = BooleanField(_l("In stock only"))
     sort = SelectField(_l("Sort by"), validators=[Optional()], widget=forms.RememberedSelect())
+    # Set by the "search instead for" link: the words as typed, not corrected. Not shown.
+    exact = BooleanField(_l("Search the words as typed"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

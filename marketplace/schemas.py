@@ -318,6 +318,39 @@ class SearchArgsSchema(PageArgsSchema):
         validate=validate.OneOf(["", "relevance", "newest", "price_asc", "price_desc"]),
         metadata={"description": "Default: relevance with a query, else newest."},
     )
+    exact = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Search the words as typed: when they find nothing, a correction "
+            "is suggested but its results are not given instead."
+        },
+    )
+
+
+class SearchPageSchema(ProductPageSchema):
+    total = fields.Integer(
+        metadata={
+            "description": "How many products match, counted up to `total` when `more`.",
+            "example": 24,
+        }
+    )
+    more = fields.Boolean(
+        metadata={"description": "At least `total` products match.", "example": False}
+    )
+    suggestion = fields.String(
+        metadata={
+            "description": "The query's words corrected, when they find nothing and some "
+            "are not in the catalogue ('' otherwise).",
+            "example": "stoneware mug",
+        }
+    )
+    corrected = fields.Boolean(
+        metadata={
+            "description": "The items are what `suggestion` finds, the query's words having "
+            "found nothing.",
+            "example": False,
+        }
+    )
 
 
 class CategorySchema(Schema):

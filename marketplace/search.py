@@ -1,14 +1,26 @@
 """Full-text search over listed products: title, tags, shop name and description.
 
 One contract, two engines. The documents and the queries are cut into words by the same
-Python function (`text.words`: folded to lower case without accents). Each query word matches
-as a prefix ("cera" finds "ceramic"), and every word must match. Only listed products are in
-the index: the services call `index_products` whenever a product or its shop changes, so the
-index never needs a join to know what is public.
+Python function (`text.words`: folded to lower case without accents). Every query word must
+match, in one of two ways:
 
-Both engines keep the four folded texts of each product in `product_search`, and find
-matches through an index of word prefixes, so a query word is never expanded into the words
-it begins (whose number and lists grow with the catalogue):
+* as a prefix: "cera" finds "ceramic", "stonewa" finds "stoneware";
+* by its stem: "mugs" finds "mug", "tasses" finds "tasse", "knitted" finds "knitting".
+
+Products have no language, and a shop may write in English or in French, so each word is
+stemmed in both (Snowball's English and French stemmers, through PyStemmer, in Python at index
+time and at query time, so both engines see the same stems). A document keeps its words and,
+after a marker (" ~ "), the stems of its words that differ from them: " tasses bleues ~ tass
+bleu ". A query word's stems must equal one of the document's words or stems, while the word
+itself still matches as a prefix: so "bougies" (stems "boug", "bougi") finds "bougie" but
+not "bought", and "cera" (French stem "cer") finds "ceramic" but not "cereal".
+
+Only listed products are in the index: the services call `index_products` whenever a product
+or its shop changes, so the index never needs a join to know what is public.
+
+Both engines keep the four texts of each product in `product_search`, and find matches
+through an index of word prefixes, so a query word is never expanded into the words it begins
+(whose number and lists grow with the catalogue):
 
 * SQLite: an FTS5 table with a prefix index of every word's first 1..PREFIX_CHARS characters
   (rowid = product id; detail=none, as no query needs word positions);
@@ -17,19 +29,40 @@ it begins (whose number and lists grow with the catalogue):
   both; no text-search parser is involved); the index has no pending list to scan, and the
   table's rows stay narrow (the texts only).
 
-A longer query word is looked up by its first PREFIX_CHARS characters, then checked in the
-texts. Relevance is computed the same way on both engines, from the candidates' texts only
-(no statistics over the whole catalogue, whose cost would grow with it): for each query word,
-the weights of the fields holding a word that starts with it (title 10, tags 4, shop name 2,
+A query word (or stem) is looked up by its first PREFIX_CHARS characters; a longer word, and
+every stem (which must be a whole word), is then checked in the texts. Relevance is computed
+the same way on both engines, from the candidates' texts only (no statistics over the whole
+catalogue, whose cost would grow with it): for each query word, the weights of the fields
+holding a word that starts with it or equals one of its stems (title 10, tags 4, shop name 2,
 description 1), added up. So a query ranks the same products in the same order on both.
+
+Typos. A vocabulary, `product_search_words`, holds every word of the index (in letters a-z and
+digits, up to VOCABULARY_CHARS long) with the number of indexed products that have it, kept
+by the same calls that keep the index. When a search finds nothing, each of its words that no
+vocabulary word starts with (nor with its stems) is replaced by the vocabulary word most like
+it: the most trigrams in common, measured as PostgreSQL's pg_trgm does (the share of the two
+words' trigrams that they share, at least SIMILARITY), then the word in more products, then
+the first in alphabetical order. PostgreSQL asks pg_trgm, through a trigram GIN index on the
+vocabulary; SQLite keeps each word's trigrams in `product_search_trigrams`, indexed by trigram,
+and computes the same similarity. Neither reads the catalogue: the work grows with the
+vocabulary's words that share a trigram with the typo.
 """
 
 from __future__ import annotations
 
+import re
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import click
+import Stemmer
+from flask import Flask
 from sqlalchemy import (
+    Float,
     Integer,
     Select,
     String,
@@ -49,6 +82,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.sql import ColumnElement
 
@@ -81,55 +115,198 @@ def _is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+# The words of a document's field come first, then after this marker their stems (those that
+# are not words of the field already). No word is a marker: words are letters and digits.
+STEMS_MARK = "~"
+_STEMMERS = (Stemmer.Stemmer("english"), Stemmer.Stemmer("french"))
+# A PyStemmer stemmer is not safe to share between threads.
+_stemming = threading.Lock()
+
+
+@lru_cache(maxsize=50_000)
+def stems(word: str) -> tuple[str, ...]:
+    """The word's English and French stems that differ from it, without repeats:
+    "tasses" -> ("tass",); "bougies" -> ("bougi", "boug"); "mug" -> ()."""
+    with _stemming:
+        found = [stemmer.stemWord(word) for stemmer in _STEMMERS]
+    return tuple(dict.fromkeys(stem for stem in found if stem and stem != word))
+
+
 def document(product: Any, shop_name: str) -> dict[str, str]:
     """The texts indexed for a product (anything with a title, tags and a description): the
-    words of each field, each after a space (" speckled stoneware mug"), so that a word
-    starting with "sto" is where " sto" is."""
+    words of each field, then the stems of the field's words that are not words of it, each
+    after a space and before one (" speckled stoneware mugs ~ speckl stonewar mug "), so that
+    a word starting with "sto" is where " sto" is, and a word "mug" where " mug " is."""
     return {
-        "title": _spaced(product.title),
-        "tags": _spaced(product.tags.replace(",", " ")),
-        "shop_name": _spaced(shop_name),
-        "description": _spaced(product.description),
+        "title": _field(product.title),
+        "tags": _field(product.tags.replace(",", " ")),
+        "shop_name": _field(shop_name),
+        "description": _field(product.description),
     }
 
 
-def _spaced(text: str) -> str:
-    return "".join(f" {word}" for word in words(text))
+def _field(text: str) -> str:
+    found = words(text)
+    if not found:
+        return ""
+    known = set(found)
+    extra: list[str] = []
+    for word in found:
+        for stem in stems(word):
+            if stem not in known:
+                known.add(stem)
+                extra.append(stem)
+    tokens = [*found, STEMS_MARK, *extra] if extra else found
+    return "".join(f" {token}" for token in tokens) + " "
 
 
-def remove_products(product_ids: Iterable[int]) -> None:
-    ids = list(product_ids)
-    if not ids:
+# --- the vocabulary: every indexed word, for typos ----------------------------------------
+
+VOCABULARY_TABLE = f"{SEARCH_TABLE}_words"
+TRIGRAMS_TABLE = f"{SEARCH_TABLE}_trigrams"  # SQLite only; PostgreSQL has pg_trgm
+# Longer words (a reference number, a URL's remains) are not typos anyone corrects.
+VOCABULARY_CHARS = 32
+_VOCABULARY_WORD = re.compile(rf"[a-z0-9]{{1,{VOCABULARY_CHARS}}}")
+# The least similarity of a correction, pg_trgm's default threshold (pg_trgm.similarity_threshold,
+# which its `%` operator uses, must not be set higher).
+SIMILARITY = 0.3
+# Query words shorter than this are not corrected (two letters have few trigrams to compare).
+CORRECTED_CHARS = 3
+
+_vocabulary = table(
+    VOCABULARY_TABLE,
+    column("word", String),
+    column("products", Integer),
+    column("trigrams", Integer),
+)
+_trigrams = table(TRIGRAMS_TABLE, column("trigram", String), column("word", String))
+
+
+def trigrams(word: str) -> set[str]:
+    """A word's trigrams as pg_trgm cuts them: "cat" -> "  c", " ca", "cat", "at "."""
+    padded = f"  {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def vocabulary_words(texts: Iterable[str]) -> set[str]:
+    """The words of these indexed texts (not their stems) that the vocabulary keeps."""
+    return {
+        word
+        for text in texts
+        for word in text.split(f" {STEMS_MARK} ")[0].split()
+        if _VOCABULARY_WORD.fullmatch(word)
+    }
+
+
+def vocabulary_rows(counts: Counter[str]) -> list[dict[str, Any]]:
+    """The rows of the vocabulary for these words and their products' counts."""
+    return [
+        {"word": word, "products": n, "trigrams": len(trigrams(word))}
+        for word, n in sorted(counts.items())
+        if n
+    ]
+
+
+def trigram_rows(words_: Iterable[str]) -> list[dict[str, str]]:
+    return [{"trigram": gram, "word": word} for word in words_ for gram in sorted(trigrams(word))]
+
+
+def _change_vocabulary(delta: Counter[str]) -> None:
+    """Add these numbers of products to their words' counts (negative: products that no
+    longer have the word); a word no product has leaves the vocabulary. The rows change in
+    the words' order, so that two transactions changing the same words wait for each other
+    instead of locking each other out."""
+    rows = vocabulary_rows(delta)
+    if not rows:
         return
+    postgres = _is_postgres()
+    upsert = (postgresql if postgres else sqlite).insert(_vocabulary)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["word"],
+        set_={"products": _vocabulary.c.products + upsert.excluded.products},
+    )
+    db.session.execute(upsert, rows)
+    if not postgres:
+        added = [row["word"] for row in rows if row["products"] > 0]
+        if added:
+            grams = sqlite.insert(_trigrams).on_conflict_do_nothing()
+            db.session.execute(grams, trigram_rows(added))
+    fewer = [row["word"] for row in rows if row["products"] < 0]
+    if not fewer:
+        return
+    gone = list(
+        db.session.scalars(
+            delete(_vocabulary)
+            .where(_vocabulary.c.word.in_(fewer), _vocabulary.c.products <= 0)
+            .returning(_vocabulary.c.word)
+        )
+    )
+    if gone and not postgres:
+        db.session.execute(delete(_trigrams).where(_trigrams.c.word.in_(gone)))
+
+
+def _indexed_words(ids: list[int]) -> Counter[str]:
+    """How many of these products' indexed documents have each vocabulary word."""
+    key = _pg_table.c.product_id if _is_postgres() else _sqlite_table.c.rowid
+    source = _pg_table if _is_postgres() else _sqlite_table
+    counts: Counter[str] = Counter()
+    rows = db.session.execute(select(*(source.c[name] for name in FIELDS)).where(key.in_(ids)))
+    for texts in rows:
+        counts.update(vocabulary_words(texts))
+    return counts
+
+
+def _unindex(ids: list[int]) -> Counter[str]:
+    """Remove these products from the index; the vocabulary words they had."""
+    if not ids:
+        return Counter()
+    had = _indexed_words(ids)
     if _is_postgres():
         db.session.execute(delete(_pg_table).where(_pg_table.c.product_id.in_(ids)))
     else:
         db.session.execute(delete(_sqlite_table).where(_sqlite_table.c.rowid.in_(ids)))
+    return had
 
 
-def write_documents(rows: Sequence[tuple[int, dict[str, str]]]) -> None:
-    """Add these (product id, document) pairs to the index; the ids must not be in it."""
+def _write(rows: Sequence[tuple[int, dict[str, str]]]) -> Counter[str]:
+    """Add these (product id, document) pairs to the index; the vocabulary words they have."""
     if not rows:
-        return
+        return Counter()
     if _is_postgres():
         db.session.execute(insert(_pg_table), [{"product_id": pid, **doc} for pid, doc in rows])
     else:
         db.session.execute(insert(_sqlite_table), [{"rowid": pid, **doc} for pid, doc in rows])
+    counts: Counter[str] = Counter()
+    for _pid, doc in rows:
+        counts.update(vocabulary_words(doc.values()))
+    return counts
+
+
+def remove_products(product_ids: Iterable[int]) -> None:
+    had = _unindex(list(product_ids))
+    _change_vocabulary(Counter({word: -n for word, n in had.items()}))
+
+
+def write_documents(rows: Sequence[tuple[int, dict[str, str]]]) -> None:
+    """Add these (product id, document) pairs to the index; the ids must not be in it."""
+    _change_vocabulary(_write(rows))
 
 
 def index_products(products: Sequence[Product]) -> None:
     """(Re)index these products: listed ones are written, the others removed."""
     if not products:
         return
-    remove_products(p.id for p in products)
+    delta = Counter(_unindex([p.id for p in products]))
+    delta = Counter({word: -n for word, n in delta.items()})
     listed = [p for p in products if p.listed]
-    if not listed:
-        return
-    rows = db.session.execute(
-        select(Shop.id, Shop.name).where(Shop.id.in_({p.shop_id for p in listed}))
-    )
-    names: dict[int, str] = {shop_id: name for shop_id, name in rows}
-    write_documents([(p.id, document(p, names[p.shop_id])) for p in listed])
+    if listed:
+        rows = db.session.execute(
+            select(Shop.id, Shop.name).where(Shop.id.in_({p.shop_id for p in listed}))
+        )
+        names: dict[int, str] = {shop_id: name for shop_id, name in rows}
+        delta.update(_write([(p.id, document(p, names[p.shop_id])) for p in listed]))
+    # Only the words whose counts change are written: a product edited keeps its other words.
+    _change_vocabulary(delta)
 
 
 def index_product(product: Product) -> None:
@@ -158,64 +335,112 @@ def query_words(query: str) -> list[str]:
     return words(query)[:MAX_QUERY_WORDS]
 
 
+@dataclass(frozen=True)
+class Term:
+    """A query word, matched as a prefix, and its stems, matched as whole words."""
+
+    word: str
+    stems: tuple[str, ...] = ()
+
+    @property
+    def checked(self) -> bool:
+        """Whether the texts must confirm what the prefix index found: a word longer than
+        the index's prefixes, or stems (whole words, not prefixes)."""
+        return len(self.word) > PREFIX_CHARS or bool(self.stems)
+
+    @property
+    def prefixes(self) -> list[str]:
+        """What the prefix index is asked for: any of these starts a word."""
+        return list(dict.fromkeys(x[:PREFIX_CHARS] for x in (self.word, *self.stems)))
+
+
+def query_terms(query: str) -> list[Term]:
+    return [Term(word, stems(word)) for word in query_words(query)]
+
+
 # The values of a search are named parameters (`params`), so that a statement built for one
-# search serves every search of the same shape (`shape`): the number of words, and which are
-# longer than the prefix index holds.
+# search serves every search of the same shape (`shape`): the number of words, which the
+# texts must check, and how many stems each has.
 
 
 def _word_key(index: int) -> str:
     return f"search_word_{index}"
 
 
-def params(terms: Sequence[str]) -> dict[str, Any]:
+def _stem_key(index: int, stem: int) -> str:
+    return f"search_stem_{index}_{stem}"
+
+
+def params(terms: Sequence[Term]) -> dict[str, Any]:
     """The values of a text search's statement, for `execute`."""
-    values: dict[str, Any] = {_word_key(i): f" {term}" for i, term in enumerate(terms)}
-    values["search_match"] = " AND ".join(f'"{term[:PREFIX_CHARS]}"*' for term in terms)
-    values["search_tsquery"] = " & ".join(f"'{term[:PREFIX_CHARS]}'" for term in terms)
+    values: dict[str, Any] = {}
+    for i, term in enumerate(terms):
+        values[_word_key(i)] = f" {term.word}"
+        for j, stem in enumerate(term.stems):
+            values[_stem_key(i, j)] = f" {stem} "
+    values["search_match"] = " AND ".join(
+        "(" + " OR ".join(f'"{prefix}"*' for prefix in term.prefixes) + ")" for term in terms
+    )
+    values["search_tsquery"] = " & ".join(
+        "(" + " | ".join(f"'{prefix}'" for prefix in term.prefixes) + ")" for term in terms
+    )
     return values
 
 
-def shape(terms: Sequence[str]) -> tuple[bool, ...]:
-    """What a text search's statement is built from besides its values: one flag per word."""
-    return tuple(len(term) > PREFIX_CHARS for term in terms)
+def shape(terms: Sequence[Term]) -> tuple[tuple[bool, int], ...]:
+    """What a text search's statement is built from besides its values: for each word,
+    whether the texts check it, and how many stems it has."""
+    return tuple((term.checked, len(term.stems)) for term in terms)
 
 
-def _param(name: str, terms: Sequence[str]) -> ColumnElement[Any]:
+def _param(name: str, terms: Sequence[Term]) -> ColumnElement[Any]:
     return bindparam(name, params(terms)[name], type_=String)
 
 
-def _starts_a_word(field: ColumnElement[Any], term: ColumnElement[Any]) -> ColumnElement[bool]:
-    """Whether a word of this stored text (see `document`) starts with term (a parameter
-    holding the word with a space before it)."""
+def _found_in(field: ColumnElement[Any], term: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Whether this stored text (see `document`) holds term (a parameter): a word starting
+    with it (" mug"), or a whole word (" mug ")."""
     position = func.strpos if _is_postgres() else func.instr
     return position(field, term) > _number(0)
 
 
-def _word_params(terms: Sequence[str]) -> list[ColumnElement[Any]]:
-    return [_param(_word_key(i), terms) for i in range(len(terms))]
+def _term_params(terms: Sequence[Term]) -> list[list[ColumnElement[Any]]]:
+    """For each term, the parameters of its word and of its stems."""
+    values = params(terms)
+    return [
+        [
+            bindparam(key, values[key], type_=String)
+            for key in (_word_key(i), *(_stem_key(i, j) for j in range(len(term.stems))))
+        ]
+        for i, term in enumerate(terms)
+    ]
 
 
-def _has_words(
-    fields: Sequence[ColumnElement[Any]], terms: Sequence[ColumnElement[Any]]
+def _in_field(field: ColumnElement[Any], term: list[ColumnElement[Any]]) -> ColumnElement[bool]:
+    return or_(*(_found_in(field, value) for value in term))
+
+
+def _has_terms(
+    fields: Sequence[ColumnElement[Any]], terms: Sequence[list[ColumnElement[Any]]]
 ) -> list[ColumnElement[bool]]:
-    """Each term starts a word of one of the fields."""
-    return [or_(*(_starts_a_word(field, term) for field in fields)) for term in terms]
+    """Each term (its word as a prefix, or one of its stems) is in one of the fields."""
+    return [or_(*(_in_field(field, term) for field in fields)) for term in terms]
 
 
-def _long_words_found(
-    fields: Sequence[ColumnElement[Any]], terms: list[str]
+def _checked_terms(
+    fields: Sequence[ColumnElement[Any]], terms: list[Term]
 ) -> list[ColumnElement[bool]]:
     """The prefix index knows words by their first PREFIX_CHARS characters: a longer query
-    word is checked in the texts."""
-    words = _word_params(terms)
-    return _has_words(fields, [words[i] for i, long in enumerate(shape(terms)) if long])
+    word, and a stem, which must be a whole word, are checked in the texts."""
+    values = _term_params(terms)
+    return _has_terms(fields, [values[i] for i, term in enumerate(terms) if term.checked])
 
 
-def _relevance(fields: Sequence[ColumnElement[Any]], terms: list[str]) -> ColumnElement[Any]:
+def _relevance(fields: Sequence[ColumnElement[Any]], terms: list[Term]) -> ColumnElement[Any]:
     total: ColumnElement[Any] = _number(0)
-    for term in _word_params(terms):
+    for term in _term_params(terms):
         for field, weight in zip(fields, WEIGHTS, strict=True):
-            total = total + case((_starts_a_word(field, term), _number(weight)), else_=_number(0))
+            total = total + case((_in_field(field, term), _number(weight)), else_=_number(0))
     return total
 
 
@@ -235,7 +460,7 @@ def _number(value: float) -> ColumnElement[Any]:
 
 
 def candidates(
-    query_terms: list[str], filtered: Callable[[Select[Any]], Select[Any]], limit: int
+    query_terms: list[Term], filtered: Callable[[Select[Any]], Select[Any]], limit: int
 ) -> Subquery:
     """The newest `limit` listed products matching every word and passing `filtered`: a
     subquery of (id, score, published_at, price_minor), a higher score being more relevant.
@@ -261,7 +486,7 @@ def candidates(
         .select_from(_sqlite_table)
         .join(Product, Product.id == _sqlite_table.c.rowid)
         .where(literal_column(SEARCH_TABLE).op("MATCH")(_param("search_match", query_terms)))
-        .where(*_long_words_found(fields, query_terms))
+        .where(*_checked_terms(fields, query_terms))
         .order_by(_sqlite_table.c.rowid.desc())
         .limit(_number(limit))
     )
@@ -277,8 +502,14 @@ ROW_COST, LOOKUP_COST, FETCH_COST = 1, 6, 8
 COMMON_WORDS = 0.1
 
 
+def settings() -> tuple[float, ...]:
+    """The numbers a search's statement is built with besides its shape (a statement kept
+    for a shape must be built again when they change, as a test may change them)."""
+    return (PREFIX_CHARS, PROBE_ROWS, ROW_COST, LOOKUP_COST, FETCH_COST, COMMON_WORDS)
+
+
 def _pg_candidates(
-    query_terms: list[str], filtered: Callable[[Select[Any]], Select[Any]], limit: int
+    query_terms: list[Term], filtered: Callable[[Select[Any]], Select[Any]], limit: int
 ) -> Subquery:
     """PostgreSQL cannot walk a GIN index in order, so there are three ways to the newest
     `limit` matches, each cheap in its own case:
@@ -297,7 +528,7 @@ def _pg_candidates(
     ways gives them. Either way the result is the newest `limit` matches.
     """
     texts = [_pg_table.c[name] for name in FIELDS]
-    words_ = _word_params(query_terms)
+    words_ = _term_params(query_terms)
 
     def newest(rows: ColumnElement[Any]) -> Subquery:
         return select(_pg_table).order_by(_pg_table.c.product_id.desc()).limit(rows).subquery()
@@ -319,7 +550,7 @@ def _pg_candidates(
     sample = newest(_number(PROBE_ROWS))
     sample_words = (
         select(sample.c.product_id)
-        .where(*_has_words([sample.c[name] for name in FIELDS], words_))
+        .where(*_has_terms([sample.c[name] for name in FIELDS], words_))
         .cte("sample")
     )
     probe = select(
@@ -349,7 +580,7 @@ def _pg_candidates(
         select(product, *(window.c[name] for name in FIELDS))
         .select_from(window)
         .join(product, true())
-        .where(*_has_words([window.c[name] for name in FIELDS], words_), scan)
+        .where(*_has_terms([window.c[name] for name in FIELDS], words_), scan)
         .order_by(window.c.product_id.desc())
         .limit(_number(limit))
         .cte("recent")
@@ -365,7 +596,7 @@ def _pg_candidates(
             filtered(select(Product.id.label("id"), *_sort_keys(), *texts))
             .select_from(_pg_table)
             .join(Product, Product.id == _pg_table.c.product_id)
-            .where(*_has_words(texts, words_), *where)
+            .where(*_has_terms(texts, words_), *where)
             .order_by((_pg_table.c.product_id + _number(0)).desc())
             .limit(_number(limit))
             .subquery()
@@ -378,7 +609,7 @@ def _pg_candidates(
         select(_pg_table)
         .where(
             getattr(func, PG_PREFIXES)(*texts).op("@@")(tsquery),
-            *_has_words(texts, words_),
+            *_has_terms(texts, words_),
         )
         .order_by(_pg_table.c.product_id.desc())
         .offset(_number(0))  # planned on its own: GIN, then a sort of what it found
@@ -409,11 +640,12 @@ def _pg_candidates(
 
 
 def rebuild_index() -> int:
-    """Rebuild the whole index (after a bulk import). Returns the number of products indexed."""
-    if _is_postgres():
-        db.session.execute(delete(_pg_table))
-    else:
-        db.session.execute(delete(_sqlite_table))
+    """Rebuild the whole index and its vocabulary (after a bulk import, or when what a
+    document holds has changed). Returns the number of products indexed."""
+    db.session.execute(delete(_pg_table if _is_postgres() else _sqlite_table))
+    db.session.execute(delete(_vocabulary))
+    if not _is_postgres():
+        db.session.execute(delete(_trigrams))
     last_id, count = 0, 0
     while True:
         products = list(
@@ -429,3 +661,94 @@ def rebuild_index() -> int:
         index_products(products)
         count += len(products)
         last_id = products[-1].id
+
+
+# --- typos ---------------------------------------------------------------------------------
+
+
+def _known(term: Term) -> bool:
+    """Whether some indexed word starts with the term's word or one of its stems (a word
+    out of the vocabulary's alphabet is taken as known: it is never corrected). One look at
+    the vocabulary's primary key for each: the first word from there on."""
+    if not _VOCABULARY_WORD.fullmatch(term.word):
+        return True
+    for start in (term.word, *term.stems):
+        first = db.session.scalar(
+            select(_vocabulary.c.word)
+            .where(_vocabulary.c.word >= start)
+            .order_by(_vocabulary.c.word)
+            .limit(1)
+        )
+        if first is not None and first.startswith(start):
+            return True
+    return False
+
+
+def closest_word(word: str) -> str | None:
+    """The vocabulary word most like this one (see the module's documentation), if any is
+    at least SIMILARITY alike."""
+    if len(word) < CORRECTED_CHARS or not _VOCABULARY_WORD.fullmatch(word):
+        return None
+    found: str | None = db.session.scalar(closest_statement(word))
+    return found
+
+
+def closest_statement(word: str) -> Select[Any]:
+    """The statement `closest_word` runs: through pg_trgm's index on PostgreSQL, the
+    trigrams' index on SQLite; its cost grows with the vocabulary's words that share a
+    trigram with this one, never with the catalogue."""
+    vocabulary = _vocabulary.c
+    similarity: ColumnElement[Any]
+    if _is_postgres():
+        similarity = func.similarity(vocabulary.word, word)
+        statement = select(vocabulary.word).where(
+            vocabulary.word.op("%")(word), similarity >= _number(SIMILARITY)
+        )
+    else:
+        grams = sorted(trigrams(word))
+        shared = func.count()
+        similarity = cast(shared, Float) / (vocabulary.trigrams + _number(len(grams)) - shared)
+        statement = (
+            select(vocabulary.word)
+            .select_from(_trigrams)
+            .join(_vocabulary, vocabulary.word == _trigrams.c.word)
+            .where(_trigrams.c.trigram.in_(grams))
+            .group_by(vocabulary.word, vocabulary.trigrams, vocabulary.products)
+            .having(similarity >= _number(SIMILARITY))
+        )
+    return statement.order_by(similarity.desc(), vocabulary.products.desc(), vocabulary.word).limit(
+        1
+    )
+
+
+def correction(terms: Sequence[Term]) -> list[str] | None:
+    """The query's words with each unknown one replaced by the closest indexed word, or
+    None when every word is known, or an unknown one has nothing close."""
+    corrected: list[str] = []
+    for term in terms:
+        if _known(term):
+            corrected.append(term.word)
+            continue
+        closest = closest_word(term.word)
+        if closest is None:
+            return None
+        corrected.append(closest)
+    if corrected == [term.word for term in terms]:
+        return None
+    return corrected
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.group("search")
+    def search_cli() -> None:
+        """The search index."""
+
+    @search_cli.command("reindex")
+    def reindex() -> None:
+        """Index every listed product again, and count the vocabulary again from them: after
+        a bulk import, or an upgrade that changes what the index holds."""
+        from app.uow import unit_of_work
+
+        with unit_of_work():
+            count = rebuild_index()
+        click.echo(f"Indexed {count} listed product(s).")

@@ -78,12 +78,14 @@ DEMO_SHOPS: list[dict[str, Any]] = [
                 ("Size", ""),
                 [V(1800, 8, "", "Small"), V(2400, 5, "", "Tall")],
             ),
+            # Listed in French, as Ana does for her customers in France: "tasse", "tasses"
+            # and "émaillées" find it, and "espresso" too.
             (
-                "Espresso cups, pair",
+                "Tasses à espresso en grès, la paire",
                 "home/ceramics",
                 "new",
-                "espresso, cups, coffee, pair",
-                "Two 90 ml cups that sit in your palm. Matte outside, glossy inside.",
+                "espresso, tasse, café, grès",
+                "Deux tasses de 90 ml qui tiennent dans la paume. Mates dehors, émaillées dedans.",
                 ("", ""),
                 [V(3200, 10)],
             ),

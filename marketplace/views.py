@@ -187,14 +187,20 @@ def search_query_from(form: SearchForm) -> browse.SearchQuery:
         shop=(form.shop.data or "").strip(),
         in_stock=bool(form.in_stock.data),
         sort=form.sort.data or "",
+        exact=bool(form.exact.data),
     )
 
 
 @catalogue.get("/search")
 @cached_page(signed_in=True)
 def search() -> Any:
+    """Search results with their count, a correction of words that find nothing, and the
+    applied filters as chips, each a link to the same search without it."""
+    from app.i18n import money
+    from marketplace.forms import condition_choices
+
     form = SearchForm(request.args)
-    page = None
+    found = None
     status = 200
     form.validate()
     query = search_query_from(form)
@@ -202,18 +208,40 @@ def search() -> Any:
         status = 422
     else:
         try:
-            page = browse.run_search(query, int_arg("page", 1, min=1), per_page())
+            found = browse.run_search(query, int_arg("page", 1, min=1), per_page())
         except RuleViolation as violation:
             show_violation(form, violation)
             status = 422
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    chips: list[tuple[str, str]] = []
+    if found is not None:
+        category = categories.get(query.category)
+        conditions = dict(condition_choices())
+        labels = {
+            "category": str(category.label) if category is not None else "",
+            "min_price": _("From %(price)s", price=money(query.min_price))
+            if query.min_price is not None
+            else "",
+            "max_price": _("Up to %(price)s", price=money(query.max_price))
+            if query.max_price is not None
+            else "",
+            "condition": conditions.get(query.condition, ""),
+            "shop": _("Shop: %(shop)s", shop=query.shop) if query.shop else "",
+            "in_stock": _("In stock only") if query.in_stock else "",
+        }
+        for name, label in labels.items():
+            if label and name in args:
+                rest: dict[str, Any] = {k: v for k, v in args.items() if k != name}
+                chips.append((label, url_for("catalogue.search", **rest)))
     return render_template(
         "marketplace/search.html",
         form=form,
-        page=page,
+        found=found,
+        page=found.page if found is not None else None,
         query=query,
         args=args,
-        badges=card_badges(list(page.items)) if page else {},
+        chips=chips,
+        badges=card_badges(list(found.page.items)) if found is not None else {},
     ), status
 
 

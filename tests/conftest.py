@@ -26,6 +26,8 @@ from app.database import write_intent
 from app.extensions import db, limiter
 from app.i18n import compile_catalogs
 from marketplace.models import SEARCH_TABLE
+from marketplace.search import TRIGRAMS_TABLE as SEARCH_TRIGRAMS
+from marketplace.search import VOCABULARY_TABLE as SEARCH_VOCABULARY
 from payouts.models import JournalEntry, JournalLine
 
 use_fast_hashing_for_tests()
@@ -180,7 +182,7 @@ def _empty_tables() -> None:
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as connection, _journal_unguarded(connection):
         if connection.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
+            names = ", ".join([f'"{t.name}"' for t in tables] + [SEARCH_VOCABULARY])
             if names:
                 connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
@@ -189,6 +191,9 @@ def _empty_tables() -> None:
             # The search index is a virtual table outside the models (on PostgreSQL it is a
             # table whose rows the products' TRUNCATE cascades to).
             connection.exec_driver_sql(f"DELETE FROM {SEARCH_TABLE}")  # noqa: S608 (a constant)
+            # Its vocabulary, for typos, and the words' trigrams (on PostgreSQL, pg_trgm's).
+            connection.exec_driver_sql(f"DELETE FROM {SEARCH_VOCABULARY}")  # noqa: S608
+            connection.exec_driver_sql(f"DELETE FROM {SEARCH_TRIGRAMS}")  # noqa: S608
             connection.exec_driver_sql("DELETE FROM sqlite_sequence") if _has_sqlite_sequence(
                 connection
             ) else None
