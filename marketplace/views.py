@@ -225,7 +225,9 @@ def search() -> Any:
             "max_price": _("Up to %(price)s", price=money(query.max_price))
             if query.max_price is not None
             else "",
-            "condition": conditions.get(query.condition, ""),
+            "condition": _("Condition: %(condition)s", condition=conditions[query.condition])
+            if query.condition in conditions
+            else "",
             "shop": _("Shop: %(shop)s", shop=query.shop) if query.shop else "",
             "in_stock": _("In stock only") if query.in_stock else "",
         }

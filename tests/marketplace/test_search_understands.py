@@ -252,6 +252,7 @@ def test_the_page_shows_the_applied_filters_as_removable_chips(client, catalogue
     # Following a chip's link removes that filter: both candles are found again.
     assert "2 results for “fig”" in page(client, hrefs[1].removeprefix("/search?"))
     assert 'class="filter-chips-clear" href="/search?q=fig"' in html
+    assert "Remove filter: </span>Condition: Good<" in page(client, "q=jacket&condition=good")
     # The filters' panel is closed (the chips say what applies), open on a wrong filter.
     assert '<details class="card search-panel">' in html
     wrong = client.get("/search?q=fig&min_price=abc").get_data(as_text=True)
