@@ -11,7 +11,7 @@ Products have no language, and a shop may write in English or in French, so each
 stemmed in both (Snowball's English and French stemmers, through PyStemmer, in Python at index
 time and at query time, so both engines see the same stems). A document keeps its words and,
 after a marker (" ~ "), the stems of its words that differ from them: " tasses bleues ~ tass
-bleu ". A query word's stems must equal one of the document's words or stems, while the word
+bleue bleu ". A query word's stems must equal one of the document's words or stems, while the word
 itself still matches as a prefix: so "bougies" (stems "boug", "bougi") finds "bougie" but
 not "bought", and "cera" (French stem "cer") finds "ceramic" but not "cereal".
 
@@ -36,8 +36,9 @@ catalogue, whose cost would grow with it): for each query word, the weights of t
 holding a word that starts with it or equals one of its stems (title 10, tags 4, shop name 2,
 description 1), added up. So a query ranks the same products in the same order on both.
 
-Typos. A vocabulary, `product_search_words`, holds every word of the index (in letters a-z and
-digits, up to VOCABULARY_CHARS long) with the number of indexed products that have it, kept
+Typos. A vocabulary, `product_search_words`, holds every word of the index (not the stems; in
+letters a-z and digits, up to VOCABULARY_CHARS long, the alphabet in which pg_trgm's trigrams
+and ours are surely the same) with the number of indexed products that have it, kept
 by the same calls that keep the index. When a search finds nothing, each of its words that no
 vocabulary word starts with (nor with its stems) is replaced by the vocabulary word most like
 it: the most trigrams in common, measured as PostgreSQL's pg_trgm does (the share of the two
