@@ -8,8 +8,8 @@ PostgreSQL with pg_trgm, through a trigram GIN index on the words (kept in byte 
 COLLATE "C", so that a word's prefix is one range of the primary key, as on SQLite); on SQLite
 through `product_search_trigrams`, each word's trigrams indexed by trigram.
 
-Revision ID: 0018_search_stems_and_typos
-Revises: 0017_charge_id_index
+Revision ID: 0019_search_stems_and_typos
+Revises: 0018_picture_sizes
 Create Date: 2026-12-07 21:30:00.000000
 
 """
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0018_search_stems_and_typos"
-down_revision = "0017_charge_id_index"
+revision = "0019_search_stems_and_typos"
+down_revision = "0018_picture_sizes"
 branch_labels = None
 depends_on = None
 
