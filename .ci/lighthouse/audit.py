@@ -67,9 +67,13 @@ with app.app_context():
     )
     collection = db.session.scalar(select(Collection).order_by(Collection.id))
     variant = product.variants[0]
-    rules = {rule.endpoint: rule.rule for rule in app.url_map.iter_rules()}
-    saved = next((rule for endpoint, rule in sorted(rules.items())
-                  if "saved" in endpoint and "<" not in rule and "api" not in endpoint), "")
+    # The saved things page, once it exists: the shortest page (GET, no parameter) about "saved".
+    saved = min(
+        (rule.rule for rule in app.url_map.iter_rules()
+         if "saved" in rule.rule and "GET" in (rule.methods or ())
+         and "<" not in rule.rule and "/api/" not in rule.rule),
+        key=len, default="",
+    )
     print(json.dumps({
         "product": f"/products/{product.id}/{product.slug}",
         "variant": str(next(v.id for v in product.variants if v.stock > 0)),
