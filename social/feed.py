@@ -14,13 +14,18 @@ Where a page's items come from:
   items in a row, older than it keeps, Redis not answering), from the database: each source
   ranked on read (ix_feed_events_actor_created, ix_products_shop_listed), cut to one page,
   and merged. Both give the same pages.
+
+Both paths end in `_page`, which also groups the page's items into cards: consecutive events
+of one person of the same kind on the same target within GROUP_WINDOW ("Chloé added 6 items to
+Calm mornings") are one card. A page never ends inside a group it could have held: when the
+next item would join the page's last card, that card moves to the next page whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -53,6 +58,12 @@ from social.timeline import micros as _micros
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 50
+# Events of one person of one kind on one target this close to the group's newest are one card.
+GROUP_WINDOW = timedelta(hours=24)
+# The kinds that group, and what each is about: a collection's items, a shop's new products,
+# a buyer's purchases from one shop. Picks carry a note and a like each, ideas a vote count:
+# they stay cards of their own.
+GROUPED_KINDS = frozenset({EventKind.COLLECTION_ITEM, EventKind.PRODUCT, EventKind.PURCHASE})
 
 
 @dataclass
@@ -74,9 +85,80 @@ class FeedItem:
 
 
 @dataclass
+class FeedCard:
+    """One card of the feed: one item, or consecutive items grouped (newest first)."""
+
+    items: list[FeedItem]
+
+    @property
+    def lead(self) -> FeedItem:
+        return self.items[0]
+
+    @property
+    def kind(self) -> str:
+        return self.lead.kind
+
+    @property
+    def actor(self) -> User:
+        return self.lead.actor
+
+    @property
+    def at(self) -> datetime:
+        return self.lead.at
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def products(self) -> list[Product]:
+        return [item.product for item in self.items if item.product is not None]
+
+    @property
+    def key(self) -> str:
+        """What the card is made of: its first and last items and how many (the items between
+        are that person's events in a row, the same for everyone who sees them)."""
+        return f"{self.items[0].cursor}-{self.items[-1].cursor}-{len(self.items)}"
+
+
+@dataclass
 class FeedPage:
     items: list[FeedItem]
     next_cursor: str | None
+    cards: list[FeedCard] = field(default_factory=list)
+
+
+def group_key(item: FeedItem) -> tuple[int, str, int] | None:
+    """What an item groups by (person, kind, target), or None for an item that stays alone."""
+    if item.kind not in GROUPED_KINDS:
+        return None
+    if item.kind == EventKind.COLLECTION_ITEM:
+        target = item.collection.id if item.collection is not None else None
+    else:
+        target = item.product.shop_id if item.product is not None else None
+    if target is None:
+        return None
+    return (item.actor.id, item.kind, target)
+
+
+def group_window() -> timedelta:
+    minutes = current_app.config.get("FEED_GROUP_WINDOW_MINUTES")
+    return GROUP_WINDOW if minutes is None else timedelta(minutes=int(minutes))
+
+
+def group(items: list[FeedItem], window: timedelta) -> list[FeedCard]:
+    """The items (in feed order) as cards: an item joins the card before it when both group
+    by the same person, kind and target and it is within `window` of the card's newest."""
+    cards: list[FeedCard] = []
+    last_key: tuple[int, str, int] | None = None
+    for item in items:
+        key = group_key(item)
+        if cards and key is not None and key == last_key and cards[-1].lead.at - item.at <= window:
+            cards[-1].items.append(item)
+            continue
+        cards.append(FeedCard([item]))
+        last_key = key
+    return cards
 
 
 def parse_cursor(raw: str | None) -> tuple[datetime, int, int] | None:
@@ -448,12 +530,24 @@ def _from_database(viewer: User, position: Any, size: int) -> FeedPage:
 
 
 def _page(items: list[FeedItem], size: int) -> FeedPage:
-    """The first `size` items, and a cursor when there are more (`items` holds at least one
-    more item than the page when there is)."""
+    """The first `size` items as cards, and a cursor when there are more (`items` holds at
+    least one more item than the page when there is).
+
+    The item after the page decides where the page ends: when it would join the page's last
+    card, that card is left whole for the next page (unless it is the whole page: a group
+    longer than a page goes on, as a card of its own, on the next). Both paths come here with
+    the same first `size` + 1 items, so they cut and group alike."""
     items.sort(key=_rank, reverse=True)
-    page = items[:size]
-    has_more = len(items) > size
-    return FeedPage(page, page[-1].cursor if has_more and page else None)
+    if len(items) <= size:
+        return FeedPage(items, None, group(items, group_window()))
+    cards = group(items[: size + 1], group_window())
+    # The last card holds the item after the page: alone, it is the next page's; grouped
+    # with some of this page's, the whole group is.
+    last = cards.pop()
+    if not cards:  # one group fills the page and goes on after it
+        cards = [FeedCard(last.items[:-1])]
+    page = [item for card in cards for item in card.items]
+    return FeedPage(page, page[-1].cursor, cards)
 
 
 def _rank(item: FeedItem) -> tuple[int, int, int]:

@@ -99,6 +99,11 @@ def described(page: feed.FeedPage) -> tuple[list[tuple[Any, ...]], str | None]:
     return items, page.next_cursor
 
 
+def cards(page: feed.FeedPage) -> list[str]:
+    """The cards the page's items make (grouped in one place both paths share)."""
+    return [card.key for card in page.cards]
+
+
 def walk(viewer: Any, size: int, *, from_timeline: bool = True) -> list[Any]:
     """Every page of the viewer's feed, each asserted the same through Redis and through the
     database; `from_timeline`: each asserted served by the timeline (not the fallback)."""
@@ -106,13 +111,15 @@ def walk(viewer: Any, size: int, *, from_timeline: bool = True) -> list[Any]:
     cursor = None
     while True:
         position = feed.parse_cursor(cursor)
-        database = described(feed._from_database(viewer, position, size))
+        from_database = feed._from_database(viewer, position, size)
+        database = described(from_database)
         served = feed._from_timeline(viewer, position, size)
         if from_timeline:
             assert served is not None, f"the timeline did not serve the page after {cursor}"
-        assert described(feed.home_feed(viewer, cursor, size)) == database
+        home = feed.home_feed(viewer, cursor, size)
+        assert described(home) == database and cards(home) == cards(from_database)
         if served is not None:
-            assert described(served) == database
+            assert described(served) == database and cards(served) == cards(from_database)
         pages.append(database)
         cursor = database[1]
         if cursor is None:
@@ -265,6 +272,40 @@ def test_the_timeline_gives_the_database_pages_through_every_kind_of_change(app,
     store.delete(timeline.key(me.id))
     build(me)
     assert walk_all(me) == after
+
+
+def test_grouped_events_give_the_same_cards_through_the_timeline(app, store):
+    me, chloe, dev = UserFactory(), UserFactory(), UserFactory()
+    FollowFactory(follower=me, followee=chloe)
+    FollowFactory(follower=me, followee=dev)
+    shop = ShopFactory(owner=dev)
+    start = utcnow() - timedelta(hours=2)
+    with time_machine.travel(start, tick=False):
+        calm = CollectionFactory(owner=chloe)
+    build(me)
+    # Runs of 4 and 3 items, a shop's run of 3 new products between them, a pick after.
+    for n in range(10):
+        with time_machine.travel(start + timedelta(minutes=1 + n), tick=False):
+            if 4 <= n < 7:
+                ProductFactory(shop=shop)
+            else:
+                posts.add_item(chloe, calm, ProductFactory().id)
+            db.session.commit()
+    with time_machine.travel(start + timedelta(minutes=20), tick=False):
+        PickFactory(author=chloe)
+    everything = walk_all(me, sizes=(3, 4, 5, 50))
+    assert kinds(everything) == ["pick"] + ["collection_item"] * 3 + ["product"] * 3 + [
+        "collection_item"
+    ] * 4 + ["collection"]
+    page = feed.home_feed(me, None, 50)
+    assert page.next_cursor is None
+    assert [(card.kind, card.count) for card in page.cards] == [
+        ("pick", 1),
+        ("collection_item", 3),
+        ("product", 3),
+        ("collection_item", 4),
+        ("collection", 1),
+    ]
 
 
 def test_a_rolled_back_change_never_reaches_a_timeline(app, store):
