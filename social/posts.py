@@ -466,10 +466,49 @@ def items_of(collection: Collection) -> list[CollectionItem]:
             select(CollectionItem)
             .join(Product, Product.id == CollectionItem.product_id)
             .where(CollectionItem.collection_id == collection.id, Product.listed.is_(True))
-            .options(joinedload(CollectionItem.product).joinedload(Product.shop))
+            .options(
+                joinedload(CollectionItem.product).joinedload(Product.shop),
+                # A storefront's "Add to cart" posts the only variant of a product.
+                joinedload(CollectionItem.product).selectinload(Product.variants),
+            )
             .order_by(CollectionItem.position, CollectionItem.id)
         )
     )
+
+
+def cover_keys(collection_ids: Sequence[int], limit: int = 4) -> dict[int, list[str]]:
+    """The pictures of the first `limit` products (with one, on sale) of each collection, in
+    the collection's order: what a grid of collections draws its covers from, in one query."""
+    if not collection_ids:
+        return {}
+    ranked = (
+        select(
+            CollectionItem.collection_id,
+            Product.cover_key,
+            func.row_number()
+            .over(
+                partition_by=CollectionItem.collection_id,
+                order_by=(CollectionItem.position, CollectionItem.id),
+            )
+            .label("rank"),
+        )
+        .join(Product, Product.id == CollectionItem.product_id)
+        .where(
+            CollectionItem.collection_id.in_(list(collection_ids)),
+            Product.listed.is_(True),
+            Product.cover_key.is_not(None),
+        )
+        .subquery()
+    )
+    found: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        select(ranked.c.collection_id, ranked.c.cover_key)
+        .where(ranked.c.rank <= limit)
+        .order_by(ranked.c.collection_id, ranked.c.rank)
+    )
+    for collection_id, key in rows:
+        found.setdefault(int(collection_id), []).append(str(key))
+    return found
 
 
 def reorder(actor: User, collection: Collection, product_ids: Sequence[int]) -> None:

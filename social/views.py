@@ -130,7 +130,7 @@ def home_feed() -> str:
     return render_template(
         "social/feed.html",
         page=page,
-        items_html=page_parts.fill(user, kept_feed_items(page.items)),
+        items_html=page_parts.fill(user, kept_feed_items(page.cards)),
         liked=reactions.liked_ids(user, Target.PICK, [p.id for p in trending]),
         follows_anyone=bool(following()) if not page.items else True,
         trending=trending,
@@ -139,15 +139,15 @@ def home_feed() -> str:
     )
 
 
-def kept_feed_items(items: Sequence[feed.FeedItem]) -> list[page_parts.Fragment]:
-    """Each item rendered once for everyone (kept until anything public changes), its like
+def kept_feed_items(cards: Sequence[feed.FeedCard]) -> list[page_parts.Fragment]:
+    """Each card rendered once for everyone (kept until anything public changes), its like
     button a hole filled for each viewer: a feed is twenty items, most of them already in
     the feeds of others who follow the same people."""
     locale = str(get_locale() or "")
-    keys = [f"feed-item:{locale}:{item.cursor}" for item in items]
+    keys = [f"feed-card:{locale}:{card.key}" for card in cards]
 
     def render(missing: list[int]) -> list[page_parts.Fragment]:
-        contexts = [{"item": items[index]} for index in missing]
+        contexts = [{"card": cards[index], "item": cards[index].lead} for index in missing]
         return page_parts.render_fragments("social/_feed_item.html", contexts)
 
     return page_cache.kept_many(keys, render, seconds=600)
@@ -309,11 +309,19 @@ def collection(collection_id: int) -> str:
     who = viewer()
     found = posts.visible_collection(collection_id, who)
     is_owner = who is not None and who.id == found.owner_id
+    items = posts.items_of(found)
     return render_template(
         "social/collection.html",
         collection=found,
-        items=posts.items_of(found),
+        items=items,
+        cover_keys=[item.product.cover_key for item in items if item.product.cover_key],
         is_owner=is_owner,
+        following=who is not None and follows.is_following(who.id, found.owner_id),
+        share_url=(
+            current_app.config["BASE_URL"] + url_for("social.visit", code=found.share_link.code)
+            if found.share_link is not None and found.is_public
+            else None
+        ),
         liked=who is not None and reactions.liked(who, Target.COLLECTION, found.id),
         threads=reactions.comments_on(Target.COLLECTION, found.id),
         comment_form=CommentForm(formdata=None, target_type=Target.COLLECTION, target_id=found.id),
@@ -321,6 +329,24 @@ def collection(collection_id: int) -> str:
         note_form=ItemNoteForm(formdata=None),
         owner_id=found.owner_id,
     )
+
+
+@social.post("/collections/<int:collection_id>/cart")
+def collection_add_to_cart(collection_id: int) -> Response:
+    """Add to cart on a collection: the visit counts as a click on the curator's link, as the
+    collection's product links do, and the cart's own route then adds the line (a 307 has the
+    browser post the same form there), which the click attributes to the curator."""
+    who = viewer()
+    found = posts.visible_collection(collection_id, who)
+    product_id = int_arg("product_id", 0, values=request.form)
+    if not posts.collection_has(found.id, product_id):
+        raise NotFound(_("That product is not in this collection."))
+    response = redirect(url_for("shopping.add_to_cart"), code=307)
+    if found.share_link is not None and found.is_public:
+        cookie = sharing.record_visit(found.share_link, who)
+        if cookie is not None:
+            sharing.set_cookie(response, cookie)
+    return response
 
 
 @social.route("/collections/new", methods=["GET", "POST"])
@@ -506,7 +532,12 @@ def person_picks(handle: str) -> str:
 def person_collections(handle: str) -> str:
     person = _visible_person(handle)
     page = posts.collections_of(person, viewer(), int_arg("page", 1, min=1), 24)
-    return render_template("social/person_collections.html", person=person, page=page)
+    return render_template(
+        "social/person_collections.html",
+        person=person,
+        page=page,
+        covers=posts.cover_keys([c.id for c in page.items]),
+    )
 
 
 # --- comments ------------------------------------------------------------------------------
@@ -762,6 +793,7 @@ def profile_posts_section(person: User) -> Any:
             person=person,
             picks=picks,
             collections=collections,
+            covers=posts.cover_keys([c.id for c in collections.items]),
             liked=reactions.liked_ids(who, Target.PICK, [p.id for p in picks.items]),
             is_me=who is not None and who.id == person.id,
         )
