@@ -17,8 +17,8 @@ Where a page's items come from:
 
 Both paths end in `_page`, which also groups the page's items into cards: consecutive events
 of one person of the same kind on the same target within GROUP_WINDOW ("Chloé added 6 items to
-Calm mornings") are one card. A page never ends inside a group it could have held: when the
-next item would join the page's last card, that card moves to the next page whole.
+Calm mornings") are one card. A page does not end inside a group when it can move the group to
+the next page whole and still be half full.
 """
 
 from __future__ import annotations
@@ -534,18 +534,18 @@ def _page(items: list[FeedItem], size: int) -> FeedPage:
     least one more item than the page when there is).
 
     The item after the page decides where the page ends: when it would join the page's last
-    card, that card is left whole for the next page (unless it is the whole page: a group
-    longer than a page goes on, as a card of its own, on the next). Both paths come here with
-    the same first `size` + 1 items, so they cut and group alike."""
+    card, that group is left whole for the next page, unless that would leave this page less
+    than half full: then the group is cut, and goes on as a card of its own on the next page.
+    Either way every item is on exactly one page. Both paths come here with the same first
+    `size` + 1 items, so they cut and group alike."""
     items.sort(key=_rank, reverse=True)
     if len(items) <= size:
         return FeedPage(items, None, group(items, group_window()))
     cards = group(items[: size + 1], group_window())
-    # The last card holds the item after the page: alone, it is the next page's; grouped
-    # with some of this page's, the whole group is.
-    last = cards.pop()
-    if not cards:  # one group fills the page and goes on after it
-        cards = [FeedCard(last.items[:-1])]
+    last = cards.pop()  # the card that holds the item after the page
+    kept = sum(card.count for card in cards)
+    if last.count > 1 and kept * 2 < size:
+        cards.append(FeedCard(last.items[:-1]))
     page = [item for card in cards for item in card.items]
     return FeedPage(page, page[-1].cursor, cards)
 
