@@ -75,6 +75,8 @@ EXPECTATIONS: list[Expect] = [
     Expect("seller.*", "*", OWNER),
     # --- buying and selling
     Expect("shopping.cart shopping.add_to_cart shopping.accept_prices", "*", PUBLIC),
+    # "Add to cart" on a collection: counts the click and sends the form on to the cart.
+    Expect("social.collection_add_to_cart", "POST", PUBLIC),
     Expect("shopping.update_line shopping.remove_line", "*", GUEST_OWNER),
     Expect("shopping.checkout shopping.checkout_* shopping.cancel_checkout shopping.my_order* "
            "shopping.confirm_delivery shopping.review", "*", OWNER),
@@ -225,6 +227,10 @@ def _pick(o: Mapping[str, Any]) -> dict[str, Any]:
 # objects the URL names, so the access check is what answers.
 BODIES: dict[str, Body] = {
     "shopping.add_to_cart POST": lambda o: {"variant_id": o["variant_id"], "quantity": 1},
+    "social.collection_add_to_cart POST": lambda o: {
+        "product_id": o["product_id"],
+        "variant_id": o["variant_id"],
+    },
     "shopping.update_line POST": lambda o: {"quantity": 1},
     "shopping.review POST": lambda o: {"order_line_id": o["order_line_id"], "rating": 5},
     "seller_orders.ship POST": lambda o: {"carrier": "La Poste", "tracking_number": "LP1"},
