@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -16,7 +17,7 @@ from app.database import kept_statement
 from app.extensions import db
 from app.models import utcnow
 from app.rules import Conflict, NotFound, RuleViolation
-from marketplace import categories, search
+from marketplace import categories, search, signals
 from marketplace.hooks import catalogue_hooks
 from marketplace.models import (
     ALT_MAX,
@@ -235,6 +236,63 @@ def refresh(product: Product) -> None:
     search.index_product(product)
 
 
+# --- what a shopper can buy, before and after a change --------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a product offers at one moment: each variant's price and stock, and whether the
+    product is listed. Taken before a change, compared after it by `announce`."""
+
+    listed: bool
+    variants: dict[int, tuple[int, int]]  # variant id -> (price, stock)
+
+    @property
+    def lowest_price(self) -> int | None:
+        """The lowest price of a variant in stock (None when all are sold out)."""
+        prices = [price for price, stock in self.variants.values() if stock > 0]
+        return min(prices) if prices else None
+
+
+def offer_of(product: Product) -> Offer:
+    return Offer(
+        product.listed,
+        {v.id: (v.price_minor, v.stock) for v in product.variants if v.id is not None},
+    )
+
+
+def announce(product: Product, before: Offer, actor: User | None) -> None:
+    """Tell higher features when a listed product got cheaper to buy, or a sold-out variant
+    came back. A price drop counts only when the lowest price of a variant in stock went
+    down because a price went down (a restocked cheaper variant is news of stock, a raise
+    or a cut on a sold-out variant is no news)."""
+    after = offer_of(product)
+    if not (before.listed and after.listed):
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    old_low, new_low = before.lowest_price, after.lowest_price
+    cut = [
+        price
+        for variant_id, (price, stock) in after.variants.items()
+        if stock > 0 and price < before.variants.get(variant_id, (price + 1, 0))[0]
+    ]
+    if old_low is not None and new_low is not None and cut and min(cut) < old_low:
+        signals.price_dropped.send(
+            app,
+            product=product,
+            old_price_minor=old_low,
+            new_price_minor=new_low,
+            actor=actor,
+        )
+    back = [
+        variant_id
+        for variant_id, (_price, stock) in after.variants.items()
+        if stock > 0 and variant_id in before.variants and before.variants[variant_id][1] == 0
+    ]
+    if back:
+        signals.back_in_stock.send(app, product=product, variant_ids=sorted(back), actor=actor)
+
+
 # --- products ------------------------------------------------------------------------------
 
 
@@ -387,6 +445,7 @@ def quick_edit(actor: User, product: Product, edit: QuickEdit) -> Product:
     if edit.status is not None and edit.status not in ProductStatus.ALL:
         problems.add("status", _("Choose draft, active or archived."))
     problems.check()
+    before = offer_of(product)
     for variant_id, (price, stock) in edit.variants.items():
         if price is not None:
             by_id[variant_id].price_minor = price
@@ -397,6 +456,7 @@ def quick_edit(actor: User, product: Product, edit: QuickEdit) -> Product:
             ProductStatus.ACTIVE if edit.status == ProductStatus.SOLD_OUT else (edit.status)
         )
     refresh(product)
+    announce(product, before, actor)
     return product
 
 
@@ -452,6 +512,7 @@ def add_variant(actor: User, product: Product, data: VariantInput) -> ProductVar
     )
     _check_variant_unique(product, clean, problems, None)
     problems.check()
+    before = offer_of(product)
     variant = ProductVariant(
         shop_id=product.shop_id,
         sku=clean.sku or "tmp",
@@ -466,6 +527,7 @@ def add_variant(actor: User, product: Product, data: VariantInput) -> ProductVar
     if not clean.sku:
         variant.sku = _default_sku(product, variant)
     refresh(product)
+    announce(product, before, actor)
     return variant
 
 
@@ -496,12 +558,14 @@ def update_variant(
     )
     _check_variant_unique(product, clean, problems, variant)
     problems.check()
+    before = offer_of(product)
     variant.sku = clean.sku or _default_sku(product, variant)
     variant.option1 = clean.option1
     variant.option2 = clean.option2
     variant.price_minor = clean.price_minor or variant.price_minor
     variant.stock = clean.stock if clean.stock is not None else variant.stock
     refresh(product)
+    announce(product, before, actor)
     return variant
 
 

@@ -24,6 +24,13 @@ order_refunded(app, order, refund)
 order_delivered(app, order)
     The order was confirmed delivered (by the buyer, the seller, or auto-completion). Payouts
     starts the hold before earnings become available.
+price_dropped(app, product, old_price_minor, new_price_minor, actor)
+    The lowest price a shopper can buy the product at went down (a seller lowered a price of
+    a variant in stock); `actor` is who changed it. Only for a listed product.
+back_in_stock(app, product, variant_ids, actor)
+    Variants that were sold out have stock again (a seller's edit, a refund's restock, a
+    checkout's released reservation); `actor` is the seller, or None. Only for a listed
+    product. Social tells the people who saved the product, after the commit.
 """
 
 from __future__ import annotations
@@ -38,3 +45,5 @@ checkout_started = _signals.signal("checkout-started")
 checkout_paid = _signals.signal("checkout-paid")
 order_refunded = _signals.signal("order-refunded")
 order_delivered = _signals.signal("order-delivered")
+price_dropped = _signals.signal("price-dropped")
+back_in_stock = _signals.signal("back-in-stock")

@@ -84,6 +84,8 @@ def return_stock(variant_id: int, quantity: int) -> ProductVariant:
     if quantity <= 0:
         raise RuleViolation(_("Choose a quantity of at least one."), field="quantity")
     product, variant = _locked(variant_id)
+    before = product_services.offer_of(product)
     variant.stock += quantity
     product_services.refresh(product)
+    product_services.announce(product, before, None)
     return variant
