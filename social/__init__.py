@@ -102,7 +102,19 @@ def _hide_suspended_profiles() -> Any:
 def init_app(app: Flask) -> None:
     from app.accounts import signals as account_signals
     from marketplace.hooks import add_commission_guard, add_product_section, add_shop_section
-    from social import api, attribution, idea_api, idea_views, ideas, models, rules, timeline, views  # noqa: F401
+    from social import (  # noqa: F401
+        api,
+        attribution,
+        idea_api,
+        idea_views,
+        ideas,
+        models,
+        rules,
+        saved,
+        saved_api,
+        timeline,
+        views,
+    )
     from social.seed import seed_social
 
     app.config.setdefault("ATTRIBUTION_WINDOW_DAYS", 7)
@@ -150,6 +162,8 @@ def init_app(app: Flask) -> None:
 
     attribution.connect(app)
     timeline.init_app(app)
+    saved.init_app(app)
+    saved_api.register()
     account_signals.logged_in.connect(_suspended_at_login, app)
     app.before_request(_keep_suspended_out)
     app.before_request(_hide_suspended_profiles)

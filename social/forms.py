@@ -90,6 +90,9 @@ class SettingsForm(FlaskForm):
     email_follows = BooleanField(_l("Email me when someone follows me"))
     email_reactions = BooleanField(_l("Email me about likes, comments and replies"))
     email_sales = BooleanField(_l("Email me when someone buys through my picks"))
+    email_saved = BooleanField(
+        _l("Email me when something I saved gets cheaper or is back in stock")
+    )
 
 
 class ModerationForm(FlaskForm):

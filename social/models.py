@@ -329,6 +329,9 @@ class NotificationKind:
     IDEA = "idea"
     IDEA_DECISION = "idea_decision"
     REWARD = "reward"
+    # Something the person saved (liked): its price went down, or it is back in stock.
+    PRICE_DROP = "price_drop"
+    BACK_IN_STOCK = "back_in_stock"
 
 
 class Notification(Model):
@@ -365,6 +368,8 @@ class SocialSettings(Model):
     email_follows: Mapped[bool] = mapped_column(default=True)
     email_reactions: Mapped[bool] = mapped_column(default=True)
     email_sales: Mapped[bool] = mapped_column(default=True)
+    # Price drops and restocks of what they saved.
+    email_saved: Mapped[bool] = mapped_column(default=True)
 
 
 class Suspension(Model):
@@ -409,3 +414,33 @@ class Report(Model):
     resolution: Mapped[str | None] = mapped_column(String(16))
 
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
+
+
+class SavedAlertKind:
+    PRICE_DROP = NotificationKind.PRICE_DROP
+    BACK_IN_STOCK = NotificationKind.BACK_IN_STOCK
+
+
+class SavedAlert(Model):
+    """News of a saved product, told once to everyone who saved it.
+
+    `dedupe_key` names the news (the product, what changed, the day), so the same drop or
+    restock reported twice (two tabs, a double submit, a job run again) makes one alert.
+    `notified_through` is the fan-out's progress: the highest recipient id told so far.
+    """
+
+    __tablename__ = "saved_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    old_price_minor: Mapped[int | None]
+    new_price_minor: Mapped[int | None]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    notified_through: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
+
+    product: Mapped[Product] = relationship()

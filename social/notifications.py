@@ -38,6 +38,8 @@ EMAIL_SETTING = {
     NotificationKind.IDEA: "email_reactions",
     NotificationKind.IDEA_DECISION: "email_reactions",
     NotificationKind.REWARD: "email_sales",
+    NotificationKind.PRICE_DROP: "email_saved",
+    NotificationKind.BACK_IN_STOCK: "email_saved",
 }
 
 
@@ -52,6 +54,7 @@ def settings_for(user_id: int) -> SocialSettings:
         email_follows=True,
         email_reactions=True,
         email_sales=True,
+        email_saved=True,
     )
 
 
@@ -61,7 +64,13 @@ def update_settings(user: User, **choices: bool) -> SocialSettings:
         found = settings_for(user.id)
         db.session.add(found)
     for name, value in choices.items():
-        if name in ("share_purchases", "email_follows", "email_reactions", "email_sales"):
+        if name in (
+            "share_purchases",
+            "email_follows",
+            "email_reactions",
+            "email_sales",
+            "email_saved",
+        ):
             setattr(found, name, bool(value))
     db.session.flush()
     return found
@@ -87,6 +96,7 @@ def notify(
     product_id: int | None = None,
     link: str | None = None,
     subject_text: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Notification | None:
     """Tell a person something happened; nobody is notified of their own actions."""
     if actor is not None and actor.id == recipient_id:
@@ -104,12 +114,17 @@ def notify(
     if getattr(settings_for(recipient_id), EMAIL_SETTING.get(kind, ""), False):
         recipient = db.session.get(User, recipient_id)
         if recipient is not None:
-            _email(recipient, kind, actor, link, subject_text)
+            _email(recipient, kind, actor, link, subject_text, details or {})
     return notification
 
 
 def _email(
-    recipient: User, kind: str, actor: User | None, link: str | None, what: str | None
+    recipient: User,
+    kind: str,
+    actor: User | None,
+    link: str | None,
+    what: str | None,
+    details: dict[str, Any],
 ) -> None:
     name = actor.name if actor else ""
     with force_locale(recipient.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
@@ -124,6 +139,8 @@ def _email(
             NotificationKind.IDEA: _("A new idea for your shop: %(what)s", what=what or ""),
             NotificationKind.IDEA_DECISION: _("News of your idea: %(what)s", what=what or ""),
             NotificationKind.REWARD: _("Your idea earned a reward: %(what)s", what=what or ""),
+            NotificationKind.PRICE_DROP: _("Price drop: %(what)s", what=what or ""),
+            NotificationKind.BACK_IN_STOCK: _("Back in stock: %(what)s", what=what or ""),
         }
         mail.send(
             recipient.email,
@@ -135,6 +152,7 @@ def _email(
             what=what,
             link=link or absolute_url("social.notifications"),
             settings_link=absolute_url("social.settings"),
+            details=details,
         )
 
 

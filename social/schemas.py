@@ -338,6 +338,7 @@ class SettingsSchema(Schema):
     email_follows = fields.Boolean(metadata={"example": True})
     email_reactions = fields.Boolean(metadata={"example": False})
     email_sales = fields.Boolean(metadata={"example": True})
+    email_saved = fields.Boolean(metadata={"example": True})
 
 
 class ReportSchema(Schema):

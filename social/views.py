@@ -41,6 +41,7 @@ from social import (
     notifications,
     posts,
     reactions,
+    saved,
     sharing,
 )
 from social.forms import (
@@ -615,6 +616,8 @@ def notification_link(notification: Any) -> str:
         return url_for("profiles.show", handle=notification.actor.handle)
     if notification.kind == "sale":
         return url_for("social.stats")
+    if notification.target_type == saved.ALERT_TARGET and notification.product_id:
+        return url_for("catalogue.product", product_id=notification.product_id)
     if notification.target_type == Target.PICK:
         return url_for("social.pick", pick_id=notification.target_id)
     if notification.target_type == Target.COLLECTION:
@@ -639,6 +642,7 @@ def notifications_page() -> str:
         next_before=rows[-1].id if more and rows else None,
         link=notification_link,
         titles=notifications.subject_titles(rows),
+        alerts=saved.alerts_for(rows),
         confirm=ConfirmForm(),
     )
 
@@ -664,6 +668,7 @@ def settings() -> Any:
             email_follows=bool(form.email_follows.data),
             email_reactions=bool(form.email_reactions.data),
             email_sales=bool(form.email_sales.data),
+            email_saved=bool(form.email_saved.data),
         )
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("social.settings"))
