@@ -640,6 +640,7 @@ class Notifications(MethodView):
                     "actor": person_view(n.actor) if n.actor else None,
                     "target_type": n.target_type,
                     "target_id": n.target_id,
+                    "product_id": n.product_id,
                     "created_at": n.created_at,
                     "read": n.read_at is not None,
                 }

@@ -31,6 +31,7 @@ from app.forms import int_arg
 from app.hooks import NavLink, add_seeder
 from app.hooks import hooks as app_hooks
 from app.models import utcnow
+from marketplace import products as product_services
 from marketplace import signals
 from marketplace.models import Product, Shop
 from marketplace.pagination import Page, paginate_select
@@ -233,6 +234,11 @@ def alert_job(
     product = db.session.get(Product, product_id)
     if product is None or not product.listed:
         return
+    if kind == NotificationKind.PRICE_DROP:
+        # Queued jobs can run late: a price raised again since is no news any more.
+        lowest = product_services.offer_of(product).lowest_price
+        if lowest is None or new_price_minor is None or lowest > new_price_minor:
+            return
     alert_id = _record(
         {
             "product_id": product_id,
@@ -335,7 +341,6 @@ DEMO_SHOPPER = "farid"
 def seed_saved(progress: Any) -> None:
     """Farid (the demo shopper) saves a few products, a pick and a collection; then a shop
     lowers the price of one of them, so his Saved page and his notifications have news."""
-    from marketplace import products as product_services
     from social import reactions
 
     shopper = db.session.scalar(select(User).where(User.handle == DEMO_SHOPPER))

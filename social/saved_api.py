@@ -31,7 +31,10 @@ class SavedProductSchema(ProductBriefSchema):
     stock_total = fields.Integer(metadata={"example": 2})
     in_stock = fields.Boolean(metadata={"example": True})
     has_options = fields.Boolean(
-        metadata={"description": "Variants at several prices: the price is the lowest."}
+        metadata={
+            "description": "It has variants: the price is the lowest of them.",
+            "example": False,
+        }
     )
 
 

@@ -319,6 +319,13 @@ class NotificationSchema(Schema):
     actor = fields.Nested(PersonSchema, allow_none=True)
     target_type = fields.String(allow_none=True, metadata={"example": "pick"})
     target_id = fields.Integer(allow_none=True, metadata={"example": 23})
+    product_id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The product it is about (a sale, a saved product's news).",
+            "example": 12,
+        },
+    )
     created_at = fields.DateTime(metadata={"example": "2026-03-14T12:30:00+00:00"})
     read = fields.Boolean(metadata={"example": False})
 

@@ -98,6 +98,8 @@ EXPECTATIONS: list[Expect] = [
            "social_api.NotificationsRead social_api.Settings social_api.ShareLinks "
            "social_api.Suggestions social_api.Collections social_api.Picks "
            "social_api.Likes social_api.Following social_api.Comments", "*", SIGNED_IN),
+    # What one saved: everyone signed in has their own (never the owner's).
+    Expect("saved.page saved_api.Saved", "GET", SIGNED_IN),
     # Anyone signed in reports what others posted; one's own is refused (edit or remove it).
     Expect("social_api.Reports", "*", SIGNED_IN.but(owner="refused")),
     # The collection is named in the form: another user's is refused.

@@ -76,7 +76,7 @@ def test_a_price_drop_tells_who_saved_it_on_site_and_by_email(client, outbox):
     assert "Price drop: “Speckled bowl”, which you saved, is now €24.00 (it was €30.00)" in page
     assert f'<a href="/products/{bowl.id}">' in page
     api = client.get("/api/v1/notifications").get_json()
-    assert api["items"][0]["kind"] == "price_drop"
+    assert api["items"][0]["kind"] == "price_drop" and api["items"][0]["product_id"] == bowl.id
     card = page_text(client.get("/saved"))
     assert "€24.00" in card and "<s>€30.00</s>" in card  # the price before the drop
 
@@ -226,3 +226,21 @@ def test_many_savers_are_told_in_batches_once_each(app, client, outbox, monkeypa
     finally:
         del app.extensions["kindred_job_dispatcher"]
     assert [len(told(fan)) for fan in fans] == [1] * 5
+
+
+def test_a_drop_undone_before_its_job_runs_is_no_news(app, client, outbox):
+    shop = ShopFactory()
+    bowl = ProductFactory(shop=shop, title="Bowl", price_minor=3000)
+    fan = UserFactory()
+    saving(bowl, fan)
+    queued: list[tuple[str, dict]] = []
+    app.extensions["kindred_job_dispatcher"] = lambda name, kwargs: queued.append((name, kwargs))
+    try:
+        login(client, shop.owner)
+        quick_edit(client, bowl, prices={bowl.variants[0].id: "20,00"})
+        quick_edit(client, bowl, prices={bowl.variants[0].id: "30,00"})  # a slip, put back
+        ((name, kwargs),) = queued
+        jobs.run(name, **kwargs)
+    finally:
+        del app.extensions["kindred_job_dispatcher"]
+    assert told(fan) == [] and fresh(SavedAlert) == []
