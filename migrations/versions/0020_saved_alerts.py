@@ -1,7 +1,7 @@
 """saved things: price-drop and back-in-stock alerts, and their email setting
 
-Revision ID: 0018_saved_alerts
-Revises: 0017_charge_id_index
+Revision ID: 0020_saved_alerts
+Revises: 0019_search_stems_and_typos
 Create Date: 2026-12-07 21:30:00.000000
 
 People who saved (liked) a product hear when its price goes down or a sold-out variant comes
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0018_saved_alerts"
-down_revision = "0017_charge_id_index"
+revision = "0020_saved_alerts"
+down_revision = "0019_search_stems_and_typos"
 branch_labels = None
 depends_on = None
 
