@@ -1,14 +1,24 @@
-"""Languages (English and French), and money and dates formatted for the locale."""
+"""Languages (English and French), and money, numbers and dates formatted for the locale.
+
+A page's locale has two parts: its language, one of LANGUAGES (what the words are in), and
+the region it is formatted for (what dates and numbers look like: 07/12/2026 in Britain,
+12/7/26 in the United States, 2026-12-07 in Quebec). The language is the one the person
+chose (saved in their account, or picked on the site and kept in a cookie), else the first
+of their browser's languages we have; the region is the one their browser names for that
+language, when Babel knows that locale. The page cache keys pages by the whole locale.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, localedata
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import (
@@ -18,7 +28,7 @@ from babel.numbers import (
     get_currency_precision,
     parse_decimal,
 )
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_login import current_user
 
@@ -40,20 +50,83 @@ def minor_unit_exponent(currency: str) -> int:
     return int(get_currency_precision(currency.upper()))
 
 
+# The language a visitor picked on the site (the switcher in the footer), for a year.
+LANGUAGE_COOKIE = "language"
+LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+# A browser's language tag as we take it: a language, and a region of two letters or none
+# ("en", "en-GB", "fr_CA"); scripts, variants and private tags are not formats we need.
+_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}))?")
+
+
+def choose_locale(language: str | None, accepted: Iterable[str], languages: Sequence[str]) -> str:
+    """The locale of a page, as Babel names it ("en_GB", "fr", "fr_CA").
+
+    `language` is the one the person chose (None: their browser's); `accepted` are their
+    browser's language tags, best first. Only LANGUAGES and locales Babel knows come out, so
+    a made-up header can neither break a page nor make the cache keep endless copies of it.
+    """
+    chosen = language if language in languages else None
+    for tag in accepted:
+        match = _TAG.fullmatch(tag.strip())
+        if match is None:
+            continue
+        tongue, region = match.group(1).lower(), (match.group(2) or "").upper()
+        if chosen is None and tongue in languages:
+            chosen = tongue
+        if tongue != chosen:
+            continue
+        regional = f"{tongue}_{region}"
+        return regional if region and localedata.exists(regional) else tongue
+    return chosen or languages[0]
+
+
+def chosen_language() -> str | None:
+    """The language this visitor picked on the site, if any (and if we still offer it)."""
+    picked = request.cookies.get(LANGUAGE_COOKIE)
+    return picked if picked in current_app.config["LANGUAGES"] else None
+
+
+def _accepted() -> list[str]:
+    return [tag for tag, _quality in request.accept_languages]
+
+
 def select_locale() -> str | None:
     languages = current_app.config["LANGUAGES"]
-    user_locale = getattr(current_user, "locale", None) if current_user else None
-    if user_locale in languages:
-        return str(user_locale)
-    if request:
-        return visitor_locale()
-    return None
+    saved = getattr(current_user, "locale", None) if current_user else None
+    saved = saved if saved in languages else None
+    if not has_request_context():
+        return saved
+    return choose_locale(saved or chosen_language(), _accepted(), languages)
 
 
 def visitor_locale() -> str:
-    """The language of someone signed out: the best of theirs that we have."""
-    languages = current_app.config["LANGUAGES"]
-    return str(request.accept_languages.best_match(languages) or languages[0])
+    """The locale of someone signed out: the language they picked or their browser's best
+    that we have, formatted for their browser's region."""
+    return choose_locale(chosen_language(), _accepted(), current_app.config["LANGUAGES"])
+
+
+def language_tag() -> str:
+    """The page's locale as HTML's lang attribute wants it ("en-GB", "fr")."""
+    return str(get_locale() or "en").replace("_", "-")
+
+
+@lru_cache(maxsize=8)
+def _offered(languages: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [
+        (code, (Locale.parse(code).get_display_name(code) or code).capitalize())
+        for code in languages
+    ]
+
+
+def offered_languages() -> list[tuple[str, str]]:
+    """Each language of the site with its name in itself ("English", "Français")."""
+    return _offered(tuple(current_app.config["LANGUAGES"]))
+
+
+def language() -> str:
+    """The page's language, one of LANGUAGES (whatever region it is formatted for)."""
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
 
 
 def money(amount_minor: int | None, currency: str | None = None) -> str:
@@ -165,6 +238,11 @@ def datetime_(value: datetime | None, style: str = "medium") -> str:
     return format_datetime(value, style) if value else ""
 
 
+def number(value: int | float | Decimal | None) -> str:
+    """A count or a quantity as the locale writes it (1,234 / 1 234 / 1'234)."""
+    return "" if value is None else str(format_decimal(value, locale=_locale_name()))
+
+
 def compile_catalogs(force: bool = False) -> int:
     """Compile each .po catalogue to .mo when it is newer; returns how many were written.
 
@@ -205,4 +283,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["format_amount"] = format_amount
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["datetime"] = datetime_
-    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.globals["current_locale"] = language_tag
+    app.jinja_env.globals["current_language"] = language
+    app.jinja_env.globals["offered_languages"] = offered_languages

@@ -100,7 +100,9 @@ PRIVATE_TABLES = frozenset(
     }
 )
 # Columns of public tables that no page shows (an update of only these leaves the pages).
-PRIVATE_COLUMNS = {"users": frozenset({"last_login_at", "session_nonce", "password_hash"})}
+PRIVATE_COLUMNS = {
+    "users": frozenset({"last_login_at", "session_nonce", "password_hash", "locale"})
+}
 _SET_COLUMNS = re.compile(r"[\s,]\"?(\w+)\"?\s*=", re.IGNORECASE)
 _WRITE = re.compile(
     r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)"

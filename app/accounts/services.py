@@ -400,6 +400,13 @@ def update_profile(user: User, changes: ProfileChanges) -> User:
     return user
 
 
+def save_language(user: User, language: str) -> None:
+    """Keep the language a person picked on the site (the footer's switcher) as theirs."""
+    if language not in current_app.config["LANGUAGES"]:
+        raise RuleViolation(_("Choose one of the offered languages."), field="locale")
+    user.locale = language
+
+
 def user_by_handle(handle: str) -> User:
     user = db.session.scalar(select(User).where(User.handle == (handle or "").lower()))
     if user is None:

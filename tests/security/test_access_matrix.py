@@ -57,6 +57,8 @@ EXPECTATIONS: list[Expect] = [
     Expect("core.* health.readyz media.file static *.static api-docs.* api_docs.*", "GET",
            PUBLIC),
     Expect("auth.login auth.signup auth.forgot_password auth.logout", "*", PUBLIC),
+    # The footer's language switcher: anyone picks a language (a signed-in person's is saved).
+    Expect("core.set_language", "POST", PUBLIC),
     # The code step of a two-step log-in: without a right password first, back to log in.
     Expect("auth.two_step_login", "*", PUBLIC.but(anon="login")),
     Expect("auth.reset_password", "*", NOBODY),  # a made-up token
@@ -228,6 +230,7 @@ def _pick(o: Mapping[str, Any]) -> dict[str, Any]:
 # "endpoint METHOD" -> a valid body (form fields, JSON, or files as bytes) built from the
 # objects the URL names, so the access check is what answers.
 BODIES: dict[str, Body] = {
+    "core.set_language POST": lambda o: {"locale": "fr", "next": "/"},
     "shopping.add_to_cart POST": lambda o: {"variant_id": o["variant_id"], "quantity": 1},
     "social.collection_add_to_cart POST": lambda o: {
         "product_id": o["product_id"],
