@@ -23,6 +23,10 @@ class NavLink:
     # What its badge counts: SQL for the number (a scalar subquery), or None when there is
     # nothing to count. The badges of a page are read together, in one query.
     badge: Callable[[], Any] | None = field(compare=False, default=None)
+    # Kept in the header's bar on a phone, beside the menu button rather than inside its
+    # menu (the cart, with its count); it is drawn as its icon there ("bag", "search").
+    pinned: bool = field(compare=False, default=False)
+    icon: str = field(compare=False, default="")
 
 
 @dataclass

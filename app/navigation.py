@@ -47,6 +47,8 @@ class ShownLink:
     endpoint: str
     label: Any
     count: int = 0  # its badge's number (none shown at 0)
+    pinned: bool = False  # in the header's bar on a phone, not in its menu
+    icon: str = ""
 
 
 def shown_links(links: list[NavLink]) -> list[ShownLink]:
@@ -62,7 +64,7 @@ def shown_links(links: list[NavLink]) -> list[ShownLink]:
         row = db.session.execute(select(*counted.values())).one()
         counts = {index: int(value or 0) for index, value in zip(counted, row, strict=True)}
     return [
-        ShownLink(link.endpoint, link.label, counts.get(index, 0))
+        ShownLink(link.endpoint, link.label, counts.get(index, 0), link.pinned, link.icon)
         for index, link in enumerate(visible)
     ]
 

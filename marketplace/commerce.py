@@ -119,7 +119,9 @@ def init_app(app: Flask) -> None:
     app.add_template_global(tracking.tracking_url, "tracking_url")
     account_signals.logged_in.connect(_merge_cart_at_login, app)
     registry = app_hooks.hooks(app)
-    registry.nav.append(NavLink(60, "shopping.cart", _l("Cart"), badge=_cart_count))
+    registry.nav.append(
+        NavLink(60, "shopping.cart", _l("Cart"), badge=_cart_count, pinned=True, icon="bag")
+    )
     registry.account_nav.extend(
         [
             NavLink(30, "shopping.my_orders", _l("My orders")),
