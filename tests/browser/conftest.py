@@ -203,6 +203,14 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+def open_menu(page: Any) -> None:
+    """Open the header's menu where it is one (a phone); on a wide screen its links are
+    in the header already."""
+    button = page.locator("summary.nav-menu-button")
+    if button.is_visible() and not page.locator("details.nav-menu").evaluate("m => m.open"):
+        button.click()
+
+
 def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
     """Wait (bounded) for something the server does after a response, like a webhook delivery."""
     import time

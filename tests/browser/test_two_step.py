@@ -15,7 +15,7 @@ import pytest
 
 from app.extensions import db
 from tests.browser import two_step
-from tests.browser.conftest import PHONE, overflow, screenshot
+from tests.browser.conftest import PHONE, open_menu, overflow, screenshot
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 SMALL_LAPTOP = {"width": 1280, "height": 800}
@@ -72,6 +72,7 @@ def test_turn_on_sign_in_with_a_code_or_a_recovery_code_and_sign_out_another_ses
     assert "10 recovery codes left." in page.content()
 
     # Logged out, she logs in again: the password, then a code (a wrong one first).
+    open_menu(page)  # on a phone, "Log out" is in the menu
     page.get_by_role("button", name="Log out", exact=True).click()
     page.wait_for_load_state()
     assert not signed_in_as(page, "dana")
