@@ -7,7 +7,7 @@ from typing import Any
 
 from app.extensions import db
 from social.models import Like, Target
-from tests.browser.conftest import overflow, screenshot
+from tests.browser.conftest import open_menu, overflow, screenshot
 from tests.factories import CollectionFactory, PickFactory, ProductFactory, UserFactory
 
 
@@ -28,6 +28,7 @@ def test_the_saved_page_fits_and_unsaves(app: Any, open_as: Any, live_server: st
         db.session.add(Like(user_id=shopper.id, target_type=target_type, target_id=target_id))
     db.session.commit()
     page = open_as(shopper)
+    open_menu(page)  # on a phone, the header's links are in its menu
     page.get_by_role("link", name="Saved", exact=True).first.click()
     page.wait_for_load_state()
     assert page.url.endswith("/saved")
