@@ -5,14 +5,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, case, func, select
+from sqlalchemy.orm import joinedload
 
 from app import batches, uow
 from app.accounts.models import User
-from app.database import for_update
+from app.database import for_update, kept_statement
 from app.extensions import db
 from app.models import utcnow
 from app.rules import Conflict, Forbidden, NotFound, RuleViolation
@@ -28,6 +30,7 @@ from marketplace.order_models import (
     RefundStatus,
     Review,
 )
+from marketplace.pagination import Page, paginate_select
 from marketplace.payments import PaymentError, RefundIntent, provider
 
 CARRIER_MAX = 60
@@ -474,6 +477,15 @@ def shop_rating(shop_id: int) -> Rating:
     return Rating(round(float(average or 0), 1), int(count or 0))
 
 
+def product_rating(product_id: int) -> Rating:
+    average, count = db.session.execute(
+        select(func.avg(Review.rating), func.count(Review.id)).where(
+            Review.product_id == product_id
+        )
+    ).one()
+    return Rating(round(float(average or 0), 1), int(count or 0))
+
+
 def shop_reviews(shop_id: int, limit: int = 10) -> list[Review]:
     return list(
         db.session.scalars(
@@ -482,4 +494,79 @@ def shop_reviews(shop_id: int, limit: int = 10) -> list[Review]:
             .order_by(Review.created_at.desc(), Review.id.desc())
             .limit(limit)
         )
+    )
+
+
+@dataclass(frozen=True)
+class ProductReviews:
+    """What a product page says of reviews: the product's own, or, while it has none, its
+    shop's (`of_shop`), with the rating of what is shown and the newest few."""
+
+    rating: Rating
+    reviews: list[Review]
+    of_shop: bool
+    shop_rating: Rating
+
+    @property
+    def has_more(self) -> bool:
+        return self.rating.count > len(self.reviews)
+
+
+def product_reviews(product_id: int, shop_id: int, limit: int = 3) -> ProductReviews:
+    """The product's reviews and rating, or its shop's when it has none, in one query: the
+    shop's reviews with the product's first, each row carrying both averages and counts
+    (window functions run before the limit, so they cover every review of the shop)."""
+    # On every product page: built once (app.database.kept_statement).
+    statement = kept_statement("marketplace.product_reviews", _product_reviews_statement)
+    rows = db.session.execute(
+        statement, {"product_id": product_id, "shop_id": shop_id, "limit": limit}
+    ).all()
+    if not rows:
+        empty = Rating(0.0, 0)
+        return ProductReviews(empty, [], of_shop=False, shop_rating=empty)
+    _first, own_average, own_count, shop_average, shop_count = rows[0]
+    shop = Rating(round(float(shop_average or 0), 1), int(shop_count or 0))
+    if own_count:
+        own = Rating(round(float(own_average or 0), 1), int(own_count))
+        reviews = [row[0] for row in rows if row[0].product_id == product_id]
+        return ProductReviews(own, reviews, of_shop=False, shop_rating=shop)
+    return ProductReviews(shop, [row[0] for row in rows], of_shop=True, shop_rating=shop)
+
+
+def _product_reviews_statement() -> Any:
+    own = Review.product_id == bindparam("product_id")
+    return (
+        select(
+            Review,
+            func.avg(case((own, Review.rating))).over(),
+            func.count(case((own, Review.id))).over(),
+            func.avg(Review.rating).over(),
+            func.count(Review.id).over(),
+        )
+        .where(Review.shop_id == bindparam("shop_id"))
+        .options(joinedload(Review.buyer), joinedload(Review.product))
+        .order_by(case((own, 0), else_=1), Review.created_at.desc(), Review.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def reviews_of_product(product_id: int, page: int = 1, per_page: int = 20) -> Page[Review]:
+    return paginate_select(
+        select(Review)
+        .where(Review.product_id == product_id)
+        .options(joinedload(Review.buyer))
+        .order_by(Review.created_at.desc(), Review.id.desc()),
+        page,
+        per_page,
+    )
+
+
+def reviews_of_shop(shop_id: int, page: int = 1, per_page: int = 20) -> Page[Review]:
+    return paginate_select(
+        select(Review)
+        .where(Review.shop_id == shop_id)
+        .options(joinedload(Review.buyer), joinedload(Review.product))
+        .order_by(Review.created_at.desc(), Review.id.desc()),
+        page,
+        per_page,
     )

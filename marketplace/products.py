@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from app import media
@@ -124,6 +124,27 @@ def public_product(product_id: int, viewer: User | None = None) -> Product:
     if product is None or not (product.listed or is_owner):
         raise NotFound(_("That product is not available."))
     return product
+
+
+def more_from_shop(product: Product, limit: int = 6) -> list[Product]:
+    """The shop's other listed products, newest first, for a product page's "more from this
+    shop" (their shop is the product's, already loaded: reading it costs no query)."""
+    # On every product page: built once (app.database.kept_statement).
+    statement = kept_statement(
+        "marketplace.more_from_shop",
+        lambda: (
+            select(Product)
+            .where(
+                Product.shop_id == bindparam("shop_id"),
+                Product.listed.is_(True),
+                Product.id != bindparam("product_id"),
+            )
+            .order_by(Product.published_at.desc(), Product.id.desc())
+            .limit(bindparam("limit", type_=Integer))
+        ),
+    )
+    values = {"shop_id": product.shop_id, "product_id": product.id, "limit": limit}
+    return list(db.session.scalars(statement, values))
 
 
 # --- checking input ------------------------------------------------------------------------

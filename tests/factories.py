@@ -202,3 +202,96 @@ class TwoStepUserFactory(UserFactory):
 
     two_step_secret = TWO_STEP_SECRET
     two_step_enabled_at = factory.LazyFunction(utcnow)
+
+
+# --- orders: reviews of delivered purchases -----------------------------------------------------
+# The purchase is written as the rows a paid, delivered order leaves (paying through the emulator
+# for every review would make page tests slow); the review itself goes through the service, with
+# its rules (delivered, not one's own shop, 1 to 5 stars).
+
+import secrets  # noqa: E402
+
+from marketplace import orders as order_services  # noqa: E402
+from marketplace.order_models import (  # noqa: E402
+    Checkout,
+    CheckoutLine,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Review,
+)
+
+
+def delivered_line(product: Product, buyer: User) -> OrderLine:
+    variant = product.variants[0]
+    address = {"name": buyer.name, "line1": "1 rue", "city": "Lyon", "country": "FR"}
+    checkout = Checkout(
+        public_id=secrets.token_urlsafe(12),
+        buyer_id=buyer.id,
+        status="paid",
+        fingerprint="test",
+        currency="eur",
+        subtotal_minor=variant.price_minor,
+        shipping_minor=0,
+        total_minor=variant.price_minor,
+        shipping_address=address,
+        expires_at=utcnow(),
+    )
+    checkout_line = CheckoutLine(
+        checkout=checkout,
+        product_id=product.id,
+        variant_id=variant.id,
+        shop_id=product.shop_id,
+        title=product.title,
+        unit_price_minor=variant.price_minor,
+        quantity=1,
+    )
+    order = Order(
+        reference=secrets.token_hex(6).upper(),
+        checkout=checkout,
+        shop_id=product.shop_id,
+        buyer_id=buyer.id,
+        status=OrderStatus.DELIVERED,
+        currency="eur",
+        subtotal_minor=variant.price_minor,
+        shipping_minor=0,
+        total_minor=variant.price_minor,
+        shipping_address=address,
+        delivered_at=utcnow(),
+    )
+    db.session.add_all([checkout, checkout_line, order])
+    db.session.flush()
+    line = OrderLine(
+        order=order,
+        checkout_line_id=checkout_line.id,
+        product_id=product.id,
+        variant_id=variant.id,
+        title=product.title,
+        unit_price_minor=variant.price_minor,
+        quantity=1,
+    )
+    db.session.add(line)
+    db.session.flush()
+    return line
+
+
+class ReviewFactory(factory.Factory):
+    """A review of `product` by a buyer who received it; `created_at` moves it in time."""
+
+    class Meta:
+        model = Review
+
+    product = factory.SubFactory(ProductFactory)
+    buyer = factory.SubFactory(UserFactory)
+    rating = 5
+    body = "Lovely."
+    created_at = None
+
+    @classmethod
+    def _create(cls, model_class, product, buyer, rating, body, created_at=None):
+        line = delivered_line(product, buyer)
+        review = order_services.review(buyer, line.id, rating, body)
+        if created_at is not None:
+            review.created_at = review.updated_at = created_at
+        db.session.commit()
+        return review
