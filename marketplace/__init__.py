@@ -8,10 +8,16 @@ storefront as the home page, and the demo seeder. Later features extend the cata
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from app import hooks as app_hooks
 from app.hooks import NavLink
+
+
+def rating_number(value: float) -> str:
+    """An average rating as the visitor's language writes it: 4.5, or 4,5 in French."""
+    return str(format_decimal(value, format="0.0"))
 
 
 def init_app(app: Flask) -> None:
@@ -22,6 +28,7 @@ def init_app(app: Flask) -> None:
     catalogue_hooks(app)
     cards.init_app(app)
     search.init_app(app)
+    app.jinja_env.filters["rating"] = rating_number
     app.register_blueprint(views.catalogue)
     app.register_blueprint(views.seller)
     api.register()

@@ -21,7 +21,7 @@ from app.page_cache import cached_page, personal_to
 from app.rules import RuleViolation
 from app.security import safe_next
 from app.web import upload, uploads, viewer
-from marketplace import browse, categories, orders, products, shops
+from marketplace import browse, categories, orders, product_page, products, shops
 from marketplace.forms import (
     AltTextForm,
     ImagesForm,
@@ -166,13 +166,54 @@ def product(product_id: int, slug: str | None = None) -> str:
     found = products.public_product(product_id, viewer())
     personal_to(found.shop.owner_id)  # the owner's page offers to edit it
     sections = [section(found) for section in catalogue_hooks().product_sections]
+    reviews = orders.product_reviews(found.id, found.shop_id)
+    more = products.more_from_shop(found)
     return render_template(
         "marketplace/product.html",
         product=found,
         shop=found.shop,
+        slides=product_page.slides(found),
+        reviews=reviews,
+        structured_data=product_page.structured_data(found, reviews),
+        more=more,
+        badges=card_badges(more),
         sections=[s for s in sections if s],  # Markup from each feature's templates
         category=categories.get(found.category),
         root=categories.root_of(found.category),
+    )
+
+
+@catalogue.get("/products/<int:product_id>/reviews")
+@cached_page(signed_in=True)
+def product_reviews(product_id: int) -> str:
+    found = products.public_product(product_id, viewer())
+    personal_to(found.shop.owner_id)
+    page = orders.reviews_of_product(found.id, int_arg("page", 1, min=1), per_page())
+    return render_template(
+        "marketplace/reviews.html",
+        product=found,
+        shop=found.shop,
+        page=page,
+        rating=orders.product_rating(found.id),
+        endpoint="catalogue.product_reviews",
+        args={"product_id": found.id},
+    )
+
+
+@catalogue.get("/shops/<slug>/reviews")
+@cached_page(signed_in=True)
+def shop_reviews(slug: str) -> str:
+    found = shops.shop_by_slug(slug, viewer())
+    personal_to(found.owner_id)
+    page = orders.reviews_of_shop(found.id, int_arg("page", 1, min=1), per_page())
+    return render_template(
+        "marketplace/reviews.html",
+        product=None,
+        shop=found,
+        page=page,
+        rating=orders.shop_rating(found.id),
+        endpoint="catalogue.shop_reviews",
+        args={"slug": found.slug},
     )
 
 
