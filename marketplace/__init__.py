@@ -23,7 +23,7 @@ def rating_number(value: float) -> str:
 def init_app(app: Flask) -> None:
     from marketplace import api, cards, commerce, models, order_models, search, shops, views  # noqa: F401 - models: known to migrations
     from marketplace.hooks import catalogue_hooks
-    from marketplace.seed import seed_catalogue
+    from marketplace.seed import seed_catalogue, seed_reviews
 
     catalogue_hooks(app)
     cards.init_app(app)
@@ -51,4 +51,5 @@ def init_app(app: Flask) -> None:
     )
     registry.profile_sections.append(views.profile_section)
     app_hooks.add_seeder(app, 20, "shops and products", seed_catalogue)
+    app_hooks.add_seeder(app, 50, "reviews", seed_reviews)  # of the sales (40, 45) delivered
     commerce.init_app(app)

@@ -6,6 +6,7 @@ exactly as in real use); pictures are generated placeholders stored like uploads
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -13,9 +14,11 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.commands import Progress
 from app.extensions import db
+from app.models import utcnow
 from app.placeholders import banner_png, initials_png, product_pictures
-from marketplace import products, shops
+from marketplace import orders, products, shops
 from marketplace.models import ProductStatus
+from marketplace.order_models import Order, OrderLine, Review
 
 V = products.VariantInput
 
@@ -353,4 +356,35 @@ def seed_catalogue(progress: Progress) -> None:
             # A little history, so "trending" differs from "new" in the demo.
             products.bump_popularity(product.id, (index * 7 + len(title)) % 23)
         progress.step(f"{shop.name} (@{owner.handle}): {len(spec['products'])} products")
+    db.session.flush()
+
+
+# (stars, what the buyer wrote): handed out in turn to the demo's delivered purchases.
+DEMO_REVIEWS = [
+    (5, "Even nicer in person. Carefully packed, and it arrived in three days."),
+    (4, "Lovely piece. The colour is a little darker than in the pictures, which I like."),
+    (5, "Second one I buy from this shop; the quality is as good as the first."),
+    (5, ""),
+    (3, "Nice, but it took longer to ship than I hoped."),
+    (5, "Exactly as described. A real pleasure to use every day."),
+    (4, "Well made and honest. A small mark on the base, but the seller was kind about it."),
+]
+
+
+def seed_reviews(progress: Progress) -> None:
+    """Buyers review what was delivered to them, as they would from their order page, over the
+    past weeks (after the demo sales: it reviews what they delivered)."""
+    if db.session.scalar(select(Review.id).limit(1)) is not None:
+        return
+    lines = db.session.scalars(
+        select(OrderLine)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.status.in_(orders.DELIVERED_STATES))
+        .order_by(OrderLine.id)
+    ).all()
+    for n, line in enumerate(lines):
+        rating, body = DEMO_REVIEWS[n % len(DEMO_REVIEWS)]
+        review = orders.review(line.order.buyer, line.id, rating, body)
+        review.created_at = review.updated_at = utcnow() - timedelta(days=3 + 5 * n)
+    progress.step(f"{len(lines)} reviews of delivered purchases")
     db.session.flush()

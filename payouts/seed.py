@@ -36,6 +36,11 @@ DEMO_SALES = [
     ("farid", [("emma", 0, 1)], "shipped"),
     ("chloe", [("ana", 2, 1), ("emma", 1, 1)], "paid"),
     ("dev", [("bruno", 0, 1)], "delivered"),
+    # More delivered purchases, so the products they bought have reviews to show.
+    ("chloe", [("ana", 0, 1), ("emma", 3, 1)], "delivered"),
+    ("dev", [("ana", 0, 1), ("ana", 3, 1)], "delivered"),
+    ("emma", [("ana", 0, 1), ("bruno", 4, 1)], "delivered"),
+    ("bruno", [("ana", 3, 1), ("emma", 3, 1)], "delivered"),
 ]
 
 
