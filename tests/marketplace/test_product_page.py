@@ -370,3 +370,26 @@ def test_the_page_costs_the_same_however_much_it_shows(app, client, monkeypatch)
     # The product, its images, the picks, collections, likes, the idea it came from, and the
     # two this page adds: its reviews (with their rating) and the shop's other products.
     assert queries_for(client, busy) <= 8
+
+
+# --- the demo -----------------------------------------------------------------------------------
+
+
+def test_the_demo_buyers_review_what_was_delivered_to_them_once(app):
+    from app.commands import Progress
+    from marketplace.order_models import Review
+    from marketplace.seed import seed_reviews
+    from tests.factories import delivered_line
+
+    mug = ProductFactory(title="Speckled mug")
+    buyers = [UserFactory(), UserFactory()]
+    for buyer in buyers:
+        delivered_line(mug, buyer)
+    db.session.commit()
+    seed_reviews(Progress(quiet=True))
+    seed_reviews(Progress(quiet=True))  # a second seeding adds nothing
+    db.session.commit()
+    reviews = db.session.scalars(db.select(Review).order_by(Review.id)).all()
+    assert sorted(r.buyer_id for r in reviews) == sorted(b.id for b in buyers)
+    assert all(1 <= r.rating <= 5 and r.created_at < utcnow() for r in reviews)
+    assert reviews[0].created_at != reviews[1].created_at  # spread over the past weeks
