@@ -154,8 +154,9 @@ EXPECTATIONS: list[Expect] = [
 
 # Checked besides the rows above: what is not public must not show through a public route.
 VISIBILITY: list[Expect] = [
-    Expect("catalogue.product catalogue_api.ProductItem catalogue_api.Variants "
-           "catalogue_api.Images", "GET", OWN_ONLY, ids={"product_id": "draft_product_id"}),
+    Expect("catalogue.product catalogue.product_reviews catalogue_api.ProductItem "
+           "catalogue_api.Variants catalogue_api.Images", "GET", OWN_ONLY,
+           ids={"product_id": "draft_product_id"}),
     Expect("social.collection social_api.CollectionResource", "GET", OWN_OR_MOD_ONLY,
            ids={"collection_id": "private_collection_id"}),
     Expect("commerce_api.MyOrder", "GET", OWNER, ids=SOLD),  # the seller sees it too
