@@ -46,12 +46,14 @@ def fitted(width: int, height: int, box: int) -> tuple[int, int]:
 
 
 def srcset(image: ProductImage) -> str:
-    large, thumb = IMAGE_SIZES
+    # Every stored copy by its box (older rows have only the 400 and 1200 px ones), then whole.
+    boxes = {int(box): key for box, key in (image.sizes or {}).items()}
+    boxes.setdefault(400, image.thumb_key)
+    boxes.setdefault(IMAGE_SIZES[0], image.large_key)
     candidates = [
-        (image.thumb_key, fitted(image.width, image.height, thumb)[0]),
-        (image.large_key, fitted(image.width, image.height, large)[0]),
-        (image.image_key, image.width),
+        (key, fitted(image.width, image.height, box)[0]) for box, key in sorted(boxes.items())
     ]
+    candidates.append((image.image_key, image.width))
     seen_keys: set[str] = set()
     seen_widths: set[int] = set()
     parts = []
