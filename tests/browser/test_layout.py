@@ -34,6 +34,11 @@ BOX = """(selector) => {
   return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height};
 }"""
 
+# The distinct tops of the header's shown links: one value when they stand in one row.
+ROWS = """() => [...new Set([...document.querySelectorAll('.nav-links > li')]
+  .filter((li) => li.offsetParent !== null)
+  .map((li) => Math.round(li.getBoundingClientRect().top / 8)))]"""
+
 FOCUS = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
@@ -258,7 +263,9 @@ def test_a_wide_screen_keeps_its_links_in_the_header_row(world, live_server, ope
     page = open_as(world.shopper)
     page.goto(f"{live_server}/")
     row = box(page, ".site-header")
-    for name in ["Feed", "Ideas", "Browse", "Search", "Notifications", "Account", "Cart"]:
+    # Search is the header's own search box here, not a link beside it.
+    assert not page.get_by_role("link", name="Search", exact=True).is_visible()
+    for name in ["Feed", "Ideas", "Browse", "Notifications", "Account", "Cart"]:
         link = page.get_by_role("link", name=name)
         assert link.is_visible(), name
         found = link.bounding_box()
@@ -303,3 +310,26 @@ def test_a_visitor_switches_to_french_and_back_from_the_footer(
     check_page(page, "guest-new-fr")
     page.get_by_role("button", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en-GB"
+
+
+@pytest.mark.parametrize(
+    "viewport", [DESKTOP, {"width": 1200, "height": 800}], ids=["1280", "1200"]
+)
+def test_a_signed_in_laptop_header_is_one_row_in_french_too(world, live_server, open_as):
+    """A signed-in person has the most links, and French names them at length: the header's
+    search box stands for its Search link and gives way before a link wraps to a second row."""
+    person = UserFactory(locale="fr", handle="marie_claire_dupont", display_name="Marie-Claire")
+    db.session.commit()
+    page = open_as(person)
+    for path in ("/new", "/feed", "/account/"):
+        page.goto(f"{live_server}{path}")
+        check_page(page, f"signed-in-fr-{page.viewport_size['width']}-{path.strip('/') or 'home'}")
+        rows = page.evaluate(ROWS)
+        assert len(rows) == 1, f"{page.url}: the header's links stand in rows at {rows}"
+        links = page.locator(".nav-links a:visible, .nav-links button:visible")
+        assert links.count() >= 7, f"{page.url}: {links.count()} links in the header"
+        search_links = page.locator(".nav-links a[href='/search']:visible").count()
+        has_box = page.locator(".header-search").is_visible()
+        assert search_links == (0 if has_box else 1), (
+            f"{page.url}: search offered twice or not at all"
+        )
