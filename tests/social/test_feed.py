@@ -1,11 +1,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
-import pytest
 import time_machine
 
 from app.models import utcnow
@@ -19,23 +16,10 @@ from tests.factories import (
     UserFactory,
 )
 from tests.marketplace.helpers import count_queries
+
+# Every test runs twice: from the database and from Redis timelines.
+from tests.social.both_paths import app_config, timelines  # noqa: F401 - fixtures
 from tests.social.helpers import as_user, page_text
-from tests.social.test_timeline import timeline_store, with_timelines
-
-
-# Every test runs twice: the feed ranked by the database, and the feed from Redis timelines.
-@pytest.fixture(params=["database", "timelines"])
-def app_config(request: pytest.FixtureRequest, app_config: dict[str, Any]) -> dict[str, Any]:
-    return app_config if request.param == "database" else with_timelines(app_config)
-
-
-@pytest.fixture(autouse=True)
-def timelines(app: Any) -> Iterator[None]:
-    if not app.config.get("REDIS_URL"):
-        yield
-        return
-    with timeline_store(app.config["FEED_TIMELINE_PREFIX"]):
-        yield
 
 
 def followed_curator(me):

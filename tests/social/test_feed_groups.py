@@ -5,7 +5,6 @@ lose or repeat an item of a group."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,22 +22,10 @@ from tests.factories import (
     ShopFactory,
     UserFactory,
 )
+
+# Every test runs twice: from the database and from Redis timelines.
+from tests.social.both_paths import app_config, timelines  # noqa: F401 - fixtures
 from tests.social.helpers import as_user, page_text
-from tests.social.test_timeline import timeline_store, with_timelines
-
-
-@pytest.fixture(params=["database", "timelines"])
-def app_config(request: pytest.FixtureRequest, app_config: dict[str, Any]) -> dict[str, Any]:
-    return app_config if request.param == "database" else with_timelines(app_config)
-
-
-@pytest.fixture(autouse=True)
-def timelines(app: Any) -> Iterator[None]:
-    if not app.config.get("REDIS_URL"):
-        yield
-        return
-    with timeline_store(app.config["FEED_TIMELINE_PREFIX"]):
-        yield
 
 
 def follower_of(*people: Any) -> Any:
