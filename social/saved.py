@@ -168,6 +168,24 @@ def page() -> str:
 # --- news of saved products ------------------------------------------------------------------
 
 
+def _enqueue_alert(
+    product: Product,
+    kind: str,
+    actor: User | None,
+    old_price_minor: int | None = None,
+    new_price_minor: int | None = None,
+) -> None:
+    jobs.enqueue(
+        ALERT_JOB,
+        product_id=product.id,
+        kind=kind,
+        old_price_minor=old_price_minor,
+        new_price_minor=new_price_minor,
+        actor_id=actor.id if actor else None,
+        day=utcnow().date().isoformat(),
+    )
+
+
 def _on_price_dropped(
     _app: Flask,
     product: Product,
@@ -176,29 +194,13 @@ def _on_price_dropped(
     actor: User | None,
     **_extra: Any,
 ) -> None:
-    jobs.enqueue(
-        ALERT_JOB,
-        product_id=product.id,
-        kind=NotificationKind.PRICE_DROP,
-        old_price_minor=old_price_minor,
-        new_price_minor=new_price_minor,
-        actor_id=actor.id if actor else None,
-        day=utcnow().date().isoformat(),
-    )
+    _enqueue_alert(product, NotificationKind.PRICE_DROP, actor, old_price_minor, new_price_minor)
 
 
 def _on_back_in_stock(
     _app: Flask, product: Product, variant_ids: list[int], actor: User | None, **_extra: Any
 ) -> None:
-    jobs.enqueue(
-        ALERT_JOB,
-        product_id=product.id,
-        kind=NotificationKind.BACK_IN_STOCK,
-        old_price_minor=None,
-        new_price_minor=None,
-        actor_id=actor.id if actor else None,
-        day=utcnow().date().isoformat(),
-    )
+    _enqueue_alert(product, NotificationKind.BACK_IN_STOCK, actor)
 
 
 def dedupe_key(kind: str, product_id: int, new_price_minor: int | None, day: str) -> str:
