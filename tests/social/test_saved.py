@@ -153,3 +153,19 @@ def test_someone_elses_saved_things_stay_theirs(client):
     as_user(client, UserFactory())
     assert "Their lamp" not in page_text(client.get("/saved"))
     assert client.get("/api/v1/me/saved").get_json()["items"] == []
+
+
+def test_saved_pictures_come_in_every_stored_width(client):
+    """The saved grid is image-first like every product grid: the browser picks the width it
+    draws (srcset and sizes), not the 400-pixel picture on every screen."""
+    shopper = UserFactory()
+    mug = ProductFactory(title="Wide mug")
+    mug.cover_key = "ab/mug-400.webp"
+    mug.cover_sizes = {"200": "ab/mug-200.webp", "400": "ab/mug-400.webp", "800": "ab/mug-800.webp"}
+    db.session.commit()
+    like(shopper, Target.PRODUCT, mug.id, 1)
+    as_user(client, shopper)
+    html = page_text(client.get("/saved"))
+    img = html[html.index('src="/media/ab/mug-400.webp"') - 10 :].split(">", 1)[0]
+    assert 'srcset="/media/ab/mug-200.webp 200w, /media/ab/mug-400.webp 400w, ' in img
+    assert 'sizes="' in img and "46vw" in img and 'loading="lazy"' in img
