@@ -27,6 +27,8 @@ class NavLink:
     # menu (the cart, with its count); it is drawn as its icon there ("bag", "search").
     pinned: bool = field(compare=False, default=False)
     icon: str = field(compare=False, default="")
+    # How a screen reader reads its badge, from the number ("3 unread" when not given).
+    badge_label: Callable[[int], str] | None = field(compare=False, default=None)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_request_context
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from app.extensions import db
@@ -49,6 +50,7 @@ class ShownLink:
     count: int = 0  # its badge's number (none shown at 0)
     pinned: bool = False  # in the header's bar on a phone, not in its menu
     icon: str = ""
+    badge_label: str = ""  # what a screen reader says for the badge ("3 unread")
 
 
 def shown_links(links: list[NavLink]) -> list[ShownLink]:
@@ -63,10 +65,18 @@ def shown_links(links: list[NavLink]) -> list[ShownLink]:
     if counted:
         row = db.session.execute(select(*counted.values())).one()
         counts = {index: int(value or 0) for index, value in zip(counted, row, strict=True)}
-    return [
-        ShownLink(link.endpoint, link.label, counts.get(index, 0), link.pinned, link.icon)
-        for index, link in enumerate(visible)
-    ]
+    shown = []
+    for index, link in enumerate(visible):
+        count = counts.get(index, 0)
+        label = ""
+        if count:
+            label = (
+                link.badge_label(count)
+                if link.badge_label is not None
+                else ngettext("%(num)d unread", "%(num)d unread", count)
+            )
+        shown.append(ShownLink(link.endpoint, link.label, count, link.pinned, link.icon, label))
+    return shown
 
 
 def init_app(app: Flask) -> None:

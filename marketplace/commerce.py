@@ -7,6 +7,7 @@ from typing import Any
 import click
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from app import hooks as app_hooks
@@ -100,6 +101,10 @@ def complete_orders() -> int:
     return orders.auto_complete_due()
 
 
+def _cart_badge_label(count: int) -> str:
+    return ngettext("%(num)d item in your cart", "%(num)d items in your cart", count)
+
+
 def _sweep_job() -> None:
     sweep_checkouts()
     retry_refunds()
@@ -120,7 +125,15 @@ def init_app(app: Flask) -> None:
     account_signals.logged_in.connect(_merge_cart_at_login, app)
     registry = app_hooks.hooks(app)
     registry.nav.append(
-        NavLink(60, "shopping.cart", _l("Cart"), badge=_cart_count, pinned=True, icon="bag")
+        NavLink(
+            60,
+            "shopping.cart",
+            _l("Cart"),
+            badge=_cart_count,
+            pinned=True,
+            icon="bag",
+            badge_label=_cart_badge_label,
+        )
     )
     registry.account_nav.extend(
         [
