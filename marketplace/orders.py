@@ -486,17 +486,6 @@ def product_rating(product_id: int) -> Rating:
     return Rating(round(float(average or 0), 1), int(count or 0))
 
 
-def shop_reviews(shop_id: int, limit: int = 10) -> list[Review]:
-    return list(
-        db.session.scalars(
-            select(Review)
-            .where(Review.shop_id == shop_id)
-            .order_by(Review.created_at.desc(), Review.id.desc())
-            .limit(limit)
-        )
-    )
-
-
 @dataclass(frozen=True)
 class ProductReviews:
     """What a product page says of reviews: the product's own, or, while it has none, its

@@ -154,7 +154,7 @@ def shop(slug: str) -> str:
         badges=card_badges(list(page.items)),
         bounds=shops.commission_bounds(),
         rating=orders.shop_rating(found.id),
-        reviews=orders.shop_reviews(found.id, limit=5),
+        reviews=orders.reviews_of_shop(found.id, per_page=5).items,
         sections=[s for s in (section(found) for section in catalogue_hooks().shop_sections) if s],
     )
 

@@ -395,3 +395,21 @@ def test_the_demo_buyers_review_what_was_delivered_to_them_once(app):
     assert sorted(r.buyer_id for r in reviews) == sorted(b.id for b in buyers)
     assert all(1 <= r.rating <= 5 and r.created_at < utcnow() for r in reviews)
     assert reviews[0].created_at != reviews[1].created_at  # spread over the past weeks
+
+
+def test_the_shop_page_writes_its_average_in_the_visitors_language_and_links_to_all_reviews(
+    client,
+):
+    shop = ShopFactory(name="Clay Corner")
+    bowl = ProductFactory(shop=shop, title="Ramen bowl")
+    for n in range(4):
+        ReviewFactory(product=bowl, rating=5 - n % 2, body=f"Bowl review {n}")
+
+    english = client.get(f"/shops/{shop.slug}").get_data(as_text=True)
+    assert "4.5 out of 5" in text(english)
+    assert f'href="/shops/{shop.slug}/reviews"' in english
+    assert "See all 4 reviews" in text(english)
+    french = client.get(f"/shops/{shop.slug}", headers={"Accept-Language": "fr-FR"}).get_data(
+        as_text=True
+    )
+    assert "4,5 sur 5" in text(french) and "4.5" not in text(french)
