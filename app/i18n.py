@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale, localedata
+from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import (
@@ -29,7 +30,13 @@ from babel.numbers import (
     parse_decimal,
 )
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale, get_translations
+from flask_babel import (
+    format_date,
+    format_datetime,
+    get_locale,
+    get_translations,
+    to_user_timezone,
+)
 from flask_login import current_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,6 +245,17 @@ def datetime_(value: datetime | None, style: str = "medium") -> str:
     return format_datetime(value, style) if value else ""
 
 
+def day(value: datetime | None) -> str:
+    """The day something happened, as a feed or an inbox says it: "Dec 7" (or "7 déc.") this
+    year, with the year before ("Mar 2, 2025"). The time goes in a title beside it."""
+    if not value:
+        return ""
+    when = to_user_timezone(value)
+    this_year = to_user_timezone(datetime.now(UTC)).year
+    skeleton = "MMMd" if when.year == this_year else "yMMMd"
+    return str(format_skeleton(skeleton, when, locale=get_locale()))
+
+
 def number(value: int | float | Decimal | None) -> str:
     """A count or a quantity as the locale writes it (1,234 / 1 234 / 1'234)."""
     return "" if value is None else str(format_decimal(value, locale=_locale_name()))
@@ -283,6 +301,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["format_amount"] = format_amount
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["datetime"] = datetime_
+    app.jinja_env.filters["day"] = day
     app.jinja_env.filters["number"] = number
     app.jinja_env.globals["current_locale"] = language_tag
     app.jinja_env.globals["current_language"] = language

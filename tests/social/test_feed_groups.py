@@ -202,3 +202,45 @@ def test_pages_never_lose_or_repeat_an_item_of_a_group(app, size):
         # Moving the run of 7 would leave the first page with 2 items, less than half: it is
         # cut, and goes on as a card of its own; the run of 3 then moves whole.
         assert layout == [[2, 3], [4], [3, 1, 1]]
+
+
+def test_a_card_says_the_day_as_a_feed_does_with_the_time_on_hover(client):
+    """ "Dec 7" (or "7 déc." in French), not "12/7/26, 9:05 AM"; another year's date says its
+    year; the full date and time are in the title, and the machine-readable one in datetime."""
+    curator = UserFactory()
+    collection = CollectionFactory(owner=curator, title="Calm mornings")
+    with time_machine.travel("2026-12-07 09:05:00+00:00", tick=False):
+        add(curator, collection, "Stoneware mug")
+    with time_machine.travel("2025-03-02 10:00:00+00:00", tick=False):
+        PickFactory(author=curator, product=ProductFactory(title="Old pick"))
+    as_user(client, follower_of(curator))
+    with time_machine.travel("2026-12-08 10:00:00+00:00", tick=False):
+        english = page_text(client.get("/feed", headers={"Accept-Language": "en-US"}))
+        french = page_text(client.get("/feed", headers={"Accept-Language": "fr-FR"}))
+    times = re.findall(r"<time [^>]*>[^<]*</time>", english)
+    assert any('datetime="2026-12-07T09:05:00' in t and ">Dec 7<" in t for t in times), times
+    assert any(">Mar 2, 2025<" in t for t in times), times
+    assert any("title=" in t and "9:05" in t for t in times), times
+    assert "12/7/26" not in english
+    assert ">7 déc.<" in french
+
+
+def test_an_idea_with_pictures_leads_with_its_first_one(client):
+    from social import ideas
+    from tests.factories import CallFactory, MemberFactory
+    from tests.marketplace.helpers import image_bytes
+
+    author = MemberFactory()
+    call = CallFactory()
+    drawn = ideas.submit_idea(
+        author, call.shop, "Deep ramen bowl", "With a chopstick rest.", [image_bytes()], call=call
+    )
+    ideas.submit_idea(author, call.shop, "Words only", "No picture yet.", call=call)
+    db.session.commit()
+    as_user(client, follower_of(author))
+    html = page_text(client.get("/feed"))
+    card = html[: html.index("Deep ramen bowl</a>")].rsplit('<li class="feed-item', 1)[1]
+    assert f'src="/media/{drawn.cover_key}"' in card
+    assert f'href="/ideas/{drawn.id}"' in card
+    words = html[: html.index("Words only")].rsplit('<li class="feed-item', 1)[1]
+    assert "feed-tile" in words and "<img" not in words  # the title stands in for a picture
