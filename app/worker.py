@@ -57,6 +57,8 @@ SCHEDULE: dict[str, float | crontab] = {
     "marketplace.sweep_checkouts": 300.0,
     # Shipped orders are completed after a number of days: hourly is plenty.
     "marketplace.complete_orders": 3600.0,
+    # Returns whose seller did not answer, or did not mark received, in the days they had.
+    "marketplace.settle_returns": 3600.0,
 }
 
 # Long enough for a payout run over many payees; below the broker's visibility timeout, or

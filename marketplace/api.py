@@ -59,6 +59,7 @@ def shop_view(shop: Shop) -> dict[str, Any]:
         "shipping_flat_minor": shop.shipping_flat_minor,
         "free_shipping_over_minor": shop.free_shipping_over_minor,
         "processing_days": shop.processing_days,
+        "return_window_days": shop.return_window_days,
         "curator_commission_bps": shop.curator_commission_bps,
         "status": shop.status,
         "owner_handle": shop.owner.handle,
@@ -143,6 +144,7 @@ def _shop_details(data: dict[str, Any], shop: Shop | None) -> shops.ShopDetails:
         shipping_flat_minor=pick("shipping_flat_minor", 0),
         free_shipping_over_minor=pick("free_shipping_over_minor", None),
         processing_days=pick("processing_days", 3),
+        return_window_days=pick("return_window_days", 30),
         curator_commission_bps=pick("curator_commission_bps", None),
     )
 

@@ -366,6 +366,7 @@ def _create_orders(checkout: Checkout) -> list[Order]:
             shipping_address=dict(checkout.shipping_address),
             stripe_payment_intent_id=checkout.stripe_payment_intent_id,
             stripe_charge_id=checkout.stripe_charge_id,
+            return_window_days=lines[0].shop.return_window_days,
         )
         for line in lines:
             order.lines.append(

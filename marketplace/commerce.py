@@ -142,6 +142,9 @@ def init_app(app: Flask) -> None:
         ]
     )
     jobs.register(app, "marketplace.sweep_checkouts", _sweep_job)
+    from marketplace.returns import wiring as returns_wiring
+
+    returns_wiring.init_app(app)
     jobs.register(app, "marketplace.complete_orders", _complete_job)
 
     @app.cli.group("orders")

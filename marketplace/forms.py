@@ -60,6 +60,11 @@ class ShopForm(FlaskForm):
     banner = FileField(_l("Banner"), description=_l("A wide JPEG, PNG or WebP image, up to 10 MB."))
     remove_banner = BooleanField(_l("Remove the banner"))
     return_policy = TextAreaField(_l("Return policy"), validators=[Optional()])
+    return_window_days = forms.IntegerField(
+        _l("Return window (days)"),
+        validators=[InputRequired(), NumberRange(min=0, max=365)],
+        description=_l("How many days after delivery buyers may ask for a return; 0 for none."),
+    )
     shipping_flat = forms.AmountField(
         _l("Shipping per order"),
         validators=[Optional()],

@@ -92,6 +92,8 @@ class Shop(Model):
     description_html: Mapped[str] = mapped_column(Text, default="")
     return_policy: Mapped[str] = mapped_column(Text, default="")
     return_policy_html: Mapped[str] = mapped_column(Text, default="")
+    # How many days after delivery a buyer may ask to return something; 0: no returns.
+    return_window_days: Mapped[int] = mapped_column(default=30)
     logo_key: Mapped[str | None] = mapped_column(String(255))
     banner_key: Mapped[str | None] = mapped_column(String(255))
     shipping_flat_minor: Mapped[int] = mapped_column(default=0)

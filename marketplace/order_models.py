@@ -215,6 +215,9 @@ class Order(Model):
     cancelled_at: Mapped[datetime | None]
     # When a shipped order completes by itself if nobody confirms delivery.
     auto_complete_at: Mapped[datetime | None]
+    # The shop's return window when the order was placed (0: no returns), so a later change
+    # of policy does not change what the buyer was promised. None: older orders (the shop's).
+    return_window_days: Mapped[int | None]
 
     checkout: Mapped[Checkout] = relationship(back_populates="orders")
     shop: Mapped[Shop] = relationship()

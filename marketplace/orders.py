@@ -209,6 +209,9 @@ class RefundRequest:
     shipping_minor: int = 0
     restock: bool = False
     reason: str = ""
+    # With `restock`, how many items of each line go back (a return's quantities); a line
+    # not named puts back all it has not put back yet.
+    restock_quantities: dict[int, int] = field(default_factory=dict)
 
 
 def full_refund_request(order: Order, *, restock: bool, reason: str) -> RefundRequest:
@@ -269,6 +272,8 @@ def request_refund(seller: User | None, order: Order, request: RefundRequest) ->
             continue
         if amount or (request.restock and line.restocked_quantity < line.quantity):
             restock_qty = (line.quantity - line.restocked_quantity) if request.restock else 0
+            if request.restock and line_id in request.restock_quantities:
+                restock_qty = max(0, min(restock_qty, request.restock_quantities[line_id]))
             refund_lines.append(
                 RefundLine(order_line_id=line_id, amount_minor=amount, restock_quantity=restock_qty)
             )

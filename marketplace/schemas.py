@@ -84,6 +84,14 @@ class ShopSchema(Schema):
     processing_days = fields.Integer(
         validate=validate.Range(min=1, max=60), strict=True, metadata={"example": 3}
     )
+    return_window_days = fields.Integer(
+        validate=validate.Range(min=0, max=365),
+        strict=True,
+        metadata={
+            "description": "Days after delivery a buyer may ask for a return; 0: no returns.",
+            "example": 30,
+        },
+    )
     curator_commission_bps = Integer(
         strict=True,
         validate=validate.Range(min=0, max=10_000),

@@ -32,6 +32,7 @@ from marketplace.text import render_markdown, slugify
 SLUG_RE = re.compile(rf"^[a-z0-9](?:[a-z0-9-]{{1,{SHOP_SLUG_MAX - 2}}})[a-z0-9]$")
 RESERVED_SLUGS = frozenset({"new", "edit", "open", "admin", "api", "kindred", "search"})
 MAX_PROCESSING_DAYS = 60
+RETURN_WINDOW_MAX = 365
 LOGO_SIZES = (256, 96)
 BANNER_SIZES = (1600,)
 
@@ -66,6 +67,8 @@ class ShopDetails:
     free_shipping_over_minor: int | None = None
     processing_days: int | None = 3
     curator_commission_bps: int | None = None
+    # Days after delivery a buyer may ask for a return; 0: no returns.
+    return_window_days: int | None = 30
 
 
 @dataclass
@@ -124,6 +127,12 @@ def _check_details(details: ShopDetails, shop: Shop | None) -> tuple[str, str, i
             problems.add("slug", _("That shop address is taken. Please choose another."))
     check_length(problems, "description", details.description or "", maximum=POLICY_MAX)
     check_length(problems, "return_policy", details.return_policy or "", maximum=POLICY_MAX)
+    window = details.return_window_days
+    if window is None or window < 0 or window > RETURN_WINDOW_MAX:
+        problems.add(
+            "return_window_days",
+            _("Enter 0 (no returns) to %(max)d days.", max=RETURN_WINDOW_MAX),
+        )
     flat = details.shipping_flat_minor
     if flat is None or flat < 0 or flat > MAX_PRICE_MINOR:
         problems.add("shipping_flat_minor", _("Enter a shipping rate of zero or more."))
@@ -177,6 +186,7 @@ def _apply(shop: Shop, details: ShopDetails, name: str, slug: str, commission: i
     shop.shipping_flat_minor = details.shipping_flat_minor or 0
     shop.free_shipping_over_minor = details.free_shipping_over_minor
     shop.processing_days = details.processing_days or 1
+    shop.return_window_days = details.return_window_days or 0
     shop.curator_commission_bps = commission
     shop.updated_at = utcnow()
 

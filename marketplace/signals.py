@@ -31,6 +31,11 @@ back_in_stock(app, product, variant_ids, actor)
     Variants that were sold out have stock again (a seller's edit, a refund's restock, a
     checkout's released reservation); `actor` is the seller, or None. Only for a listed
     product. Social tells the people who saved the product, after the commit.
+return_updated(app, return_request, step, actor, recipient_id)
+    A return moved a step (requested, accepted, refused, escalated, decided, received,
+    refunded by the platform…); `recipient_id` is the person on the other side (the buyer or
+    the seller), `actor` who acted or None for the platform. Sent once per recipient; the
+    marketplace e-mails them itself. Social shows it in the recipient's notifications.
 """
 
 from __future__ import annotations
@@ -47,3 +52,4 @@ order_refunded = _signals.signal("order-refunded")
 order_delivered = _signals.signal("order-delivered")
 price_dropped = _signals.signal("price-dropped")
 back_in_stock = _signals.signal("back-in-stock")
+return_updated = _signals.signal("return-updated")

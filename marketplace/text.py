@@ -49,3 +49,15 @@ def words(text: str) -> list[str]:
     SQLite's FTS5 and PostgreSQL's tsvector see exactly the same tokens.
     """
     return re.findall(r"[^\W_]+", fold(text))
+
+
+def plain_text(raw: str | None) -> str:
+    """Text as a person typed it, without any HTML (tags, and script or style contents, are
+    dropped), so what is stored and what the API returns never carries markup; pages
+    escape it again when they show it."""
+    import html
+
+    import nh3
+
+    cleaned = nh3.clean(raw or "", tags=set())
+    return html.unescape(cleaned).replace("\r\n", "\n").strip()

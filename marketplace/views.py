@@ -317,6 +317,7 @@ def _shop_details(form: ShopForm) -> tuple[shops.ShopDetails, shops.ShopImages]:
             shipping_flat_minor=form.shipping_flat.data or 0,
             free_shipping_over_minor=form.free_shipping_over.data,
             processing_days=form.processing_days.data,
+            return_window_days=form.return_window_days.data,
             curator_commission_bps=form.curator_commission.data,
         ),
         images,
@@ -327,6 +328,7 @@ def _fill_shop_form(form: ShopForm, shop: Shop | None) -> None:
     bounds = shops.commission_bounds()
     if shop is None:
         form.processing_days.data = 3
+        form.return_window_days.data = 30
         form.shipping_flat.data = 0
         form.curator_commission.data = bounds.default_bps
         return

@@ -109,6 +109,7 @@ def init_app(app: Flask) -> None:
         idea_views,
         ideas,
         models,
+        return_news,
         rules,
         saved,
         saved_api,
@@ -123,6 +124,7 @@ def init_app(app: Flask) -> None:
     # Vote-stuffing: accounts younger than this cannot vote for ideas.
     app.config.setdefault("IDEA_VOTE_MIN_ACCOUNT_AGE_HOURS", 72)
     app.register_blueprint(views.social)
+    return_news.connect(app)
     app.register_blueprint(idea_views.blueprint)
     api.register()
     idea_api.register()

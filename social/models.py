@@ -332,6 +332,8 @@ class NotificationKind:
     # Something the person saved (liked): its price went down, or it is back in stock.
     PRICE_DROP = "price_drop"
     BACK_IN_STOCK = "back_in_stock"
+    # A return on an order one bought or sold moved a step (e-mailed by the marketplace).
+    RETURN = "return"
 
 
 class Notification(Model):

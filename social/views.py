@@ -41,6 +41,7 @@ from social import (
     notifications,
     posts,
     reactions,
+    return_news,
     saved,
     sharing,
 )
@@ -616,6 +617,8 @@ def notification_link(notification: Any) -> str:
         return url_for("profiles.show", handle=notification.actor.handle)
     if notification.kind == "sale":
         return url_for("social.stats")
+    if (return_link := return_news.link(notification)) is not None:
+        return return_link
     if notification.target_type == saved.ALERT_TARGET and notification.product_id:
         return url_for("catalogue.product", product_id=notification.product_id)
     if notification.target_type == Target.PICK:
