@@ -35,6 +35,7 @@ DEMO_SHOPS: list[dict[str, Any]] = [
             ),
             return_policy="Returns within 14 days, unused and well packed. Breakage in "
             "transit is on me: send a photo and I replace it.",
+            return_window_days=14,
             shipping_flat_minor=690,
             free_shipping_over_minor=6000,
             processing_days=5,
@@ -132,6 +133,7 @@ DEMO_SHOPS: list[dict[str, Any]] = [
             ),
             return_policy="Not the right fit? Return within 30 days for a refund; you pay "
             "the return postage.",
+            return_window_days=30,
             shipping_flat_minor=450,
             free_shipping_over_minor=10000,
             processing_days=2,
@@ -227,6 +229,7 @@ DEMO_SHOPS: list[dict[str, Any]] = [
             ),
             return_policy="Made to order pieces cannot be returned; ready-made ones within "
             "14 days.",
+            return_window_days=14,
             shipping_flat_minor=590,
             free_shipping_over_minor=None,
             processing_days=7,

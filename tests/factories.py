@@ -295,3 +295,39 @@ class ReviewFactory(factory.Factory):
             review.created_at = review.updated_at = created_at
         db.session.commit()
         return review
+
+
+# --- returns: a return in a given state, as the rows its steps leave ------------------------------
+# For worlds that need one return of each kind on few orders (the access matrix, the API's
+# conformance run): written directly, so two returns may name the same line there.
+
+
+from marketplace.returns.models import (  # noqa: E402
+    ReturnEvent,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+)
+
+
+def return_of(
+    order: Order, status: str = ReturnStatus.REQUESTED, quantity: int = 1
+) -> ReturnRequest:
+    found = ReturnRequest(
+        order_id=order.id,
+        shop_id=order.shop_id,
+        buyer_id=order.buyer_id,
+        status=status,
+        reason="damaged",
+        reason_text="The rim is chipped.",
+        instructions="Post it back." if status == ReturnStatus.ACCEPTED else "",
+        refusal_reason="Used." if status in (ReturnStatus.REFUSED, ReturnStatus.ESCALATED) else "",
+        due_at=utcnow() + timedelta(days=3) if status in ReturnStatus.FOR_SELLER else None,
+    )
+    found.lines = [ReturnLine(order_line_id=order.lines[0].id, quantity=quantity)]
+    found.events = [ReturnEvent(kind="requested", actor_id=order.buyer_id, details={})]
+    if status == ReturnStatus.ESCALATED:
+        found.events.append(ReturnEvent(kind="escalated", actor_id=order.buyer_id, details={}))
+    db.session.add(found)
+    db.session.flush()
+    return found

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from marketplace.returns.models import ANSWER_MAX, PHOTOS_MAX, REASON_TEXT_MAX, ReturnReason
@@ -15,7 +16,7 @@ from marketplace.returns.models import ANSWER_MAX, PHOTOS_MAX, REASON_TEXT_MAX, 
 QUANTITY_MAX = 999
 
 
-def reason_choices() -> list[tuple[str, str]]:
+def reason_choices() -> list[SelectChoice]:
     labels = {
         ReturnReason.NOT_AS_DESCRIBED: _l("Not as described"),
         ReturnReason.DAMAGED: _l("Arrived damaged"),
@@ -24,7 +25,7 @@ def reason_choices() -> list[tuple[str, str]]:
         ReturnReason.CHANGED_MIND: _l("Changed my mind"),
         ReturnReason.OTHER: _l("Something else"),
     }
-    return [(key, str(labels[key])) for key in ReturnReason.ALL]
+    return [SelectChoice(key, str(labels[key])) for key in ReturnReason.ALL]
 
 
 class ReturnForm(FlaskForm):
@@ -41,7 +42,7 @@ class ReturnForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.reason.choices = [("", str(_l("Choose a reason"))), *reason_choices()]
+        self.reason.choices = [SelectChoice("", str(_l("Choose a reason"))), *reason_choices()]
         self.quantity_errors: dict[str, list[str]] = {}
 
     def quantities(self, line_ids: list[int], formdata: Any) -> dict[int, int]:
@@ -89,8 +90,8 @@ class DecideForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),
         choices=[
-            ("accept", _l("Accept the return for the buyer")),
-            ("uphold", _l("Uphold the seller's refusal")),
+            SelectChoice("accept", _l("Accept the return for the buyer")),
+            SelectChoice("uphold", _l("Uphold the seller's refusal")),
         ],
         validators=[InputRequired()],
     )

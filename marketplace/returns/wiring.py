@@ -15,6 +15,7 @@ from app import jobs
 from app.hooks import NavLink
 from app.uow import unit_of_work
 from marketplace.hooks import add_product_section
+from marketplace.returns.seed import seed_returns
 from marketplace.shops import has_shop
 
 
@@ -42,6 +43,8 @@ def init_app(app: Flask) -> None:
         NavLink(28, "shop_returns.list_returns", _l("Returns"), visible=has_shop)
     )
     jobs.register(app, "marketplace.settle_returns", _sweep_job)
+    # After the sales (40) and co-creation (45): returns of what was delivered.
+    app_hooks.add_seeder(app, 47, "returns", seed_returns)
 
     @app.cli.command("returns-sweep")
     def returns_sweep() -> None:

@@ -50,6 +50,8 @@ from tests.security.world import World, build_world, changes, png
 
 SOLD = {"order_id": "sold_order_id"}  # the seller's side of an order: one the owner sold
 OWN_IDEA = {"idea_id": "own_idea_id"}  # the author's side of an idea: one the owner wrote
+SOLD_RETURN = {"return_id": "sold_return_id"}  # a return asked of the owner's shop
+ESCALATED = {"return_id": "escalated_return_id"}  # one of those, taken to the moderators
 
 # fmt: off
 EXPECTATIONS: list[Expect] = [
@@ -87,6 +89,16 @@ EXPECTATIONS: list[Expect] = [
            "commerce_api.Checkouts commerce_api.CheckoutItem commerce_api.MyOrders "
            "commerce_api.MyOrder commerce_api.ConfirmDelivery commerce_api.Reviews", "*", OWNER),
     Expect("commerce_api.ShopOrders", "GET", OWNER.but(admin="any")),
+    # Returns: the buyer asks, withdraws, escalates; the seller answers; moderators decide.
+    Expect("returns.ask returns.withdraw returns.escalate returns_api.OrderReturnsResource "
+           "returns_api.ReturnItem returns_api.ReturnPhotos returns_api.Withdraw "
+           "returns_api.Escalate", "*", OWNER),
+    Expect("shop_returns.list_returns", "GET", OWNER),
+    Expect("returns_api.ShopReturns", "GET", OWNER.but(admin="any")),
+    Expect("shop_returns.accept shop_returns.refuse shop_returns.receive returns_api.Accept "
+           "returns_api.Refuse returns_api.Receive", "*", OWNER, ids=SOLD_RETURN),
+    Expect("returns_admin.* returns_api.EscalatedReturns returns_api.Decide", "*", ADMIN,
+           ids=ESCALATED),
     Expect("commerce_api.Ship commerce_api.Deliver commerce_api.Cancel commerce_api.Refunds",
            "*", OWNER, ids=SOLD),
     # --- social
@@ -220,6 +232,9 @@ OWNED = {
     "call_id",
     "idea_id",
     "own_idea_id",
+    "return_id",
+    "sold_return_id",
+    "escalated_return_id",
     "reward_id",
 }
 
@@ -240,6 +255,20 @@ BODIES: dict[str, Body] = {
     "shopping.update_line POST": lambda o: {"quantity": 1},
     "shopping.review POST": lambda o: {"order_line_id": o["order_line_id"], "rating": 5},
     "seller_orders.ship POST": lambda o: {"carrier": "La Poste", "tracking_number": "LP1"},
+    "returns.ask POST": lambda o: {f"qty-{o['order_line_id']}": "1", "reason": "damaged"},
+    "returns.escalate POST": lambda o: {"note": "Please look."},
+    "shop_returns.accept POST": lambda o: {"instructions": "Post it back."},
+    "shop_returns.refuse POST": lambda o: {"reason": "Used."},
+    "shop_returns.receive POST": lambda o: {"restock": "y"},
+    "returns_admin.decide POST": lambda o: {"decision": "accept"},
+    "returns_api.OrderReturnsResource POST": lambda o: {
+        "lines": [{"order_line_id": o["order_line_id"], "quantity": 1}],
+        "reason": "damaged",
+    },
+    "returns_api.ReturnPhotos POST": lambda o: {"photos": png()},
+    "returns_api.Accept POST": lambda o: {"instructions": "Post it back."},
+    "returns_api.Refuse POST": lambda o: {"reason": "Used."},
+    "returns_api.Decide POST": lambda o: {"decision": "accept"},
     "payouts_admin.book_held_refund POST": lambda o: {"order_id": o["sold_order_id"]},
     "payouts_admin.absorb_held_refund POST": lambda o: {"note": "goodwill"},
     "seller.quick_edit POST": lambda o: {"status": "active"},

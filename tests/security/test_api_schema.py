@@ -61,6 +61,7 @@ from app.models import utcnow
 from marketplace import cart as carts
 from marketplace import orders as order_services
 from marketplace import products as product_services
+from marketplace.returns.models import ReturnStatus
 from payouts.runtime import emulator
 from social import follows, reactions
 from social import ideas as idea_services
@@ -76,6 +77,7 @@ from tests.factories import (
     ProductFactory,
     ShopFactory,
     UserFactory,
+    return_of,
 )
 from tests.marketplace.shopping import buy, orders_of
 from tests.payouts.money import onboard
@@ -233,9 +235,18 @@ def _orders(owner: Any, product: Any, theirs: Any) -> dict[str, list[Any]]:
     for order in (*bought, sold[1]):
         order_services.mark_shipped(order.shop.owner, order.id, "La Poste", "6A123")
     order_services.mark_delivered(bought[1].shop.owner, bought[1].id)
+    # Returns: the owner's as a buyer (asked; refused) and of her shop (asked; accepted), on
+    # orders other than the delivered one she can still ask a return of.
+    returns = [
+        return_of(bought[0]),
+        return_of(sold[1]),
+        return_of(bought[0], ReturnStatus.REFUSED),
+        return_of(sold[1], ReturnStatus.ACCEPTED),
+    ]
     db.session.commit()
     orders = [sold[0], bought[1], sold[1], bought[0]]
     return {
+        "return_id": [found.id for found in returns],
         "order_id": [order.id for order in orders],
         "order_line_id": [order.lines[0].id for order in orders],
         "public_id": [bought[0].checkout.public_id],
@@ -390,6 +401,9 @@ NO_SUCCESS_EXPECTED = {
     "POST /api/v1/products/{product_id}/images",
     # Each needs every id of the collection's products, once.
     "PUT /api/v1/collections/{collection_id}/order",
+    # For moderators; the token's owner is none: 403.
+    "GET /api/v1/admin/returns",
+    "POST /api/v1/admin/returns/{return_id}/decide",
 }
 
 

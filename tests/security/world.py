@@ -35,6 +35,7 @@ from app.extensions import db
 from marketplace import cart as carts
 from marketplace import products as product_services
 from marketplace.models import Product, ShopStatus
+from marketplace.returns.models import ReturnStatus
 from payouts.models import HeldRefund
 from social import ideas as idea_services
 from social import moderation, reactions
@@ -49,6 +50,7 @@ from tests.factories import (
     ProductFactory,
     ShopFactory,
     UserFactory,
+    return_of,
 )
 from tests.marketplace.shopping import buy, orders_of
 
@@ -351,8 +353,15 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
         )
         db.session.add(held)
         db.session.flush()
+        # Returns: one the owner asked for, one asked of her shop, one taken to the moderators.
+        bought_return = return_of(order_bought)
+        sold_return = return_of(order_sold)
+        escalated_return = return_of(order_sold, ReturnStatus.ESCALATED)
         world.shared.update(
             {
+                "return_id": bought_return.id,
+                "sold_return_id": sold_return.id,
+                "escalated_return_id": escalated_return.id,
                 "held_id": held.id,
                 "public_id": checkout.public_id,
                 "order_id": order_bought.id,

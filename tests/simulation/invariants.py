@@ -65,7 +65,46 @@ def always(emulator: Any, outside: frozenset[str] = frozenset()) -> list[Callabl
         lambda: no_transfer_twice(emulator),
         runs_report_their_own,
         held_refunds_are_held,
+        returns_within_lines,
     ]
+
+
+def returns_within_lines() -> None:
+    """A return never takes back more than was bought: per line, the items in open and settled
+    returns stay within its quantity; a return's refund names only the return's lines, and
+    belongs to the return's order."""
+    try:
+        from marketplace.returns.models import ReturnLine, ReturnRequest, ReturnStatus
+    except ImportError:  # pragma: no cover - code from before returns
+        return
+    live = ReturnStatus.OPEN + ReturnStatus.SETTLED
+    rows = db.session.execute(
+        select(OrderLine.id, OrderLine.quantity, func.sum(ReturnLine.quantity))
+        .join(ReturnLine, ReturnLine.order_line_id == OrderLine.id)
+        .join(ReturnRequest, ReturnRequest.id == ReturnLine.return_id)
+        .where(ReturnRequest.status.in_(live))
+        .group_by(OrderLine.id, OrderLine.quantity)
+    ).all()
+    over = [(line_id, bought, returned) for line_id, bought, returned in rows if returned > bought]
+    _ensure(not over, "returns within lines", f"lines returned beyond their quantity: {over}")
+    for found in db.session.scalars(
+        select(ReturnRequest).where(ReturnRequest.refund_id.is_not(None))
+    ):
+        refund = found.refund
+        assert refund is not None
+        named = {line.order_line_id for line in refund.lines if line.amount_minor}
+        returned = {line.order_line_id for line in found.lines}
+        _ensure(
+            refund.order_id == found.order_id and named <= returned,
+            "returns within lines",
+            f"return {found.id} refunded lines {sorted(named)} of order {refund.order_id}, "
+            f"it returns {sorted(returned)} of order {found.order_id}",
+        )
+        _ensure(
+            found.status == ReturnStatus.REFUNDED,
+            "returns within lines",
+            f"return {found.id} has a refund but is {found.status}",
+        )
 
 
 def journal_balances() -> None:

@@ -81,7 +81,13 @@ LIVE = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatu
 
 # What the simulation's app needs beyond the suite's defaults: a short hold, so earnings are
 # released within a few simulated days, and a low minimum payout, so small shares move too.
-CONFIG = {"EARNINGS_HOLD_DAYS": 1, "MIN_PAYOUT_MINOR": 100}
+CONFIG = {
+    "EARNINGS_HOLD_DAYS": 1,
+    "MIN_PAYOUT_MINOR": 100,
+    # Returns: a day to answer, a day to mark received, so the platform decides within a seed.
+    "RETURN_ANSWER_DAYS": 1,
+    "RETURN_RECEIPT_DAYS": 1,
+}
 
 
 @dataclass
@@ -931,6 +937,175 @@ class Simulation:
         self._say(f"{minutes} minutes pass")
         self._pass(minutes)
 
+    # --- returns ----------------------------------------------------------------------------
+
+    def _returns(self, *statuses: str) -> list[Any]:
+        from marketplace.returns.models import ReturnRequest
+
+        db.session.commit()
+        return list(
+            db.session.scalars(
+                select(ReturnRequest)
+                .where(ReturnRequest.status.in_(statuses))
+                .order_by(ReturnRequest.id)
+            )
+        )
+
+    def return_asked(self) -> None:
+        """A buyer asks to return some of a shipped order (sometimes more than is left)."""
+        from marketplace.returns import policy, steps
+
+        candidates = []
+        for order in self._orders(
+            OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED
+        ):
+            left = policy.returnable(order)
+            if policy.window(order).is_open() and any(left.values()):
+                candidates.append((order, left))
+        if not candidates:
+            return
+        r = self.rng
+        order, left = r.choice(candidates)
+        quantities = {
+            line_id: r.randint(1, room) + (1 if r.random() < 0.05 else 0)
+            for line_id, room in left.items()
+            if room and r.random() < 0.7
+        } or {next(k for k, v in left.items() if v): 1}
+        self._say(f"return asked on order {order.id}: {quantities}")
+        with unit_of_work():
+            steps.ask(order.buyer, order.id, steps.ReturnAsk(quantities, "damaged", "sim"))
+
+    def return_answered(self) -> None:
+        """The seller accepts or refuses; a refusal may go to the moderators, who decide."""
+        from marketplace.returns import steps
+        from marketplace.returns.models import ReturnStatus
+
+        r = self.rng
+        asked = self._returns(ReturnStatus.REQUESTED, ReturnStatus.REFUSED, ReturnStatus.ESCALATED)
+        if not asked:
+            return
+        found = r.choice(asked)
+        client = self.clients[found.shop_id]
+        if found.status == ReturnStatus.REQUESTED:
+            accept = r.random() < 0.75
+            self._say(f"return {found.id} {'accepted' if accept else 'refused'} by its seller")
+            if r.random() < 0.5:
+                path = f"/account/shop/returns/{found.id}/{'accept' if accept else 'refuse'}"
+                form = {"instructions": "Post it."} if accept else {"reason": "Used."}
+                _expect(client.post_form(path, form), (302,))
+            else:
+                path = f"/api/v1/shop/returns/{found.id}/{'accept' if accept else 'refuse'}"
+                body = {"instructions": "Post it."} if accept else {"reason": "Used."}
+                _expect(client.api("POST", path, json=body), (200, 409))
+        elif found.status == ReturnStatus.REFUSED:
+            self._say(f"return {found.id} taken to the moderators")
+            with unit_of_work():
+                steps.escalate(found.buyer, found.id, "sim")
+        else:
+            for_buyer = r.random() < 0.6
+            self._say(f"return {found.id} decided {'for the buyer' if for_buyer else 'upheld'}")
+            _expect(
+                self.world.browsers["admin"].post_form(
+                    f"/admin/returns/{found.id}/decide",
+                    {"decision": "accept" if for_buyer else "uphold"},
+                ),
+                (302,),
+            )
+
+    def _receiving(self, found: Any, channel: str, client: Any = None) -> Callable[[], Any]:
+        return_id, client = found.id, client or self.clients[found.shop_id]
+        restock = self.rng.random() < 0.7
+        if channel == "page":
+            form = {"restock": "y"} if restock else {}
+            return lambda: _expect(
+                client.post_form(f"/account/shop/returns/{return_id}/receive", form), (302,)
+            )
+        return lambda: _expect(
+            client.api(
+                "POST", f"/api/v1/shop/returns/{return_id}/receive", json={"restock": restock}
+            ),
+            (200, 409),
+        )
+
+    def _returns_sweep(self) -> None:
+        from marketplace.returns.sweep import settle_due_returns
+
+        with unit_of_work():
+            settle_due_returns()
+
+    def return_received(self) -> None:
+        """The seller marks an accepted return received: its refund goes through the orders'
+        refund path; meanwhile a second click, the sweep, or another refund may come."""
+        from marketplace.returns.models import ReturnStatus
+
+        accepted = self._returns(ReturnStatus.ACCEPTED)
+        if not accepted:
+            return
+        r = self.rng
+        found = r.choice(accepted)
+        channel = r.choice(("page", "api"))
+        order = db.session.get(Order, found.order_id)
+        assert order is not None
+        during = [
+            *self._refundable_after(order),
+            (f"a second click on received of order {order.id}", self._receiving(found, channel)),
+            (f"the returns sweep of order {order.id}", self._returns_sweep),
+        ]
+        arranged = self._trouble("/v1/refunds", during=during)
+        self._say(f"return {found.id} of order {order.id} received, by {channel}{arranged}")
+        self._receiving(found, channel)()
+        self._count_refunded(found.id)
+
+    def _count_refunded(self, return_id: int) -> None:
+        from marketplace.returns.models import ReturnRequest
+
+        db.session.commit()
+        found = db.session.get(ReturnRequest, return_id)
+        if found is not None and found.refund is not None:
+            self.coverage["reached: a return refunded through the refund path"] += 1
+
+    def returns_at_once(self) -> None:
+        """Two clicks on "received" and the sweep at the same moment (threads on PostgreSQL;
+        on SQLite, the others while the first one's Stripe call is in flight)."""
+        from marketplace.returns.models import ReturnStatus
+
+        accepted = self._returns(ReturnStatus.ACCEPTED)
+        if not accepted:
+            return
+        found = self.rng.choice(accepted)
+        self._pass(60 * 24 + 1)  # past the time to mark it received: the sweep decides too
+        self._say(f"return {found.id} received twice while the sweep runs")
+        if not self.postgres:
+            for label, action in (
+                ("a second click on received", self._receiving(found, "api")),
+                ("the returns sweep", self._returns_sweep),
+            ):
+                self.hooks.arm(
+                    Hook(
+                        "POST",
+                        "/v1/refunds",
+                        "during",
+                        self._in_flight(action, "/v1/refunds", label),
+                    )
+                )
+            self._receiving(found, "page")()
+            self._count_refunded(found.id)
+            return
+        clients = [self._client(db.session.get(User, found.order.shop.owner_id)) for _ in range(2)]
+        jobs = [
+            self._receiving(found, "page", clients[0]),
+            self._receiving(found, "api", clients[1]),
+            self._returns_sweep,
+        ]
+        self.coverage["reached: a return received twice and swept at once"] += 1
+        at_once(self.app, jobs, in_unit_of_work=False)
+        self._count_refunded(found.id)
+
+    def returns_sweep(self) -> None:
+        arranged = self._trouble("/v1/refunds")
+        self._say(f"flask returns-sweep{arranged}")
+        self._cli("returns-sweep")
+
     def onboard_late(self) -> None:
         if self.onboarded_b:
             return
@@ -959,6 +1134,11 @@ class Simulation:
         ("dashboard_refund", 1),
         ("decide_held", 2),
         ("payout_answer_lost_late", 1),
+        ("return_asked", 4),
+        ("return_answered", 4),
+        ("return_received", 3),
+        ("returns_at_once", 1),
+        ("returns_sweep", 2),
     )
 
     # --- time and quiet -------------------------------------------------------------------------

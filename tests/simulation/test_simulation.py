@@ -40,3 +40,5 @@ def test_the_money_holds_through_random_histories(app: Any, emulator: Any) -> No
     # The seeds reached what they are for: refunds and payouts with calls in flight.
     reached: Counter[str] = sum((outcome.coverage for outcome in outcomes), start=Counter())
     assert reached["step refund"] and reached["step payouts_at_once"], reached
+    # And returns refunded through the same path, with a click or the sweep in flight.
+    assert reached["step return_received"] and reached["step returns_at_once"], reached

@@ -11,9 +11,9 @@ from marketplace import orders
 from marketplace.order_models import Order
 from marketplace.returns import steps
 from marketplace.returns.models import ReturnRequest
+from tests.conftest import login
 from tests.factories import ProductFactory, ShopFactory, UserFactory
 from tests.marketplace.shopping import add, orders_of, pay_on_hosted_page, start_checkout
-from tests.conftest import login
 
 
 def delivered_order(
@@ -35,8 +35,9 @@ def delivered_order(
     assert started.status_code == 303
     pay_on_hosted_page(client, started.headers["Location"])
     db.session.commit()
-    from marketplace.order_models import Checkout
     from sqlalchemy import select
+
+    from marketplace.order_models import Checkout
 
     checkout = db.session.scalars(
         select(Checkout).where(Checkout.buyer_id == buyer.id).order_by(Checkout.id.desc())

@@ -164,9 +164,7 @@ def test_a_return_and_a_sellers_own_refund_at_once_never_exceed_the_line(
         except Exception as error:  # the remainder was spent by the return
             outcomes.append(type(error).__name__)
 
-    at_once(
-        app, [own_refund, _receiving(found.id, seller_id, outcomes)], in_unit_of_work=False
-    )
+    at_once(app, [own_refund, _receiving(found.id, seller_id, outcomes)], in_unit_of_work=False)
     order = fresh(order)
     assert order.refunded_minor == 2500 == order.lines[0].refunded_minor
     assert sum(r["amount"] for r in emulator.objects("refund")) == 2500

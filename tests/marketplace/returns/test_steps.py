@@ -45,9 +45,9 @@ def test_the_window_counts_from_delivery_and_closes(client):
     window = policy.window(order)
     assert window.counted_from == "delivery"
     assert window.ends_at == order.delivered_at + timedelta(days=14)
-    with time_machine.travel(order.delivered_at + timedelta(days=14, minutes=1), tick=False):
-        with pytest.raises(Conflict, match="window of this order has closed"):
-            ask(order)
+    closed = time_machine.travel(order.delivered_at + timedelta(days=14, minutes=1), tick=False)
+    with closed, pytest.raises(Conflict, match="window of this order has closed"):
+        ask(order)
     with time_machine.travel(order.delivered_at + timedelta(days=13), tick=False):
         assert ask(order).status == ReturnStatus.REQUESTED
 
@@ -153,26 +153,19 @@ def test_a_partly_refunded_unit_returns_for_what_is_left(client, emulator):
 def test_only_the_buyer_asks_and_only_the_seller_answers(client):
     order = delivered_order(client)
     stranger = UserFactory()
-    with pytest.raises(Forbidden):
-        with unit_of_work():
-            steps.ask(stranger, order.id, steps.ReturnAsk({order.lines[0].id: 1}, "damaged"))
-    with pytest.raises(Forbidden):
-        with unit_of_work():
-            steps.ask(
-                order.shop.owner, order.id, steps.ReturnAsk({order.lines[0].id: 1}, "damaged")
-            )
+    with pytest.raises(Forbidden), unit_of_work():
+        steps.ask(stranger, order.id, steps.ReturnAsk({order.lines[0].id: 1}, "damaged"))
+    with pytest.raises(Forbidden), unit_of_work():
+        steps.ask(order.shop.owner, order.id, steps.ReturnAsk({order.lines[0].id: 1}, "damaged"))
     found = ask(order)
     for person in (stranger, order.buyer):
-        with pytest.raises(NotFound):
-            with unit_of_work():
-                steps.accept(person, found.id, "Post it.")
-        with pytest.raises(NotFound):
-            with unit_of_work():
-                steps.receive(person, found.id)
+        with pytest.raises(NotFound), unit_of_work():
+            steps.accept(person, found.id, "Post it.")
+        with pytest.raises(NotFound), unit_of_work():
+            steps.receive(person, found.id)
     for person in (stranger, order.shop.owner):
-        with pytest.raises(NotFound):
-            with unit_of_work():
-                steps.withdraw(person, found.id)
+        with pytest.raises(NotFound), unit_of_work():
+            steps.withdraw(person, found.id)
     with pytest.raises(NotFound):
         steps.for_either(stranger, found.id)
     assert steps.for_either(order.shop.owner, found.id).id == found.id
@@ -193,25 +186,21 @@ def test_a_reason_from_the_list_and_words_for_something_else(client):
 def test_accepting_twice_or_after_a_refusal_is_refused(client):
     order = delivered_order(client)
     found = ask(order)
-    with pytest.raises(RuleViolation, match="where and how"):
-        with unit_of_work():
-            steps.accept(order.shop.owner, found.id, "  ")
+    with pytest.raises(RuleViolation, match="where and how"), unit_of_work():
+        steps.accept(order.shop.owner, found.id, "  ")
     with unit_of_work():
         steps.accept(order.shop.owner, found.id, "Post it.")
-    with pytest.raises(Conflict, match="already answered"):
-        with unit_of_work():
-            steps.accept(order.shop.owner, found.id, "Post it.")
-    with pytest.raises(Conflict, match="already answered"):
-        with unit_of_work():
-            steps.refuse(order.shop.owner, found.id, "No.")
+    with pytest.raises(Conflict, match="already answered"), unit_of_work():
+        steps.accept(order.shop.owner, found.id, "Post it.")
+    with pytest.raises(Conflict, match="already answered"), unit_of_work():
+        steps.refuse(order.shop.owner, found.id, "No.")
 
 
 def test_a_refusal_goes_to_the_moderators_who_decide(client, outbox):
     order = delivered_order(client)
     found = ask(order)
-    with pytest.raises(Conflict):
-        with unit_of_work():
-            steps.escalate(order.buyer, found.id, "Too early.")
+    with pytest.raises(Conflict), unit_of_work():
+        steps.escalate(order.buyer, found.id, "Too early.")
     with unit_of_work():
         steps.refuse(order.shop.owner, found.id, "Used.")
     with unit_of_work():
@@ -221,16 +210,14 @@ def test_a_refusal_goes_to_the_moderators_who_decide(client, outbox):
     assert steps.for_either(moderator, found.id).id == found.id
     with pytest.raises(Forbidden):
         steps.escalated(order.shop.owner)
-    with pytest.raises(Forbidden):
-        with unit_of_work():
-            steps.decide(order.buyer, found.id, for_buyer=True, note="")
+    with pytest.raises(Forbidden), unit_of_work():
+        steps.decide(order.buyer, found.id, for_buyer=True, note="")
     with unit_of_work():
         steps.decide(moderator, found.id, for_buyer=True, note="Damaged in transit.")
     found = fresh(found)
     assert found.status == ReturnStatus.ACCEPTED and found.due_at is not None
-    with pytest.raises(Conflict, match="already decided"):
-        with unit_of_work():
-            steps.decide(moderator, found.id, for_buyer=False, note="")
+    with pytest.raises(Conflict, match="already decided"), unit_of_work():
+        steps.decide(moderator, found.id, for_buyer=False, note="")
     subjects = [m["Subject"] for m in outbox()]
     assert any("was refused" in s for s in subjects)
     assert any("went to Kindred" in s for s in subjects)
@@ -257,9 +244,8 @@ def test_the_buyer_withdraws_a_request_or_a_refusal(client):
         steps.withdraw(order.buyer, found.id)
     assert fresh(found).status == ReturnStatus.WITHDRAWN
     found = accepted(fresh(order))
-    with pytest.raises(Conflict):
-        with unit_of_work():
-            steps.withdraw(order.buyer, found.id)
+    with pytest.raises(Conflict), unit_of_work():
+        steps.withdraw(order.buyer, found.id)
 
 
 # --- the refund --------------------------------------------------------------------------------
@@ -317,7 +303,9 @@ def test_every_step_is_in_the_history_and_tells_the_other_side(client):
     received(found)
     kinds = list(
         db.session.scalars(
-            select(ReturnEvent.kind).where(ReturnEvent.return_id == found.id).order_by(ReturnEvent.id)
+            select(ReturnEvent.kind)
+            .where(ReturnEvent.return_id == found.id)
+            .order_by(ReturnEvent.id)
         )
     )
     assert kinds == ["requested", "accepted", "received"]
@@ -365,9 +353,8 @@ def test_the_sweep_leaves_a_return_the_seller_answered(client):
     found = ask(order)
     with unit_of_work():
         steps.refuse(order.shop.owner, found.id, "Used.")
-    with time_machine.travel(utcnow() + timedelta(days=30), tick=False):
-        with unit_of_work():
-            assert settle_due_returns() == 0
+    with time_machine.travel(utcnow() + timedelta(days=30), tick=False), unit_of_work():
+        assert settle_due_returns() == 0
     assert fresh(found).status == ReturnStatus.REFUSED
 
 
