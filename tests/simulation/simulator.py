@@ -1012,6 +1012,23 @@ class Simulation:
                 (302,),
             )
 
+    def _accepted_returns(self) -> list[Any]:
+        """Accepted returns; when there are none, the seller first accepts one asked."""
+        from marketplace.returns import steps
+        from marketplace.returns.models import ReturnStatus
+
+        accepted = self._returns(ReturnStatus.ACCEPTED)
+        if accepted:
+            return accepted
+        asked = self._returns(ReturnStatus.REQUESTED)
+        if not asked:
+            return []
+        found = self.rng.choice(asked)
+        self._say(f"return {found.id} accepted by its seller")
+        with unit_of_work():
+            steps.accept(found.order.shop.owner, found.id, "Post it.")
+        return self._returns(ReturnStatus.ACCEPTED)
+
     def _receiving(self, found: Any, channel: str, client: Any = None) -> Callable[[], Any]:
         return_id, client = found.id, client or self.clients[found.shop_id]
         restock = self.rng.random() < 0.7
@@ -1036,9 +1053,8 @@ class Simulation:
     def return_received(self) -> None:
         """The seller marks an accepted return received: its refund goes through the orders'
         refund path; meanwhile a second click, the sweep, or another refund may come."""
-        from marketplace.returns.models import ReturnStatus
 
-        accepted = self._returns(ReturnStatus.ACCEPTED)
+        accepted = self._accepted_returns()
         if not accepted:
             return
         r = self.rng
@@ -1067,9 +1083,8 @@ class Simulation:
     def returns_at_once(self) -> None:
         """Two clicks on "received" and the sweep at the same moment (threads on PostgreSQL;
         on SQLite, the others while the first one's Stripe call is in flight)."""
-        from marketplace.returns.models import ReturnStatus
 
-        accepted = self._returns(ReturnStatus.ACCEPTED)
+        accepted = self._accepted_returns()
         if not accepted:
             return
         found = self.rng.choice(accepted)
@@ -1134,10 +1149,10 @@ class Simulation:
         ("dashboard_refund", 1),
         ("decide_held", 2),
         ("payout_answer_lost_late", 1),
-        ("return_asked", 4),
-        ("return_answered", 4),
-        ("return_received", 3),
-        ("returns_at_once", 1),
+        ("return_asked", 5),
+        ("return_answered", 3),
+        ("return_received", 4),
+        ("returns_at_once", 2),
         ("returns_sweep", 2),
     )
 
