@@ -62,7 +62,7 @@ class ShopForm(FlaskForm):
     return_policy = TextAreaField(_l("Return policy"), validators=[Optional()])
     return_window_days = forms.IntegerField(
         _l("Return window (days)"),
-        validators=[InputRequired(), NumberRange(min=0, max=365)],
+        validators=[Optional(), NumberRange(min=0, max=365)],
         description=_l("How many days after delivery buyers may ask for a return; 0 for none."),
     )
     shipping_flat = forms.AmountField(

@@ -67,8 +67,9 @@ class ShopDetails:
     free_shipping_over_minor: int | None = None
     processing_days: int | None = 3
     curator_commission_bps: int | None = None
-    # Days after delivery a buyer may ask for a return; 0: no returns.
-    return_window_days: int | None = 30
+    # Days after delivery a buyer may ask for a return; 0: no returns; None: unchanged (30
+    # for a new shop, the column's default).
+    return_window_days: int | None = None
 
 
 @dataclass
@@ -128,7 +129,7 @@ def _check_details(details: ShopDetails, shop: Shop | None) -> tuple[str, str, i
     check_length(problems, "description", details.description or "", maximum=POLICY_MAX)
     check_length(problems, "return_policy", details.return_policy or "", maximum=POLICY_MAX)
     window = details.return_window_days
-    if window is None or window < 0 or window > RETURN_WINDOW_MAX:
+    if window is not None and (window < 0 or window > RETURN_WINDOW_MAX):
         problems.add(
             "return_window_days",
             _("Enter 0 (no returns) to %(max)d days.", max=RETURN_WINDOW_MAX),
@@ -186,7 +187,8 @@ def _apply(shop: Shop, details: ShopDetails, name: str, slug: str, commission: i
     shop.shipping_flat_minor = details.shipping_flat_minor or 0
     shop.free_shipping_over_minor = details.free_shipping_over_minor
     shop.processing_days = details.processing_days or 1
-    shop.return_window_days = details.return_window_days or 0
+    if details.return_window_days is not None:  # left empty: unchanged
+        shop.return_window_days = details.return_window_days
     shop.curator_commission_bps = commission
     shop.updated_at = utcnow()
 

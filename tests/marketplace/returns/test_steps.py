@@ -368,3 +368,25 @@ def test_answer_and_receipt_times_are_configurable(app, client):
         steps.accept(order.shop.owner, found.id, "Post it.")
     found = fresh(found)
     assert timedelta(days=2) - timedelta(minutes=1) < found.due_at - utcnow() <= timedelta(days=2)
+
+
+def test_a_shop_sets_its_window_from_none_to_a_year(client):
+    from marketplace import shops
+
+    order = delivered_order(client)
+    shop, owner = order.shop, order.shop.owner
+    details = shops.ShopDetails(name=shop.name, slug=shop.slug, processing_days=3)
+    with unit_of_work():
+        shops.update_shop(owner, shop, details, None)
+    assert fresh(shop).return_window_days == 30  # left empty: unchanged
+    for days in (-1, 366):
+        details.return_window_days = days
+        with pytest.raises(RuleViolation) as refused, unit_of_work():
+            shops.update_shop(owner, fresh(shop), details, None)
+        assert "return_window_days" in refused.value.errors
+    details.return_window_days = 0
+    with unit_of_work():
+        shops.update_shop(owner, fresh(shop), details, None)
+    assert fresh(shop).return_window_days == 0
+    # Orders sold before keep their window; new ones are sold without returns.
+    assert policy.window(fresh(order)).days == 30
