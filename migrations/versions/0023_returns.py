@@ -148,7 +148,7 @@ def downgrade():
     op.drop_table("return_photos")
     op.drop_table("return_lines")
     op.drop_table("return_requests")
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_column("return_window_days")
-    with op.batch_alter_table("shops", schema=None) as batch_op:
-        batch_op.drop_column("return_window_days")
+    # Not in batch mode: on SQLite that would copy and drop `shops` and `orders`, which other
+    # tables' foreign keys name; SQLite (3.35+) drops a plain column in place.
+    op.drop_column("orders", "return_window_days")
+    op.drop_column("shops", "return_window_days")
