@@ -15,7 +15,7 @@ from app import uow
 from app.accounts.forms import ConfirmForm
 from app.accounts.services import current_person
 from app.forms import apply_violation, render_form
-from app.rules import RuleViolation
+from app.rules import Forbidden, RuleViolation
 from app.web import uploads
 from marketplace import orders
 from marketplace import shops as shop_services
@@ -271,7 +271,8 @@ def queue() -> Any:
 @login_required
 def decide(return_id: int) -> Response:
     moderator = current_person()
-    steps.escalated(moderator, limit=0)  # only moderators get further
+    if not steps.is_moderator(moderator):
+        raise Forbidden(_("Only moderators can do that."))
     steps.for_either(moderator, return_id)
     form = DecideForm()
     if not form.validate_on_submit():
