@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 from bench import catalogue
 from bench.catalogue import _clean, _percentile, database_for, make_app
@@ -46,6 +46,10 @@ BASE_PRODUCTS = 5_000
 # the products, so their matches grow with the catalogue).
 RARE_WORD = "raku"
 RARE_PRODUCTS = 24
+# A French word in one listed product's title in FRENCH_EVERY (a share, as the seed's words
+# are), for a French inflection to find ("bougies": stems "bougi", "boug").
+FRENCH_WORD = "bougie"
+FRENCH_EVERY = 40
 # The PostgreSQL databases are named <prefix>_<seed scale>, apart from bench.catalogue's.
 DB_PREFIX = f"{catalogue.DB_PREFIX}_search"
 
@@ -68,7 +72,7 @@ SEARCHES = [
     Search("uncommon word", "teapot"),
     Search("common word", "wool"),
     Search("very common word", "piece"),
-    Search("two words", "linen mug"),
+    Search("two common words", "linen mug"),
     Search("prefix", "sto"),
     Search("long word", "embroidered"),
     Search("word + category", "wool", category="clothing"),
@@ -78,6 +82,8 @@ SEARCHES = [
     Search("plural", "mugs"),
     Search("French plural", "bougies"),
     Search("typo lookup", "stonewear", kind="typo"),
+    # What a search with a typo shows: the corrected word's results (after the look-up).
+    Search("typo corrected", "stoneware"),
 ]
 
 
@@ -106,7 +112,7 @@ def statement_for(search: Search) -> tuple[Any, dict[str, Any]]:
     terms = text_search.query_terms(query.text)
     assert terms, search
     statement = browse._text_search_statement(query, terms, 1, 24)
-    values = {**text_search.params(terms), **browse._filter_params(query)}
+    values = {**text_search.params(terms, browse._facets(query)), **browse._filter_params(query)}
     return statement, values
 
 
@@ -123,7 +129,10 @@ def candidates_count(search: Search) -> Any:
         )
     terms = text_search.query_terms(query.text)
     found = text_search.candidates(
-        terms, lambda statement: browse._filtered(statement, query), browse.SEARCH_CANDIDATES
+        terms,
+        lambda statement: browse._filtered(statement, query),
+        browse.SEARCH_CANDIDATES,
+        browse._facets(query),
     )
     return select(func.count()).select_from(found)
 
@@ -139,6 +148,7 @@ def seed_scale(app: Flask, products: int) -> int:
         started = time.perf_counter()
         counts = seed(products / PRODUCTS_PER_SCALE)
         add_rare_word()
+        add_french_word()
         listed = db.session.scalar(select(func.count()).select_from(_search_table()))
         print(
             f"   seeded {counts['products']:,} products ({listed:,} listed), "
@@ -147,6 +157,25 @@ def seed_scale(app: Flask, products: int) -> int:
         )
         db.session.remove()
         return counts["products"]
+
+
+def migrate_scale(app: Flask) -> int:
+    """A database kept by an earlier run: brought to the newest migration (which indexes
+    again what a new index format needs), not seeded."""
+    from flask_migrate import upgrade
+
+    from app.extensions import db
+    from marketplace.models import Product
+
+    with app.app_context():
+        started = time.perf_counter()
+        upgrade()
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        products = db.session.scalar(select(func.count()).select_from(Product)) or 0
+        print(f"   migrated in {time.perf_counter() - started:.1f}s", flush=True)
+        db.session.remove()
+        return products
 
 
 def add_rare_word() -> None:
@@ -166,6 +195,25 @@ def add_rare_word() -> None:
         product.title = f"{RARE_WORD.title()} {product.title}"
     text_search.index_products(products)
     db.session.commit()
+
+
+def add_french_word() -> None:
+    """Put FRENCH_WORD in the titles of one listed product in FRENCH_EVERY, and index them
+    again as the app does."""
+    from app.extensions import db
+    from marketplace import search as text_search
+    from marketplace.models import Product
+
+    ids = list(
+        db.session.scalars(select(Product.id).where(Product.listed.is_(True)).order_by(Product.id))
+    )[FRENCH_EVERY // 2 :: FRENCH_EVERY]
+    for start in range(0, len(ids), 1000):
+        chosen = ids[start : start + 1000]
+        products = list(db.session.scalars(select(Product).where(Product.id.in_(chosen))))
+        for product in products:
+            product.title = f"{FRENCH_WORD.title()} {product.title}"
+        text_search.index_products(products)
+        db.session.commit()
 
 
 def _search_table() -> Any:
@@ -217,7 +265,15 @@ def measure(
     return timings, found
 
 
-def run(factors: list[float], db_kind: str, base: int, runs: int, warm: int, keep: bool) -> None:
+def run(
+    factors: list[float],
+    db_kind: str,
+    base: int,
+    runs: int,
+    warm: int,
+    keep: bool,
+    reuse: bool = False,
+) -> None:
     catalogue.DB_PREFIX = DB_PREFIX
     apps: dict[float, Flask] = {}
     products: dict[float, int] = {}
@@ -226,12 +282,16 @@ def run(factors: list[float], db_kind: str, base: int, runs: int, warm: int, kee
         for factor in factors:
             root = Path(tempfile.mkdtemp(prefix="kindred-bench-search-"))
             size = round(base * factor)
-            url, drop = database_for(db_kind, size / PRODUCTS_PER_SCALE, root)
+            if reuse and db_kind == "postgresql":  # kept by an earlier --keep: migrated only
+                name = f"{DB_PREFIX}_{str(size / PRODUCTS_PER_SCALE).replace('.', '_')}"
+                url, drop = f"{catalogue.PG_SERVER}/{name}", lambda: None
+            else:
+                url, drop = database_for(db_kind, size / PRODUCTS_PER_SCALE, root)
             print(f"== {db_kind}, {factor:g}x ({size:,} products): {url}", flush=True)
             app = make_app(url, root)
             apps[factor] = app
-            cleanups.append(partial(_clean, app, drop, root, keep))
-            products[factor] = seed_scale(app, size)
+            cleanups.append(partial(_clean, app, drop, root, keep or reuse))
+            products[factor] = migrate_scale(app) if reuse else seed_scale(app, size)
         timings, found = measure(apps, runs, warm)
         settings = engine_settings(next(iter(apps.values())))
     finally:
@@ -244,8 +304,6 @@ def engine_settings(app: Flask) -> str:
     """On PostgreSQL, whether JIT compilation is on, and above what plan cost: past that
     cost (which grows with the catalogue's estimates) compiling a search's plan can cost
     far more than running it."""
-    from sqlalchemy import text
-
     from app.extensions import db
 
     with app.app_context():
@@ -308,8 +366,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60, help="timed runs per query and scale")
     parser.add_argument("--warm", type=int, default=12, help="untimed runs first")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="PostgreSQL: use the databases an earlier --keep left, migrated, not seeded again",
+    )
     args = parser.parse_args()
-    run(args.scale, args.db, args.base, args.runs, args.warm, args.keep)
+    run(args.scale, args.db, args.base, args.runs, args.warm, args.keep, args.reuse)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from app.media import store_image
 from app.placeholders import placeholder_png
 from marketplace import categories
 from marketplace.models import SEARCH_TABLE, Product, ProductImage, ProductVariant, Shop
-from marketplace.search import document, write_documents
+from marketplace.search import FACETS, document, facets, write_documents
 from marketplace.text import slugify
 
 SHOPS_PER_SCALE = 1_000
@@ -331,7 +331,8 @@ def seed(scale: float, *, progress: bool = True) -> dict[str, int]:
         }
         products.append(row)
         if listed:
-            search_rows.append((pid, document(_Doc(title, description, tags), shop_names[shop_id])))
+            doc = document(_Doc(title, description, tags), shop_names[shop_id])
+            search_rows.append((pid, {**doc, FACETS: facets(min(prices), category)}))
     _rows_in_batches(products, Product.__table__)
     say(f"{n_products:,} products")
     _rows_in_batches(variants, ProductVariant.__table__)

@@ -135,6 +135,14 @@ def _filter_params(query: SearchQuery) -> dict[str, Any]:
     }
 
 
+def _facets(query: SearchQuery) -> search.Facets:
+    """The filters the search index answers with the words: the category, the price range."""
+    category = categories.get(query.category)
+    return search.filter_facets(
+        category.key if category is not None else "", query.min_price, query.max_price
+    )
+
+
 def _filter_shape(query: SearchQuery) -> tuple[Any, ...]:
     """Which filters a statement has (`_filtered`), without their values."""
     category = categories.get(query.category)
@@ -247,7 +255,7 @@ def _text_search(
     key = (
         "browse.text_search",
         db.session.get_bind().dialect.name,
-        search.shape(terms),
+        search.shape(terms, _facets(query)),
         search.settings(),
         SEARCH_CANDIDATES,
         _filter_shape(query),
@@ -256,14 +264,17 @@ def _text_search(
         per_page,
     )
     statement = kept_statement(key, lambda: _text_search_statement(query, terms, page, per_page))
-    values = {**search.params(terms), **_filter_params(query)}
+    values = {**search.params(terms, _facets(query)), **_filter_params(query)}
     rows = list(db.session.execute(statement, values).unique())
     products = [product for product, _total in rows]
     if rows:
         total = rows[0][1]
     elif page > 1:  # past the last page: the candidates are counted on their own
         found = search.candidates(
-            terms, lambda candidates: _filtered(candidates, query), SEARCH_CANDIDATES
+            terms,
+            lambda candidates: _filtered(candidates, query),
+            SEARCH_CANDIDATES,
+            _facets(query),
         )
         total = db.session.scalar(select(func.count()).select_from(found), values) or 0
     else:
@@ -275,7 +286,7 @@ def _text_search_statement(
     query: SearchQuery, terms: list[search.Term], page: int, per_page: int
 ) -> Select[Any]:
     found = search.candidates(
-        terms, lambda candidates: _filtered(candidates, query), SEARCH_CANDIDATES
+        terms, lambda candidates: _filtered(candidates, query), SEARCH_CANDIDATES, _facets(query)
     )
     sort = query.effective_sort
 

@@ -15,6 +15,11 @@ bleue bleu ". A query word's stems must equal one of the document's words or ste
 itself still matches as a prefix: so "bougies" (stems "boug", "bougi") finds "bougie" but
 not "bought", and "cera" (French stem "cer") finds "ceramic" but not "cereal".
 
+Each row also carries the tokens of the filters the index answers (`facets`: the product's
+category, root and leaf, and the band and decade of its lowest price), so that a word with a
+price range or a category is one look into the index, not a walk through the word's matches
+checking each product's price (see "facets" below).
+
 Only listed products are in the index: the services call `index_products` whenever a product
 or its shop changes, so the index never needs a join to know what is public.
 
@@ -24,10 +29,11 @@ through an index of word prefixes, so a query word is never expanded into the wo
 
 * SQLite: an FTS5 table with a prefix index of every word's first 1..PREFIX_CHARS characters
   (rowid = product id; detail=none, as no query needs word positions);
-* PostgreSQL: a GIN index on `product_search_prefixes(...)`, a database function giving the
-  tsvector whose lexemes are those same prefixes (the migration 0012_search_index makes
-  both; no text-search parser is involved); the index has no pending list to scan, and the
-  table's rows stay narrow (the texts only).
+* PostgreSQL: a GIN index on `product_search_lexemes(...)`, a database function giving the
+  tsvector whose lexemes are those same prefixes and the facets' tokens (the migrations
+  0012_search_index and 0024_search_facets make both; no text-search parser is involved);
+  the index has no pending list to scan, and the table's rows stay narrow (the texts only).
+  SQLite's tokenizer keeps "_" in a token, for the facets' tokens.
 
 A query word (or stem) is looked up by its first PREFIX_CHARS characters; a longer word, and
 every stem (which must be a whole word), is then checked in the texts. Relevance is computed
@@ -53,6 +59,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -101,15 +108,22 @@ FIELDS = ("title", "tags", "shop_name", "description")
 # A word found in the title counts most, then in the tags, the shop's name, the description.
 WEIGHTS = (10, 4, 2, 1)
 
+# Besides its texts, each row has the tokens of the filters the index answers (`facets`).
+FACETS = "facets"
 _sqlite_table = table(
-    SEARCH_TABLE, column("rowid", Integer), *(column(name, String) for name in FIELDS)
+    SEARCH_TABLE,
+    column("rowid", Integer),
+    *(column(name, String) for name in (*FIELDS, FACETS)),
 )
 _pg_table = table(
-    SEARCH_TABLE, column("product_id", Integer), *(column(name, String) for name in FIELDS)
+    SEARCH_TABLE,
+    column("product_id", Integer),
+    *(column(name, String) for name in (*FIELDS, FACETS)),
 )
-# The function the GIN index is built on. Computing it costs far more than a look into the
-# texts, so it appears only where the index answers it (see `_pg_candidates`).
-PG_PREFIXES = "product_search_prefixes"
+# The function the GIN index is built on: the texts' word prefixes and the facets' tokens.
+# Computing it costs far more than a look into the texts, so it appears only where the index
+# answers it (see `_pg_candidates`).
+PG_PREFIXES = "product_search_lexemes"
 
 
 def _is_postgres() -> bool:
@@ -124,12 +138,47 @@ _STEMMERS = (Stemmer.Stemmer("english"), Stemmer.Stemmer("french"))
 _stemming = threading.Lock()
 
 
+# Plurals shoppers type that the stemmers do not bring back to their singular (English -ves
+# and changed vowels, French -aux of an -ail, folded): such a word also has its singular, and
+# the singular's stems, among its stems; so "knives" finds "knife", and "knife" "knives".
+IRREGULAR_PLURALS = {
+    "calves": "calf",
+    "children": "child",
+    "feet": "foot",
+    "geese": "goose",
+    "halves": "half",
+    "hooves": "hoof",
+    "knives": "knife",
+    "leaves": "leaf",
+    "lives": "life",
+    "loaves": "loaf",
+    "men": "man",
+    "mice": "mouse",
+    "scarves": "scarf",
+    "shelves": "shelf",
+    "teeth": "tooth",
+    "thieves": "thief",
+    "wives": "wife",
+    "wolves": "wolf",
+    "women": "woman",
+    "coraux": "corail",
+    "travaux": "travail",
+    "vitraux": "vitrail",
+    "yeux": "oeil",
+}
+
+
 @lru_cache(maxsize=50_000)
 def stems(word: str) -> tuple[str, ...]:
     """The word's English and French stems that differ from it, without repeats:
-    "tasses" -> ("tass",); "bougies" -> ("bougi", "boug"); "mug" -> ()."""
+    "tasses" -> ("tass",); "bougies" -> ("bougi", "boug"); "mug" -> (); and for an irregular
+    plural, its singular and the singular's: "knives" -> ("knive", "kniv", "knife", "knif")."""
+    singular = IRREGULAR_PLURALS.get(word)
+    forms = (word,) if singular is None else (word, singular)
     with _stemming:
-        found = [stemmer.stemWord(word) for stemmer in _STEMMERS]
+        found = [stemmer.stemWord(form) for form in forms for stemmer in _STEMMERS]
+    if singular is not None:
+        found.insert(len(_STEMMERS), singular)
     return tuple(dict.fromkeys(stem for stem in found if stem and stem != word))
 
 
@@ -159,6 +208,101 @@ def _field(text: str) -> str:
                 extra.append(stem)
     tokens = [*found, STEMS_MARK, *extra] if extra else found
     return "".join(f" {token}" for token in tokens) + " "
+
+
+# --- facets: the filters the index answers with the words -----------------------------------
+#
+# A word and a price range, or a word and a category, are one look into the index: each
+# product's row carries, in `facets`, tokens for its category (its root and its leaf) and for
+# its price (the lowest of its variants' prices, which the price filter compares): a band
+# and the band's decade. A query's price range becomes the bands and decades that overlap it,
+# any of which a match must have; the range itself is still checked on the product, so a band
+# only narrows (a price range is a union of whole decades and of bands, plus its two ends).
+# Tokens start with "_", which no word has (words are letters and digits): no query word is
+# ever found in them, and on SQLite the tokenizer keeps "_" in a token.
+
+# Ten bands a decade, with these lower edges (in hundredths of the decade's start).
+BAND_MANTISSAS = (100, 125, 150, 200, 250, 300, 400, 500, 600, 800)
+# Prices are at most rules.MAX_PRICE_MINOR (10^7); decades up to 10^10 hold any higher.
+TOP_DECADE = 10
+BAND_EDGES = tuple(
+    sorted({m * 10**decade // 100 for decade in range(TOP_DECADE + 1) for m in BAND_MANTISSAS})
+)
+
+
+def _decade(price: int) -> int:
+    return min(len(str(max(price, 1))) - 1, TOP_DECADE)
+
+
+def price_band(price: int) -> tuple[int, int]:
+    """The band of a price, as its lower edge and its decade's start: 2800 -> (2500, 1000);
+    a price on an edge is in the band it starts: 3000 -> (3000, 1000)."""
+    price = max(price, 1)
+    return BAND_EDGES[bisect_right(BAND_EDGES, price) - 1], 10 ** _decade(price)
+
+
+def _band_token(edge: int) -> str:
+    return f"_b{edge}"
+
+
+def _decade_token(start: int) -> str:
+    return f"_d{start}"
+
+
+def category_token(key: str) -> str:
+    return "_c" + re.sub(r"[^a-z0-9]+", "_", key)
+
+
+def facets(price_minor: int, category: str) -> str:
+    """The facets' text of a product with this (lowest) price in this category (a leaf key,
+    "home/decor"): " _b2500 _d1000 _chome _chome_decor "."""
+    edge, decade = price_band(price_minor)
+    tokens = [_band_token(edge), _decade_token(decade)]
+    root = category.split("/")[0]
+    tokens += dict.fromkeys(category_token(key) for key in (root, category) if key)
+    return "".join(f" {token}" for token in tokens) + " "
+
+
+def price_tokens(low: int | None, high: int | None) -> tuple[str, ...]:
+    """The tokens one of which every product priced from `low` to `high` (either may be
+    None: no bound) has: the decades inside the range, and the bands of the others that
+    overlap it. Empty when the range holds every price."""
+    low = max(low or 1, 1)
+    if high is None and low <= 1:
+        return ()
+    if high is not None and high < low:
+        return (_band_token(0),)  # no product: no band starts at 0
+    last = TOP_DECADE if high is None else _decade(high)
+    tokens: list[str] = []
+    for decade in range(_decade(low), last + 1):
+        start, end = 10**decade, 10 ** (decade + 1)
+        if low <= start and (high is None or high >= end - 1 or decade == TOP_DECADE):
+            tokens.append(_decade_token(start))
+            continue
+        edges = [edge for edge in BAND_EDGES if start <= edge < end or decade == TOP_DECADE]
+        for i, edge in enumerate(edges):
+            if edge < start:
+                continue
+            upper = edges[i + 1] - 1 if i + 1 < len(edges) else None  # the band's last price
+            if (high is None or edge <= high) and (upper is None or upper >= low):
+                tokens.append(_band_token(edge))
+    return tuple(tokens)
+
+
+# Groups of tokens: a match has one token of each group.
+Facets = tuple[tuple[str, ...], ...]
+
+
+def filter_facets(category: str = "", low: int | None = None, high: int | None = None) -> Facets:
+    """The facets of a query's filters: groups of tokens, a match having one of each group
+    (a category key, root or leaf; a price range)."""
+    groups: list[tuple[str, ...]] = []
+    if category:
+        groups.append((category_token(category),))
+    prices = price_tokens(low, high)
+    if prices:
+        groups.append(prices)
+    return tuple(groups)
 
 
 # --- the vocabulary: every indexed word, for typos ----------------------------------------
@@ -279,7 +423,7 @@ def _write(rows: Sequence[tuple[int, dict[str, str]]]) -> Counter[str]:
         db.session.execute(insert(_sqlite_table), [{"rowid": pid, **doc} for pid, doc in rows])
     counts: Counter[str] = Counter()
     for _pid, doc in rows:
-        counts.update(vocabulary_words(doc.values()))
+        counts.update(vocabulary_words(doc[name] for name in FIELDS))
     return counts
 
 
@@ -289,7 +433,8 @@ def remove_products(product_ids: Iterable[int]) -> None:
 
 
 def write_documents(rows: Sequence[tuple[int, dict[str, str]]]) -> None:
-    """Add these (product id, document) pairs to the index; the ids must not be in it."""
+    """Add these (product id, document) pairs to the index; the ids must not be in it. A
+    document is `document`'s texts and the product's `facets`."""
     _change_vocabulary(_write(rows))
 
 
@@ -305,7 +450,20 @@ def index_products(products: Sequence[Product]) -> None:
             select(Shop.id, Shop.name).where(Shop.id.in_({p.shop_id for p in listed}))
         )
         names: dict[int, str] = {shop_id: name for shop_id, name in rows}
-        delta.update(_write([(p.id, document(p, names[p.shop_id])) for p in listed]))
+        delta.update(
+            _write(
+                [
+                    (
+                        p.id,
+                        {
+                            **document(p, names[p.shop_id]),
+                            FACETS: facets(p.price_minor, p.category),
+                        },
+                    )
+                    for p in listed
+                ]
+            )
+        )
     # Only the words whose counts change are written: a product edited keeps its other words.
     _change_vocabulary(delta)
 
@@ -372,30 +530,31 @@ def _stem_key(index: int, stem: int) -> str:
     return f"search_stem_{index}_{stem}"
 
 
-def params(terms: Sequence[Term]) -> dict[str, Any]:
+def params(terms: Sequence[Term], facets: Facets = ()) -> dict[str, Any]:
     """The values of a text search's statement, for `execute`."""
     values: dict[str, Any] = {}
     for i, term in enumerate(terms):
         values[_word_key(i)] = f" {term.word}"
         for j, stem in enumerate(term.stems):
             values[_stem_key(i, j)] = f" {stem} "
-    values["search_match"] = " AND ".join(
-        "(" + " OR ".join(f'"{prefix}"*' for prefix in term.prefixes) + ")" for term in terms
-    )
-    values["search_tsquery"] = " & ".join(
-        "(" + " | ".join(f"'{prefix}'" for prefix in term.prefixes) + ")" for term in terms
-    )
+    # The words as prefixes, the facets' tokens whole.
+    match = [[f'"{prefix}"*' for prefix in term.prefixes] for term in terms]
+    tsquery = [[f"'{prefix}'" for prefix in term.prefixes] for term in terms]
+    match += [[f'"{token}"' for token in group] for group in facets]
+    tsquery += [[f"'{token}'" for token in group] for group in facets]
+    values["search_match"] = " AND ".join("(" + " OR ".join(any_) + ")" for any_ in match)
+    values["search_tsquery"] = " & ".join("(" + " | ".join(any_) + ")" for any_ in tsquery)
     return values
 
 
-def shape(terms: Sequence[Term]) -> tuple[tuple[bool, int], ...]:
+def shape(terms: Sequence[Term], facets: Facets = ()) -> tuple[Any, ...]:
     """What a text search's statement is built from besides its values: for each word,
-    whether the texts check it, and how many stems it has."""
-    return tuple((term.checked, len(term.stems)) for term in terms)
+    whether the texts check it, and how many stems it has; how many groups of facets."""
+    return (tuple((term.checked, len(term.stems)) for term in terms), len(facets))
 
 
-def _param(name: str, terms: Sequence[Term]) -> ColumnElement[Any]:
-    return bindparam(name, params(terms)[name], type_=String)
+def _param(name: str, terms: Sequence[Term], facets: Facets = ()) -> ColumnElement[Any]:
+    return bindparam(name, params(terms, facets)[name], type_=String)
 
 
 def _found_in(field: ColumnElement[Any], term: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -461,10 +620,15 @@ def _number(value: float) -> ColumnElement[Any]:
 
 
 def candidates(
-    query_terms: list[Term], filtered: Callable[[Select[Any]], Select[Any]], limit: int
+    query_terms: list[Term],
+    filtered: Callable[[Select[Any]], Select[Any]],
+    limit: int,
+    facets: Facets = (),
 ) -> Subquery:
     """The newest `limit` listed products matching every word and passing `filtered`: a
     subquery of (id, score, published_at, price_minor), a higher score being more relevant.
+    `facets` are the tokens of the filters the index answers (`filter_facets`): the index
+    finds the products with the words and the facets at once; `filtered` still decides.
 
     Walking the matches newest first and stopping at `limit` keeps a common word's search
     from growing with the catalogue; the relevance is computed for the candidates only, and
@@ -472,7 +636,7 @@ def candidates(
     letters and digits, so quoting them is safe.
     """
     if _is_postgres():
-        return _pg_candidates(query_terms, filtered, limit)
+        return _pg_candidates(query_terms, filtered, limit, facets)
     fields = [_sqlite_table.c[name] for name in FIELDS]
     # FTS5 yields its matches in rowid order, backwards on request, with no sort; each
     # prefix is one entry of the prefix index, read lazily.
@@ -486,7 +650,9 @@ def candidates(
         )
         .select_from(_sqlite_table)
         .join(Product, Product.id == _sqlite_table.c.rowid)
-        .where(literal_column(SEARCH_TABLE).op("MATCH")(_param("search_match", query_terms)))
+        .where(
+            literal_column(SEARCH_TABLE).op("MATCH")(_param("search_match", query_terms, facets))
+        )
         .where(*_checked_terms(fields, query_terms))
         .order_by(_sqlite_table.c.rowid.desc())
         .limit(_number(limit))
@@ -510,7 +676,10 @@ def settings() -> tuple[float, ...]:
 
 
 def _pg_candidates(
-    query_terms: list[Term], filtered: Callable[[Select[Any]], Select[Any]], limit: int
+    query_terms: list[Term],
+    filtered: Callable[[Select[Any]], Select[Any]],
+    limit: int,
+    facets: Facets,
 ) -> Subquery:
     """PostgreSQL cannot walk a GIN index in order, so there are three ways to the newest
     `limit` matches, each cheap in its own case:
@@ -518,8 +687,9 @@ def _pg_candidates(
     * scan the index rows newest first, checking the words in the texts, and stop at `limit`
       matches that pass the filters: cheap when those are dense (a common word), as it reads
       about limit / density rows;
-    * for rare words, ask the GIN index for every product with them (each word is one
-      lexeme, so GIN skips through the rarest word's list), filter them, keep the newest;
+    * for rare words, ask the GIN index for every product with them and the filters'
+      facets (each word and each token is one lexeme, so GIN skips through the rarest
+      list), filter them, keep the newest;
     * for common words with a narrow filter (a shop, a price range), let the planner start
       from the filter's index and check the words in the texts.
 
@@ -603,13 +773,13 @@ def _pg_candidates(
             .subquery()
         )
 
-    tsquery = cast(_param("search_tsquery", query_terms), TSQUERY)
+    tsquery = cast(_param("search_tsquery", query_terms, facets), TSQUERY)
     # For rare words: every index row GIN finds, newest first, then each one's product (so
     # the products looked up are those of the `limit` newest matches, about).
     with_words = (
         select(_pg_table)
         .where(
-            getattr(func, PG_PREFIXES)(*texts).op("@@")(tsquery),
+            getattr(func, PG_PREFIXES)(*texts, _pg_table.c[FACETS]).op("@@")(tsquery),
             *_has_terms(texts, words_),
         )
         .order_by(_pg_table.c.product_id.desc())

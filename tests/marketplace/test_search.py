@@ -237,6 +237,12 @@ def test_every_way_to_the_candidates_finds_the_newest(client, many, monkeypatch,
     soft = [pid for n, pid in enumerate(many) if n % 4 == 0]
     assert ids(client, "q=soft+woollen&sort=price_asc") == set(soft)
     assert ids(client, "q=woollen+nothing") == set()
+    # A price range, which the index answers with the words (its bands), then the products.
+    priced = [pid for n, pid in enumerate(many) if n % 5 in (1, 2)]
+    assert ids(client, "q=woollen&min_price=1100&max_price=1200") == set(priced[-3:])
+    assert ids(client, "q=woollen+scarf&min_price=1100&max_price=1200&sort=newest") == {
+        pid for n, pid in enumerate(many) if n % 5 in (1, 2) and n % 2
+    }
     # Relevance among the candidates: "mug" in the title counts, "soft" only in descriptions.
     assert fetch(client, "q=woollen+mug")[0]["title"] == "Woollen mug 10"
 

@@ -147,6 +147,39 @@ def test_relevance_counts_a_stem_as_a_word(client, catalogue):
     assert titles == [TITLES["mug"], "Gift box"]
 
 
+IRREGULAR = {
+    "knife": "Chef's knife in carbon steel",
+    "scarves": "Silk scarves, a set of three",
+    "shelf": "Oak wall shelf",
+    "glass": "Recycled glass tumbler",
+    "travail": "Tablier de travail en lin",
+    "knit": "Knit beanie",
+}
+
+# Irregular plurals, both ways: the plural finds the singular and the singular the plural.
+IRREGULAR_QUERIES = [
+    ("knives", {"knife"}),
+    ("knife", {"knife"}),
+    ("scarf", {"scarves"}),
+    ("scarves", {"scarves"}),
+    ("shelves", {"shelf"}),
+    ("glasses", {"glass"}),
+    ("travaux", {"travail"}),
+    ("kni", {"knife", "knit"}),  # a prefix as typed so far still finds both
+    ("wolves", set()),
+]
+
+
+@pytest.mark.parametrize(("query", "finds"), IRREGULAR_QUERIES)
+def test_irregular_plurals_find_their_singular(client, app, query, finds):
+    shop = ShopFactory(name="Quincaillerie", slug="quincaillerie")
+    for title in IRREGULAR.values():
+        ProductFactory(shop=shop, title=title)
+    body = search_api(client, f"q={query}")
+    assert {item["title"] for item in body["items"]} == {IRREGULAR[key] for key in finds}
+    assert body["suggestion"] == ""
+
+
 def test_the_words_as_typed_are_searched_on_request(client, catalogue):
     body = search_api(client, "q=stonewear&exact=true")
     assert body["items"] == [] and body["total"] == 0
