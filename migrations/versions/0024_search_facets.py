@@ -16,7 +16,7 @@ PostgreSQL: the GIN index is built on `product_search_lexemes(...)`, the word pr
 vocabulary's trigram index is written through (no pending list), as the products' is.
 
 Revision ID: 0024_search_facets
-Revises: 0020_saved_alerts
+Revises: 0023_returns
 Create Date: 2026-12-08 01:00:00.000000
 
 """
@@ -26,7 +26,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0024_search_facets"
-down_revision = "0020_saved_alerts"
+down_revision = "0023_returns"
 branch_labels = None
 depends_on = None
 

@@ -24,7 +24,7 @@ def test_upgrading_indexes_facets_and_irregular_plurals(tmp_path: Path):
         ProductFactory(title="Cheese knife", price_minor=1500, category="home/kitchen")
         draft = ProductFactory(title="Bread knife", status="draft").id
         db.session.remove()
-        downgrade(revision="0020_saved_alerts")
+        downgrade(revision="0023_returns")
         old = db.session.execute(text("SELECT * FROM product_search")).mappings().all()
         db.session.remove()
         upgrade()
