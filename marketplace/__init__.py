@@ -21,7 +21,7 @@ def rating_number(value: float) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from marketplace import api, cards, commerce, models, order_models, search, shops, views  # noqa: F401 - models: known to migrations
+    from marketplace import api, cards, commerce, deals, models, order_models, search, shops, views  # noqa: F401 - models: known to migrations
     from marketplace.hooks import catalogue_hooks
     from marketplace.seed import seed_catalogue, seed_reviews
 
@@ -53,3 +53,4 @@ def init_app(app: Flask) -> None:
     app_hooks.add_seeder(app, 20, "shops and products", seed_catalogue)
     app_hooks.add_seeder(app, 50, "reviews", seed_reviews)  # of the sales (40, 45) delivered
     commerce.init_app(app)
+    deals.init_app(app)

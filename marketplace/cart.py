@@ -25,6 +25,10 @@ from app.extensions import db
 from app.models import utcnow
 from app.rules import NotFound, RuleViolation
 from marketplace import signals
+from marketplace.deals import coupons
+from marketplace.deals.coupons import CouponCheck
+from marketplace.deals.models import ShopBundle
+from marketplace.deals.pricing import Adjustment, ShopDiscount, shop_discount
 from marketplace.models import Product, ProductStatus, ProductVariant, Shop
 from marketplace.order_models import Cart, CartLine
 
@@ -289,23 +293,54 @@ class LineView:
     unit_price_minor: int
     warnings: list[str] = field(default_factory=list)
     blocking: bool = False  # the line cannot be bought as it is
+    # What the shop's deals take off this line (see marketplace.deals.pricing).
+    adjustments: list[Adjustment] = field(default_factory=list)
 
     @property
     def total_minor(self) -> int:
+        """The line's price: unit price times quantity, before any discount."""
         return self.unit_price_minor * self.line.quantity
+
+    @property
+    def discount_minor(self) -> int:
+        return sum(a.amount_minor for a in self.adjustments)
+
+    @property
+    def gross_minor(self) -> int:
+        """What the buyer pays for the line: its price less its discounts."""
+        return self.total_minor - self.discount_minor
 
 
 @dataclass
 class ShopGroup:
     shop: Shop
     lines: list[LineView]
-    subtotal_minor: int
+    subtotal_minor: int  # the items' price, before any discount
     shipping_minor: int
     problems: list[str] = field(default_factory=list)
+    bundle: ShopBundle | None = None
+    coupon: CouponCheck | None = None
+    discount: ShopDiscount = field(default_factory=ShopDiscount)
+
+    @property
+    def item_count(self) -> int:
+        return sum(lv.line.quantity for lv in self.lines)
+
+    @property
+    def discount_minor(self) -> int:
+        return self.discount.total_minor
 
     @property
     def total_minor(self) -> int:
-        return self.subtotal_minor + self.shipping_minor
+        return self.subtotal_minor - self.discount_minor + self.shipping_minor
+
+    @property
+    def bundle_gap(self) -> int | None:
+        """How many more items from this shop unlock its bundle discount (None: no bundle,
+        or it applies already)."""
+        if self.bundle is None or self.item_count >= self.bundle.min_items:
+            return None
+        return self.bundle.min_items - self.item_count
 
     @property
     def free_shipping_gap_minor(self) -> int | None:
@@ -335,8 +370,12 @@ class CartView:
         return sum(g.shipping_minor for g in self.groups)
 
     @property
+    def discount_minor(self) -> int:
+        return sum(g.discount_minor for g in self.groups)
+
+    @property
     def total_minor(self) -> int:
-        return self.subtotal_minor + self.shipping_minor
+        return self.subtotal_minor - self.discount_minor + self.shipping_minor
 
     @property
     def problems(self) -> list[str]:
@@ -409,8 +448,57 @@ def view(cart: Cart | None) -> CartView:
         group.lines.append(item)
         group.subtotal_minor += item.total_minor
     for group in groups.values():
+        # Free shipping is reached on the items' price before discounts.
         group.shipping_minor = shipping_for(group.shop, group.subtotal_minor)
+    _apply_deals(cart, list(groups.values()))
     return CartView(cart, list(groups.values()), currency)
+
+
+def _apply_deals(cart: Cart, groups: list[ShopGroup]) -> None:
+    """Each shop's bundle and the coupon entered for it, on its lines (two queries)."""
+    if not groups:
+        return
+    bundles = {
+        b.shop_id: b
+        for b in db.session.scalars(
+            select(ShopBundle).where(ShopBundle.shop_id.in_([g.shop.id for g in groups]))
+        )
+    }
+    codes = coupons.cart_codes(cart.id) if cart.id is not None else {}
+    for group in groups:
+        group.bundle = bundles.get(group.shop.id)
+        bundle_bps = (
+            group.bundle.percent_bps
+            if group.bundle is not None and group.item_count >= group.bundle.min_items
+            else 0
+        )
+        coupon_bps = coupon_amount = 0
+        code = codes.get(group.shop.id)
+        if code:
+            group.coupon = coupons.check(
+                coupons.find_coupon(code, group.shop.id),
+                code,
+                group.shop,
+                group.subtotal_minor,
+                cart_id=cart.id,
+                buyer_id=cart.user_id,
+            )
+            if group.coupon.applies and group.coupon.coupon is not None:
+                coupon_bps = group.coupon.coupon.percent_bps or 0
+                coupon_amount = group.coupon.coupon.amount_minor or 0
+            elif group.coupon.blocking and group.coupon.problem:
+                group.problems.append(
+                    _("%(problem)s Remove it to check out.", problem=group.coupon.problem)
+                )
+        group.discount = shop_discount(
+            [lv.total_minor for lv in group.lines],
+            bundle_bps=bundle_bps,
+            coupon_bps=coupon_bps,
+            coupon_amount_minor=coupon_amount,
+            coupon_code=code or "",
+        )
+        for index, lv in enumerate(group.lines):
+            lv.adjustments = group.discount.line_adjustments[index]
 
 
 def price_changes(cart_view: CartView) -> list[LineView]:

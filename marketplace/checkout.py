@@ -34,6 +34,7 @@ from app.models import utcnow
 from app.rules import Conflict, NotFound, RuleViolation
 from marketplace import cart as carts
 from marketplace import signals, stock
+from marketplace.deals import coupons
 from marketplace.order_models import (
     Cart,
     CartLine,
@@ -148,7 +149,7 @@ def preview_lines(cart_view: carts.CartView) -> list[PreviewLine]:
             shop_id=group.shop.id,
             product_id=lv.product.id,
             cart_line_id=lv.line.id,
-            gross_minor=lv.total_minor,
+            gross_minor=lv.gross_minor,
         )
         for group in cart_view.groups
         for lv in group.lines
@@ -166,9 +167,12 @@ def summary(cart_view: carts.CartView, buyer: User | None) -> dict[str, Any]:
 def _fingerprint(cart_view: carts.CartView, address: dict[str, str]) -> str:
     content = {
         "lines": sorted(
-            (lv.variant.id, lv.line.quantity, lv.unit_price_minor)
+            (lv.variant.id, lv.line.quantity, lv.unit_price_minor, lv.discount_minor)
             for g in cart_view.groups
             for lv in g.lines
+        ),
+        "coupons": sorted(
+            (g.shop.id, g.coupon.code) for g in cart_view.groups if g.coupon and g.coupon.applies
         ),
         "address": address,
     }
@@ -193,9 +197,15 @@ class Started:
 
 
 def start(buyer: User, address_data: dict[str, Any]) -> Started:
-    """Open a checkout for the buyer's cart and reserve its stock (all or nothing)."""
+    """Open a checkout for the buyer's cart and reserve its stock and coupons (all or nothing).
+
+    The coupons the cart carries are locked before the cart is priced, so their uses are
+    counted under the lock: of two buyers claiming a coupon's last use, one gets it and the
+    other a clear reason; a coupon paused or expired since the cart was shown is said so."""
     address = clean_address(address_data)
     cart = db.session.scalar(for_update(select(Cart).where(Cart.user_id == buyer.id)))
+    if cart is not None:
+        coupons.lock_cart_coupons(cart.id)
     cart_view = carts.view(cart)
     if cart is None or cart_view.is_empty:
         raise RuleViolation(_("Your cart is empty."), status=409)
@@ -213,7 +223,8 @@ def start(buyer: User, address_data: dict[str, Any]) -> Started:
         buyer_id=buyer.id,
         fingerprint=fingerprint,
         currency=cart_view.currency,
-        subtotal_minor=cart_view.subtotal_minor,
+        subtotal_minor=cart_view.subtotal_minor - cart_view.discount_minor,
+        discount_minor=cart_view.discount_minor,
         shipping_minor=cart_view.shipping_minor,
         total_minor=cart_view.total_minor,
         shipping_by_shop=shipping_by_shop,
@@ -236,10 +247,15 @@ def start(buyer: User, address_data: dict[str, Any]) -> Started:
                     sku=lv.variant.sku,
                     unit_price_minor=lv.unit_price_minor,
                     quantity=lv.line.quantity,
+                    discount_minor=lv.discount_minor,
+                    adjustments=[a.as_dict() for a in lv.adjustments],
                 )
             )
     _save_address(buyer, address)
     db.session.flush()
+    for group in cart_view.groups:
+        if group.coupon is not None and group.coupon.applies and group.coupon.coupon:
+            coupons.reserve(checkout, group.coupon.coupon, group.discount.coupon_minor)
     signals.checkout_started.send(current_app._get_current_object(), checkout=checkout)  # type: ignore[attr-defined]
     return Started(checkout, superseded=previous)
 
@@ -335,6 +351,7 @@ def record_payment(
     checkout.stripe_session_id = checkout.stripe_session_id or session_id
     checkout.stripe_payment_intent_id = payment_intent_id
     checkout.stripe_charge_id = charge_id
+    coupons.mark_used(checkout)
     orders = _create_orders(checkout)
     _remove_bought_lines(checkout)
     db.session.flush()
@@ -353,6 +370,7 @@ def _create_orders(checkout: Checkout) -> list[Order]:
     orders = []
     for shop_id, lines in by_shop.items():
         subtotal = sum(line.gross_minor for line in lines)
+        discount = sum(line.discount_minor for line in lines)
         shipping = int(checkout.shipping_by_shop.get(str(shop_id), 0))
         order = Order(
             reference=new_order_reference(),
@@ -361,6 +379,7 @@ def _create_orders(checkout: Checkout) -> list[Order]:
             buyer_id=checkout.buyer_id,
             currency=checkout.currency,
             subtotal_minor=subtotal,
+            discount_minor=discount,
             shipping_minor=shipping,
             total_minor=subtotal + shipping,
             shipping_address=dict(checkout.shipping_address),
@@ -379,6 +398,8 @@ def _create_orders(checkout: Checkout) -> list[Order]:
                     sku=line.sku,
                     unit_price_minor=line.unit_price_minor,
                     quantity=line.quantity,
+                    discount_minor=line.discount_minor,
+                    adjustments=list(line.adjustments or []),
                 )
             )
         order.events.append(OrderEvent(kind="placed", actor_id=checkout.buyer_id))
@@ -428,6 +449,8 @@ def expire(
         checkout.status = status
         checkout.closed_at = utcnow()
     release_stock(checkout)
+    if checkout.status != CheckoutStatus.PAID:
+        coupons.release(checkout)
     return checkout
 
 

@@ -44,6 +44,12 @@ def cart_view_dict(cart_view: carts.CartView) -> dict[str, Any]:
                 "shop_id": group.shop.id,
                 "shop_name": group.shop.name,
                 "subtotal_minor": group.subtotal_minor,
+                "bundle_minor": group.discount.bundle_minor,
+                "coupon_minor": group.discount.coupon_minor,
+                "discount_minor": group.discount_minor,
+                "coupon": group.coupon,
+                "bundle": group.bundle,
+                "bundle_items_to_go": group.bundle_gap,
                 "shipping_minor": group.shipping_minor,
                 "problems": group.problems,
                 "lines": [
@@ -57,6 +63,8 @@ def cart_view_dict(cart_view: carts.CartView) -> dict[str, Any]:
                         "unit_price_minor": lv.unit_price_minor,
                         "price_when_added_minor": lv.line.unit_price_seen_minor,
                         "total_minor": lv.total_minor,
+                        "discount_minor": lv.discount_minor,
+                        "gross_minor": lv.gross_minor,
                         "warnings": lv.warnings,
                     }
                     for lv in group.lines
@@ -65,6 +73,7 @@ def cart_view_dict(cart_view: carts.CartView) -> dict[str, Any]:
             for group in cart_view.groups
         ],
         "subtotal_minor": cart_view.subtotal_minor,
+        "discount_minor": cart_view.discount_minor,
         "shipping_minor": cart_view.shipping_minor,
         "total_minor": cart_view.total_minor,
         "can_check_out": cart_view.can_check_out,

@@ -33,6 +33,8 @@ class CartLineSchema(Schema):
     unit_price_minor = fields.Integer(dump_only=True, metadata={"example": 2500})
     price_when_added_minor = fields.Integer(dump_only=True, metadata={"example": 2300})
     total_minor = fields.Integer(dump_only=True, metadata={"example": 5000})
+    discount_minor = fields.Integer(dump_only=True, metadata={"example": 750})
+    gross_minor = fields.Integer(dump_only=True, metadata={"example": 4250})
     warnings = fields.List(
         fields.String(),
         dump_only=True,
@@ -40,11 +42,28 @@ class CartLineSchema(Schema):
     )
 
 
+class CartCouponSchema(Schema):
+    code = fields.String(metadata={"example": "WELCOME10"})
+    applies = fields.Boolean(metadata={"example": True})
+    problem = fields.String(allow_none=True, metadata={"example": None})
+
+
+class CartBundleSchema(Schema):
+    min_items = fields.Integer(metadata={"example": 2})
+    percent_bps = fields.Integer(metadata={"example": 1500})
+
+
 class CartShopSchema(Schema):
     shop_id = fields.Integer(metadata={"example": 3})
     shop_name = fields.String(metadata={"example": SHOP_NAME})
     lines = fields.List(fields.Nested(CartLineSchema))
     subtotal_minor = fields.Integer(metadata={"example": 5000})
+    bundle_minor = fields.Integer(metadata={"example": 750})
+    coupon_minor = fields.Integer(metadata={"example": 0})
+    discount_minor = fields.Integer(metadata={"example": 750})
+    coupon = fields.Nested(CartCouponSchema, allow_none=True)
+    bundle = fields.Nested(CartBundleSchema, allow_none=True)
+    bundle_items_to_go = fields.Integer(allow_none=True, metadata={"example": None})
     shipping_minor = fields.Integer(metadata={"example": 450})
     problems = fields.List(fields.String(), metadata={"example": []})
 
@@ -53,8 +72,9 @@ class CartSchema(Schema):
     currency = fields.String(metadata={"example": "eur"})
     shops = fields.List(fields.Nested(CartShopSchema))
     subtotal_minor = fields.Integer(metadata={"example": 5000})
+    discount_minor = fields.Integer(metadata={"example": 750})
     shipping_minor = fields.Integer(metadata={"example": 450})
-    total_minor = fields.Integer(metadata={"example": 5450})
+    total_minor = fields.Integer(metadata={"example": 4700})
     can_check_out = fields.Boolean(metadata={"example": True})
     problems = fields.List(fields.String(), metadata={"example": []})
 
@@ -148,7 +168,12 @@ class OrderLineSchema(Schema):
     sku = fields.String(metadata={"example": "BOWL-S-WH"})
     unit_price_minor = fields.Integer(metadata={"example": 2500})
     quantity = fields.Integer(metadata={"example": 2})
-    gross_minor = fields.Integer(metadata={"example": 5000})
+    discount_minor = fields.Integer(metadata={"example": 750})
+    adjustments = fields.List(
+        fields.Dict(),
+        metadata={"example": [{"kind": "bundle", "amount_minor": 750}]},
+    )
+    gross_minor = fields.Integer(metadata={"example": 4250})
     refunded_minor = fields.Integer(metadata={"example": 500})
 
 
@@ -169,9 +194,10 @@ class OrderSchema(Schema):
     )
     status = fields.String(metadata={"example": "shipped"})
     currency = fields.String(metadata={"example": "eur"})
-    subtotal_minor = fields.Integer(metadata={"example": 5000})
+    subtotal_minor = fields.Integer(metadata={"example": 4250})
+    discount_minor = fields.Integer(metadata={"example": 750})
     shipping_minor = fields.Integer(metadata={"example": 450})
-    total_minor = fields.Integer(metadata={"example": 5450})
+    total_minor = fields.Integer(metadata={"example": 4700})
     refunded_minor = fields.Integer(metadata={"example": 500})
     carrier = fields.String(metadata={"example": "La Poste"})
     tracking_number = fields.String(metadata={"example": "6A12345678901"})

@@ -116,7 +116,9 @@ class Checkout(Model):
     # same cart reuses this checkout instead of opening another.
     fingerprint: Mapped[str] = mapped_column(String(64))
     currency: Mapped[str] = mapped_column(String(3))
+    # What the items cost after the shops' discounts; `discount_minor` is what they took off.
     subtotal_minor: Mapped[int]
+    discount_minor: Mapped[int] = mapped_column(default=0)
     shipping_minor: Mapped[int]
     total_minor: Mapped[int]
     shipping_by_shop: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -159,13 +161,23 @@ class CheckoutLine(Model):
     sku: Mapped[str] = mapped_column(String(64), default="")
     unit_price_minor: Mapped[int]
     quantity: Mapped[int]
+    # What the shop's deals took off the line (a bundle, a coupon), and how: a list of
+    # {"kind", "amount_minor", "code"?}. The line's gross is what is left.
+    discount_minor: Mapped[int] = mapped_column(default=0)
+    adjustments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     checkout: Mapped[Checkout] = relationship(back_populates="lines")
     shop: Mapped[Shop] = relationship()
 
     @property
-    def gross_minor(self) -> int:
+    def list_minor(self) -> int:
+        """The line's price before any discount."""
         return self.unit_price_minor * self.quantity
+
+    @property
+    def gross_minor(self) -> int:
+        """What the buyer pays for the line: the split, the ledger and refunds use this."""
+        return self.unit_price_minor * self.quantity - self.discount_minor
 
 
 class OrderStatus:
@@ -197,7 +209,9 @@ class Order(Model):
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(16), default=OrderStatus.PAID)
     currency: Mapped[str] = mapped_column(String(3))
+    # What the items were paid, after the shop's discounts (`discount_minor`).
     subtotal_minor: Mapped[int]
+    discount_minor: Mapped[int] = mapped_column(default=0)
     shipping_minor: Mapped[int]
     total_minor: Mapped[int]
     # The sum of the refunds Stripe confirmed.
@@ -237,6 +251,29 @@ class Order(Model):
         return self.total_minor - self.refunded_minor
 
     @property
+    def list_subtotal_minor(self) -> int:
+        """The items' price before the shop's discounts."""
+        return self.subtotal_minor + self.discount_minor
+
+    @property
+    def discount_parts(self) -> dict[str, int]:
+        """The order's discount by kind ("bundle", "coupon"), summed over its lines."""
+        parts: dict[str, int] = {}
+        for line in self.lines:
+            for adjustment in line.adjustments or []:
+                kind = str(adjustment.get("kind", ""))
+                parts[kind] = parts.get(kind, 0) + int(adjustment.get("amount_minor", 0))
+        return parts
+
+    @property
+    def coupon_code(self) -> str:
+        for line in self.lines:
+            for adjustment in line.adjustments or []:
+                if adjustment.get("code"):
+                    return str(adjustment["code"])
+        return ""
+
+    @property
     def is_fully_refunded(self) -> bool:
         return self.refunded_minor >= self.total_minor
 
@@ -268,13 +305,22 @@ class OrderLine(Model):
     quantity: Mapped[int]
     refunded_minor: Mapped[int] = mapped_column(default=0)
     restocked_quantity: Mapped[int] = mapped_column(default=0)
+    # As on the checkout line: the discount and its parts; the gross is what was paid.
+    discount_minor: Mapped[int] = mapped_column(default=0)
+    adjustments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
 
     @property
-    def gross_minor(self) -> int:
+    def list_minor(self) -> int:
+        """The line's price before any discount."""
         return self.unit_price_minor * self.quantity
+
+    @property
+    def gross_minor(self) -> int:
+        """What the buyer paid for the line."""
+        return self.unit_price_minor * self.quantity - self.discount_minor
 
     @property
     def refundable_minor(self) -> int:

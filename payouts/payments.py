@@ -40,14 +40,26 @@ class StripePayments:
     def open_payment_page(
         self, checkout: Checkout, *, success_url: str, cancel_url: str
     ) -> PaymentPage:
-        lines = [
-            CheckoutLine(
-                f"{line.title} — {line.variant_label}" if line.variant_label else line.title,
-                line.unit_price_minor,
-                line.quantity,
-            )
-            for line in checkout.lines
-        ]
+        lines = []
+        for line in checkout.lines:
+            name = f"{line.title} — {line.variant_label}" if line.variant_label else line.title
+            if not line.discount_minor:
+                lines.append(CheckoutLine(name, line.unit_price_minor, line.quantity))
+            elif line.gross_minor > 0:
+                # A discounted line's total need not divide by its quantity: Stripe is shown
+                # the line once, at what the buyer pays for it, so the session's total is the
+                # checkout's to the cent.
+                lines.append(
+                    CheckoutLine(
+                        _(
+                            "%(quantity)d × %(name)s (discounted)",  # noqa: RUF001 - the sign people read
+                            quantity=line.quantity,
+                            name=name,
+                        ),
+                        line.gross_minor,
+                        1,
+                    )
+                )
         shops = {line.shop_id: line.shop for line in checkout.lines}
         for shop_id, amount in sorted(checkout.shipping_by_shop.items()):
             if int(amount) > 0:

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.apportion import largest_remainder
+
 BPS = 10_000
 
 
@@ -88,22 +90,8 @@ def split(gross: int, parties: Sequence[Party], *, min_seller_bps: int = 0) -> l
     parties = ordered(parties)
     rated_bps = sum(p.rate_bps or 0 for p in parties if p.role is not Role.SELLER)
     weights = [BPS - rated_bps if p.role is Role.SELLER else (p.rate_bps or 0) for p in parties]
-    amounts = _largest_remainder(gross, weights, BPS)
+    amounts = largest_remainder(gross, weights, BPS)
     return [Share(party, amount) for party, amount in zip(parties, amounts, strict=True)]
-
-
-def _largest_remainder(total: int, weights: Sequence[int], denominator: int) -> list[int]:
-    """`total` shared in proportion to `weights` (summing to `denominator`), to the unit:
-    exact numerators floored, the units left over handed out by largest remainder, ties to
-    the earlier index. No floating point is ever involved."""
-    numerators = [total * weight for weight in weights]
-    floors = [n // denominator for n in numerators]
-    remainders = [n % denominator for n in numerators]
-    left_over = total - sum(floors)
-    winners = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left_over]
-    for i in winners:
-        floors[i] += 1
-    return floors
 
 
 def apportion(total: int, weights: Sequence[int]) -> list[int]:
@@ -111,7 +99,7 @@ def apportion(total: int, weights: Sequence[int]) -> list[int]:
     one unit of its exact value, ties to the earlier weight."""
     if total < 0 or not weights or any(w <= 0 for w in weights):
         raise SplitError("apportion needs a non-negative total and positive weights")
-    return _largest_remainder(total, weights, sum(weights))
+    return largest_remainder(total, weights, sum(weights))
 
 
 def refund_allocation(

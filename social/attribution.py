@@ -238,7 +238,7 @@ def on_checkout_started(sender: Flask, checkout: Any, **_extra: Any) -> None:
                 share_link_id=attribution.share_link_id,
                 product_id=line.product_id,
                 shop_id=line.shop_id,
-                gross_minor=line.unit_price_minor * line.quantity,
+                gross_minor=line.gross_minor,
             )
         )
     db.session.flush()

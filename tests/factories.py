@@ -331,3 +331,36 @@ def return_of(
     db.session.add(found)
     db.session.flush()
     return found
+
+
+# --- marketplace: a shop's deals ------------------------------------------------------------
+
+from marketplace.deals.models import Coupon, ShopBundle  # noqa: E402
+
+
+class ShopBundleFactory(BaseFactory):
+    class Meta:
+        model = ShopBundle
+
+    shop_id = factory.LazyFunction(lambda: ShopFactory().id)
+    min_items = 2
+    percent_bps = 1500
+
+
+class CouponFactory(BaseFactory):
+    """A percentage coupon by default; `kind="amount", percent_bps=None, amount_minor=…` for
+    a fixed one."""
+
+    class Meta:
+        model = Coupon
+
+    shop_id = factory.LazyFunction(lambda: ShopFactory().id)
+    code = factory.Sequence(lambda n: f"CODE{n}")
+    kind = "percent"
+    percent_bps = 1000
+    amount_minor = None
+    min_order_minor = None
+    expires_at = None
+    max_uses = None
+    once_per_buyer = False
+    status = "active"

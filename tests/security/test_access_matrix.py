@@ -101,6 +101,16 @@ EXPECTATIONS: list[Expect] = [
            ids=ESCALATED),
     Expect("commerce_api.Ship commerce_api.Deliver commerce_api.Cancel commerce_api.Refunds",
            "*", OWNER, ids=SOLD),
+    # --- a shop's deals: a code in one's cart (guests have carts too); a shop's coupons
+    Expect("deals.apply_coupon deals.remove_coupon", "POST", PUBLIC),
+    # The code is for Sam's shop, whose item is in the owner's cart; others have none: 404.
+    Expect("deals_api.CartCoupon", "*", SIGNED_IN.but(other="any", admin="any"),
+           ids={"shop_id": "seller_shop_id"}),
+    # Your shop's deals: the admin has none (404 by API; the page sends to "open a shop").
+    Expect("deals.seller_page deals.set_bundle deals.new_coupon deals_api.Bundle "
+           "deals_api.Coupons", "*", OWNER.but(admin="any")),
+    Expect("deals.coupon_status deals.coupon_uses deals_api.CouponItem deals_api.CouponUses",
+           "*", OWNER),
     # --- social
     Expect("social.pick social.collection social.people social.person_* social.visit "
            "social_api.People social_api.PersonPicks social_api.PersonCollections "
@@ -236,6 +246,7 @@ OWNED = {
     "sold_return_id",
     "escalated_return_id",
     "reward_id",
+    "coupon_id",
 }
 
 
@@ -272,6 +283,15 @@ BODIES: dict[str, Body] = {
     "payouts_admin.book_held_refund POST": lambda o: {"order_id": o["sold_order_id"]},
     "payouts_admin.absorb_held_refund POST": lambda o: {"note": "goodwill"},
     "seller.quick_edit POST": lambda o: {"status": "active"},
+    "deals.apply_coupon POST": lambda o: {"shop_id": o["seller_shop_id"], "code": "NOPE"},
+    "deals.remove_coupon POST": lambda o: {"shop_id": o["seller_shop_id"]},
+    "deals.set_bundle POST": lambda o: {"bundle-min_items": "2", "bundle-percent": "10"},
+    "deals.new_coupon POST": lambda o: {"code": "SPRING", "kind": "percent", "percent": "10"},
+    "deals.coupon_status POST": lambda o: {"status": "paused"},
+    "deals_api.CartCoupon PUT": lambda o: {"code": "NOPE"},
+    "deals_api.Bundle PUT": lambda o: {"min_items": 2, "percent_bps": 1000},
+    "deals_api.Coupons POST": lambda o: {"code": "SPRING", "kind": "percent", "percent_bps": 1000},
+    "deals_api.CouponItem PATCH": lambda o: {"status": "paused"},
     "seller.image_alt POST": lambda o: {"alt_text": "A bowl"},
     "seller.move_image POST": lambda o: {"direction": "down"},
     "social.new_pick GET": lambda o: {"product_id": o["product_id"]},

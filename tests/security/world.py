@@ -45,6 +45,7 @@ from tests.conftest import KindredClient, login
 from tests.factories import (
     CallFactory,
     CollectionFactory,
+    CouponFactory,
     IdeaFactory,
     PickFactory,
     ProductFactory,
@@ -297,6 +298,9 @@ def _owned_rows(world: World) -> list[tuple[Table, Any]]:
             (t("idea_rewards").c.shop_id == shop_id) | (t("idea_rewards").c.author_id == owner_id),
         ),
         (t("pool_members"), t("pool_members").c.shop_id == shop_id),
+        (t("shop_bundles"), t("shop_bundles").c.shop_id == shop_id),
+        (t("coupons"), t("coupons").c.shop_id == shop_id),
+        (t("cart_coupons"), t("cart_coupons").c.cart_id.in_(carts_)),
         # Only moderators and admins may change these, whoever they concern.
         (t("suspensions"), t("suspensions").c.user_id.isnot(None)),
         (t("platform_settings"), t("platform_settings").c.id.isnot(None)),
@@ -411,6 +415,8 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
             "reward_id": reward.id,
             "user_id": member.id,
             "seller_shop_slug": world.seller_shop.slug,
+            "seller_shop_id": world.seller_shop.id,
+            "coupon_id": CouponFactory(shop_id=world.owner_shop.id, code="OLIVIA10").id,
             "seller_call_id": own_idea.call_id,
             "line_id": line.id,
             "handle": owner.handle,
@@ -431,6 +437,7 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
         "image_id": mine.images[0].id,
         "collection_id": other_collection.id,
         "shop_id": other_shop.id,
+        "coupon_id": CouponFactory(shop_id=other_shop.id, code="MALLORY10").id,
         "handle": other.handle,
     }
     return world
