@@ -25,6 +25,8 @@ from marketplace.deals.schemas import (
 
 blueprint = Blueprint("deals_api", __name__, description="Bundle discounts and coupons")
 
+NO_BUNDLE = {"min_items": None, "percent_bps": None}
+
 
 def _my_cart() -> dict[str, Any]:
     return cart_view_dict(carts.view(carts.cart_for(current_person())))
@@ -56,14 +58,14 @@ class Bundle(MethodView):
     @blueprint.response(200, ShopBundleSchema)
     def get(self) -> Any:
         """Your shop's bundle discount (nulls when there is none)."""
-        return coupons.bundle_of(shops.own_shop(current_person())) or {}
+        return coupons.bundle_of(shops.own_shop(current_person())) or NO_BUNDLE
 
     @blueprint.arguments(BundleSchema)
     @blueprint.response(200, ShopBundleSchema)
     def put(self, data: dict[str, Any]) -> Any:
         """Set "percent_bps off min_items or more items in one checkout"; 0 turns it off."""
         shop = shops.own_shop(current_person())
-        return coupons.set_bundle(shop, data["min_items"], data["percent_bps"]) or {}
+        return coupons.set_bundle(shop, data["min_items"], data["percent_bps"]) or NO_BUNDLE
 
 
 @blueprint.route("/shop/coupons")

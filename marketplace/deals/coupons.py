@@ -66,7 +66,7 @@ def set_bundle(shop: Shop, min_items: int | None, percent_bps: int | None) -> Sh
     if min_items is None or not 2 <= min_items <= 99:
         errors["min_items"] = [_("Choose a number of items between 2 and 99.")]
     if not 0 < percent_bps <= MAX_PERCENT_BPS:
-        errors["percent"] = [_("Choose a discount between 0.01 % and 90 %.")]
+        errors["percent_bps"] = [_("Choose a discount between 0.01 % and 90 %.")]
     if errors:
         raise RuleViolation(_("Please check the bundle discount."), errors=errors)
     assert min_items is not None
@@ -111,11 +111,11 @@ def create_coupon(shop: Shop, data: CouponInput) -> Coupon:
         errors["kind"] = [_("Choose a percentage or an amount.")]
     elif data.kind == CouponKind.PERCENT:
         if data.percent_bps is None or not 0 < data.percent_bps <= MAX_PERCENT_BPS:
-            errors["percent"] = [_("Choose a discount between 0.01 % and 90 %.")]
+            errors["percent_bps"] = [_("Choose a discount between 0.01 % and 90 %.")]
     elif data.amount_minor is None or data.amount_minor <= 0:
-        errors["amount"] = [_("Choose an amount above zero.")]
+        errors["amount_minor"] = [_("Choose an amount above zero.")]
     if data.min_order_minor is not None and data.min_order_minor < 0:
-        errors["min_order"] = [_("A minimum order cannot be negative.")]
+        errors["min_order_minor"] = [_("A minimum order cannot be negative.")]
     if data.max_uses is not None and data.max_uses < 1:
         errors["max_uses"] = [_("Allow at least one use, or leave it empty.")]
     if data.expires_at is not None and data.expires_at <= utcnow():

@@ -65,6 +65,20 @@ def remove_coupon() -> Response:
 # --- the seller: the bundle and coupons -------------------------------------------------------
 
 
+# The service names fields as the API does; the forms name some of them otherwise.
+FORM_FIELDS = {
+    "percent_bps": "percent",
+    "amount_minor": "amount",
+    "min_order_minor": "min_order",
+    "expires_at": "expires_on",
+}
+
+
+def _show(form: Any, violation: RuleViolation) -> None:
+    violation.errors = {FORM_FIELDS.get(k, k): v for k, v in violation.errors.items()}
+    apply_violation(form, violation)
+
+
 def _expiry(day: Any) -> datetime | None:
     """A coupon's last day, as the moment it ends (midnight after it, UTC)."""
     if day is None:
@@ -117,7 +131,7 @@ def set_bundle() -> Any:
             )
         except RuleViolation as violation:
             uow.rollback()
-            apply_violation(form, violation)
+            _show(form, violation)
         else:
             flash(
                 _("Your bundle discount is saved.") if bundle else _("No bundle discount now."),
@@ -148,14 +162,10 @@ def new_coupon() -> Any:
             )
         except RuleViolation as violation:
             uow.rollback()
-            apply_violation(form, violation)
-            if not form.errors:
-                form.code.errors = [violation.message]
+            _show(form, violation)
         else:
             flash(_("Coupon “%(code)s” created.", code=coupon.code), "success")
             return redirect(url_for("deals.seller_page"))
-    if not form.errors:
-        form.code.errors = [_("Please check the coupon.")]
     return _page(_bundle_form(), form)
 
 

@@ -71,6 +71,7 @@ from tests.factories import (
     TWO_STEP_SECRET,
     CallFactory,
     CollectionFactory,
+    CouponFactory,
     IdeaFactory,
     MemberFactory,
     PickFactory,
@@ -193,6 +194,10 @@ def build_world() -> World:
     comment = reactions.add_comment(owner, Target.PICK, their_pick.id, "Thank you!")
     follows.follow(owner, neighbour)
     line = carts.add(owner, theirs.variants[0].id, 1)
+    # A coupon of the owner's shop, and one of the neighbour's (whose item is in her cart) by
+    # the code the document's example shows.
+    coupon = CouponFactory(shop_id=shop.id, code="SPRING", max_uses=5)
+    CouponFactory(shop_id=their_shop.id, code="WELCOME10")
     call = CallFactory(shop=shop)
     pending_idea = IdeaFactory(call=call, author=neighbour)
     rewarded_idea = IdeaFactory(call=call, author=neighbour)
@@ -221,6 +226,7 @@ def build_world() -> World:
             "idea_id": [pending_idea.id, own_idea.id, votable_idea.id, rewarded_idea.id],
             "reward_id": [reward.id for reward in rewards],
             "token_id": [spare_token.id],
+            "coupon_id": [coupon.id],
             "target_id": [pick.id, collection.id, pending_idea.id, product.id, comment.id],
         }
     )

@@ -14,8 +14,11 @@ from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.uow import unit_of_work
+from marketplace.deals.models import Coupon, CouponUse, CouponUseStatus
 from marketplace.order_models import (
     Checkout,
+    CheckoutLine,
+    CheckoutStatus,
     Order,
     OrderLine,
     Refund,
@@ -66,6 +69,8 @@ def always(emulator: Any, outside: frozenset[str] = frozenset()) -> list[Callabl
         runs_report_their_own,
         held_refunds_are_held,
         returns_within_lines,
+        discounts_add_up,
+        coupon_uses_within_their_cap,
     ]
 
 
@@ -127,7 +132,9 @@ def refunds_within_gross() -> None:
         select(
             OrderLine.id,
             OrderLine.order_id,
-            (OrderLine.unit_price_minor * OrderLine.quantity).label("gross"),
+            (OrderLine.unit_price_minor * OrderLine.quantity - OrderLine.discount_minor).label(
+                "gross"
+            ),
             OrderLine.refunded_minor,
             func.coalesce(pending.c.amount, 0),
         ).outerjoin(pending, pending.c.order_line_id == OrderLine.id)
@@ -320,7 +327,9 @@ def parts_equal_split() -> None:
         select(
             OrderLine.id,
             OrderLine.checkout_line_id,
-            (OrderLine.unit_price_minor * OrderLine.quantity).label("gross_minor"),
+            (OrderLine.unit_price_minor * OrderLine.quantity - OrderLine.discount_minor).label(
+                "gross_minor"
+            ),
             OrderLine.refunded_minor,
         )
     ):
@@ -373,6 +382,124 @@ def parts_equal_split() -> None:
                 f"{(shipping.amount_minor, shipping.refunded_minor)}, the order says "
                 f"{(order.shipping_minor, order.shipping_refunded_minor)}",
             )
+
+
+def discounts_add_up() -> None:
+    """A shop's discount is shared over its lines to the cent: every line keeps between
+    nothing and its price, and the lines' discounts and grosses are the checkout's and the
+    order's, whose total is what was charged."""
+    for table in (CheckoutLine, OrderLine):
+        for line_id, price, discount in db.session.execute(
+            select(table.id, table.unit_price_minor * table.quantity, table.discount_minor).where(
+                (table.discount_minor < 0)
+                | (table.discount_minor > table.unit_price_minor * table.quantity)
+            )
+        ):
+            _ensure(
+                False,
+                "a discount never makes a line negative",
+                f"{table.__tablename__} {line_id}: discount {discount} of {price}",
+            )
+    sums = (
+        select(
+            CheckoutLine.checkout_id,
+            func.sum(
+                CheckoutLine.unit_price_minor * CheckoutLine.quantity - CheckoutLine.discount_minor
+            ).label("gross"),
+            func.sum(CheckoutLine.discount_minor).label("discount"),
+        )
+        .group_by(CheckoutLine.checkout_id)
+        .subquery()
+    )
+    for (
+        checkout_id,
+        subtotal,
+        discount,
+        shipping,
+        total,
+        gross,
+        lines_discount,
+    ) in db.session.execute(
+        select(
+            Checkout.id,
+            Checkout.subtotal_minor,
+            Checkout.discount_minor,
+            Checkout.shipping_minor,
+            Checkout.total_minor,
+            sums.c.gross,
+            sums.c.discount,
+        ).join(sums, sums.c.checkout_id == Checkout.id)
+    ):
+        _ensure(
+            (subtotal, discount, total) == (gross, lines_discount, gross + shipping),
+            "discounts add up to the cent",
+            f"checkout {checkout_id}: subtotal {subtotal}, discount {discount}, total {total}; "
+            f"its lines {gross} and {lines_discount}, shipping {shipping}",
+        )
+    order_sums = (
+        select(
+            OrderLine.order_id,
+            func.sum(
+                OrderLine.unit_price_minor * OrderLine.quantity - OrderLine.discount_minor
+            ).label("gross"),
+            func.sum(OrderLine.discount_minor).label("discount"),
+        )
+        .group_by(OrderLine.order_id)
+        .subquery()
+    )
+    for order_id, subtotal, discount, gross, lines_discount in db.session.execute(
+        select(
+            Order.id,
+            Order.subtotal_minor,
+            Order.discount_minor,
+            order_sums.c.gross,
+            order_sums.c.discount,
+        ).join(order_sums, order_sums.c.order_id == Order.id)
+    ):
+        _ensure(
+            (subtotal, discount) == (gross, lines_discount),
+            "discounts add up to the cent",
+            f"order {order_id}: subtotal {subtotal}, discount {discount}; its lines {gross} "
+            f"and {lines_discount}",
+        )
+
+
+def coupon_uses_within_their_cap() -> None:
+    """A capped coupon is never held by more checkouts than its cap (a checkout paid after we
+    closed it keeps its price, and is the one exception); a use follows its checkout:
+    reserved while it is open, used once paid, released once it ended unpaid."""
+    expected = {
+        CheckoutStatus.OPEN: CouponUseStatus.RESERVED,
+        CheckoutStatus.PAID: CouponUseStatus.USED,
+        CheckoutStatus.EXPIRED: CouponUseStatus.RELEASED,
+        CheckoutStatus.CANCELLED: CouponUseStatus.RELEASED,
+    }
+    for use_id, use_status, checkout_id, checkout_status in db.session.execute(
+        select(CouponUse.id, CouponUse.status, Checkout.id, Checkout.status).join(
+            Checkout, Checkout.id == CouponUse.checkout_id
+        )
+    ):
+        _ensure(
+            expected[checkout_status] == use_status,
+            "a coupon's use follows its checkout",
+            f"use {use_id} is {use_status}, its checkout {checkout_id} is {checkout_status}",
+        )
+    for coupon_id, cap, held in db.session.execute(
+        select(Coupon.id, Coupon.max_uses, func.count(CouponUse.id))
+        .join(CouponUse, CouponUse.coupon_id == Coupon.id)
+        .join(Checkout, Checkout.id == CouponUse.checkout_id)
+        .where(
+            Coupon.max_uses.is_not(None),
+            CouponUse.status.in_(CouponUseStatus.HOLDING),
+            Checkout.closed_at.is_(None),
+        )
+        .group_by(Coupon.id, Coupon.max_uses)
+    ):
+        _ensure(
+            held <= cap,
+            "a coupon is used at most as often as its cap",
+            f"coupon {coupon_id}: {held} uses held, at most {cap}",
+        )
 
 
 def no_transfer_twice(emulator: Any) -> None:

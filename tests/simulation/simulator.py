@@ -38,6 +38,8 @@ from app.uow import unit_of_work
 from marketplace import cart as carts
 from marketplace import checkout as checkouts
 from marketplace import orders as order_services
+from marketplace.deals import cart_codes, coupons
+from marketplace.deals.models import CouponKind
 from marketplace.order_models import Checkout, Order, OrderStatus, RefundStatus
 from marketplace.payments import PaymentError
 from payouts import cocreation, earnings, payout_run, webhooks
@@ -308,6 +310,7 @@ class Simulation:
         self.shops = [db.session.get(ShopModel, i) for i in world.shops]
         self.products = [db.session.get(Product, i) for i in world.products]
         self.royalty_products = {self.products[0].id, self.products[3].id}
+        self._draw_deals()
         self.onboarded_b = r.random() < 0.5
         if self.onboarded_b:
             onboard(self.shops[LATE_SELLER].owner, self.emulator)
@@ -326,6 +329,58 @@ class Simulation:
         )
         # No read transaction left open: on SQLite it could not become a write one later.
         db.session.commit()
+
+    def _draw_deals(self) -> None:
+        """Each shop may have a bundle discount and a coupon (a rate or an amount, perhaps
+        capped at one or two uses, once per buyer, from a minimum order)."""
+        r = self.rng
+        self.codes: dict[int, str] = {}
+        drawn = []
+        with unit_of_work():
+            for shop in self.shops:
+                if r.random() < 0.5:
+                    coupons.set_bundle(shop, r.choice((2, 3)), r.choice((1000, 1500, 2500)))
+                    drawn.append(f"shop {shop.id} bundle")
+                if r.random() < 0.7:
+                    kind = r.choice((CouponKind.PERCENT, CouponKind.AMOUNT))
+                    coupon = coupons.create_coupon(
+                        shop,
+                        coupons.CouponInput(
+                            code=f"sim{shop.id}",
+                            kind=kind,
+                            percent_bps=r.choice((500, 1000, 3333, 9000))
+                            if kind == CouponKind.PERCENT
+                            else None,
+                            amount_minor=r.choice((100, 777, 2500, 20_000))
+                            if kind == CouponKind.AMOUNT
+                            else None,
+                            min_order_minor=r.choice((None, None, 3000)),
+                            max_uses=r.choice((None, 1, 2)),
+                            once_per_buyer=r.random() < 0.3,
+                        ),
+                    )
+                    self.codes[shop.id] = coupon.code
+                    drawn.append(
+                        f"shop {shop.id} coupon {coupon.code} ({coupon.percent_bps or 0} bps, "
+                        f"{coupon.amount_minor or 0} off, cap {coupon.max_uses}, "
+                        f"from {coupon.min_order_minor or 0}, once each {coupon.once_per_buyer})"
+                    )
+        self._say(f"deals: {', '.join(drawn) or 'none'}")
+
+    def _enter_codes(self, buyer: Any, shop_ids: set[int]) -> None:
+        for shop_id in sorted(shop_ids):
+            code = self.codes.get(shop_id)
+            if code is None:
+                continue
+            try:
+                with unit_of_work():
+                    cart_codes.apply(
+                        buyer, shop_id, code.lower() if self.rng.random() < 0.5 else code
+                    )
+            except RuleViolation as refused:
+                self._say(f"  coupon {code} refused: {refused}")
+            else:
+                self.coverage["reached: a coupon applied"] += 1
 
     def _client(self, user: Any) -> Any:
         client = SimulatedBrowser(self.app, self.app.response_class, use_cookies=True)
@@ -495,8 +550,13 @@ class Simulation:
         with unit_of_work():
             for product in chosen:
                 carts.add(buyer, product.variants[0].id, r.randint(1, 2))
+        self._enter_codes(buyer, {p.shop_id for p in chosen if r.random() < 0.6})
         with unit_of_work():
             checkout_id = checkouts.start(buyer, ADDRESS).checkout.id
+        self._pay(checkout_id, f"of {[p.id for p in chosen]} (curated {sorted(self.curated)})")
+
+    def _pay(self, checkout_id: int, what: str) -> None:
+        r = self.rng
         with unit_of_work():
             checkout = db.session.get(Checkout, checkout_id)
             assert checkout is not None
@@ -504,14 +564,65 @@ class Simulation:
                 checkout, success_url="http://kindred.test/ok", cancel_url="http://kindred.test/no"
             )
             session_id, total = checkout.stripe_session_id, checkout.total_minor
+            discount = checkout.discount_minor
         card = VISA if r.random() < 0.5 else AVAILABLE_AT_ONCE
         paid = r.random() < 0.92
+        if discount:
+            self.coverage["reached: a checkout with a discount"] += 1
         self._say(
-            f"checkout {checkout_id} of {[p.id for p in chosen]} (curated {sorted(self.curated)})"
-            f" {total}: {'paid' if paid else 'left unpaid'}"
+            f"checkout {checkout_id} {what} {total}"
+            f"{f' (discount {discount})' if discount else ''}: {'paid' if paid else 'left unpaid'}"
         )
         if paid:
             self.emulator.pay_checkout_session(session_id, card)
+
+    def coupon_race(self) -> None:
+        """Two buyers claim a capped coupon's uses at the same moment (threads on
+        PostgreSQL): no more checkouts hold it than its cap; the others are told why."""
+        from marketplace.deals.models import Coupon
+
+        capped = [
+            c
+            for c in db.session.scalars(select(Coupon).where(Coupon.max_uses.is_not(None)))
+            if c.shop_id in self.codes
+        ]
+        if not capped:
+            return
+        r = self.rng
+        coupon = r.choice(capped)
+        product = r.choice([p for p in self.products if p.shop_id == coupon.shop_id])
+        for buyer in self.buyers:
+            with unit_of_work():
+                carts.add(buyer, product.variants[0].id, 2)
+            self._enter_codes(buyer, {coupon.shop_id})
+        started: list[int] = []
+        refusals: list[str] = []
+
+        def claim(buyer_id: int) -> Callable[[], None]:
+            def run() -> None:
+                # (Each thread reads the buyer in its own session.)
+                try:
+                    with unit_of_work():
+                        buyer = db.session.get(User, buyer_id)
+                        started.append(checkouts.start(buyer, ADDRESS).checkout.id)
+                except RuleViolation as refused:
+                    refusals.append(refused.message)
+
+            return run
+
+        self._say(f"the buyers claim coupon {coupon.code} (cap {coupon.max_uses}) at once")
+        jobs = [claim(buyer.id) for buyer in self.buyers]
+        if self.postgres:
+            self.coverage["reached: a coupon's last use claimed from threads at once"] += 1
+            at_once(self.app, jobs, in_unit_of_work=False)
+        else:
+            for job in jobs:
+                job()
+        if refusals:
+            self.coverage["reached: a coupon refused at checkout"] += 1
+            self._say(f"  refused: {refusals}")
+        for checkout_id in sorted(started):
+            self._pay(checkout_id, f"with coupon {coupon.code}")
 
     def ship(self) -> None:
         paid = self._orders(OrderStatus.PAID)
@@ -1130,6 +1241,7 @@ class Simulation:
 
     STEPS: tuple[tuple[str, int], ...] = (
         ("checkout", 6),
+        ("coupon_race", 2),
         ("ship", 5),
         ("refund", 8),
         ("cancel", 3),
