@@ -1,5 +1,5 @@
-"""The demo's deals: Bruno's shop takes 15 % off two or more items, and Ana's studio has a
-live coupon, WELCOME10 (10 % off from €20)."""
+"""The demo's deals: Bruno's Keller Vintage Denim takes 15 % off two or more items, and Ana's
+Atelier Duarte has a live coupon, WELCOME10 (10 % off from €20, once per buyer)."""
 
 from __future__ import annotations
 
