@@ -140,6 +140,8 @@ def test_every_kind_of_page_has_readable_text(app, live_server, open_as):
             f"/account/shop/products/{ids['product_id']}/variants",
             "/account/shop/orders/",
             f"/account/shop/orders/{ids['sold_order_id']}",
+            "/account/shop/deals",
+            f"/account/shop/deals/coupons/{ids['coupon_id']}",
             "/account/earnings",
             "/account/payouts",
             "/account/stats",
@@ -165,5 +167,5 @@ def test_every_kind_of_page_has_readable_text(app, live_server, open_as):
             found, measured = low_contrast(page)
             assert measured >= 10, f"{path}: only {measured} texts measured"
             problems += [f"{path}: {line}" for line in found]
-    assert opened == 37
+    assert opened == 39
     assert not problems, "\n".join(problems)
