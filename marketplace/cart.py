@@ -277,6 +277,8 @@ def merge_guest_cart(user: User, guest_token: str | None) -> int:
             db.session.delete(line)
         moved += 1
     db.session.flush()
+    # The coupon codes entered as a guest come along, where the cart has none for that shop.
+    coupons.move_codes(guest.id, cart.id)
     db.session.delete(guest)
     _touch(cart)
     return moved

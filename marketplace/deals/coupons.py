@@ -332,6 +332,15 @@ def apply_code(
     return row
 
 
+def move_codes(from_cart_id: int, to_cart_id: int) -> None:
+    """A guest's codes into the cart they log in to (where it has none for that shop)."""
+    kept = cart_codes(to_cart_id)
+    for row in db.session.scalars(select(CartCoupon).where(CartCoupon.cart_id == from_cart_id)):
+        if row.shop_id not in kept:
+            db.session.add(CartCoupon(cart_id=to_cart_id, shop_id=row.shop_id, code=row.code))
+    db.session.flush()
+
+
 def remove_code(cart: Any, shop_id: int) -> bool:
     row = db.session.scalar(
         select(CartCoupon).where(CartCoupon.cart_id == cart.id, CartCoupon.shop_id == shop_id)

@@ -203,3 +203,39 @@ def test_two_buyers_racing_for_the_last_use_one_gets_it(app, emulator):
         )
         == 1
     )
+
+
+def test_a_price_change_in_the_cart_reprices_the_discount(client, emulator):
+    from marketplace import products as product_services
+    from marketplace.models import ProductVariant
+
+    shop, bowl = _shop_and_product(price=2000)
+    CouponFactory(shop_id=shop.id, code="TEN", percent_bps=1000)
+    login(client, UserFactory())
+    add(client, bowl, 2)
+    _apply(client, shop, "ten")
+    assert "−€4.00" in _cart(client)
+    variant = db.session.get(ProductVariant, bowl.variants[0].id)
+    product_services.update_variant(
+        shop.owner,
+        bowl,
+        variant.id,
+        product_services.VariantInput(price_minor=3000, stock=variant.stock),
+    )
+    db.session.commit()
+    page = _cart(client)
+    assert "The price changed since you added it." in page and "−€6.00" in page
+    started = start_checkout(client)
+    assert started.status_code == 303
+    checkout = db.session.scalar(select(Checkout))
+    assert (checkout.subtotal_minor, checkout.discount_minor) == (5400, 600)
+
+
+def test_a_code_entered_as_a_guest_comes_along_at_log_in(client):
+    shop, bowl = _shop_and_product()
+    CouponFactory(shop_id=shop.id, code="GUEST", percent_bps=1000)
+    add(client, bowl)
+    assert _apply(client, shop, "guest").status_code == 302
+    assert "Coupon GUEST applied." in _cart(client)
+    login(client, UserFactory())
+    assert "Coupon GUEST applied." in _cart(client)
