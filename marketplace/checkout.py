@@ -215,6 +215,10 @@ def start(buyer: User, address_data: dict[str, Any]) -> Started:
     previous = open_checkout(cart)
     if previous is not None and previous.fingerprint == fingerprint:
         return Started(previous, reused=True)
+    if previous is not None:
+        # This checkout replaces it (the caller closes it next): its coupons are given back
+        # now, under their locks, so that the two never hold a coupon's uses together.
+        coupons.release(previous)
     public_id = "chk_" + secrets.token_urlsafe(18)
     shipping_by_shop = {str(g.shop.id): g.shipping_minor for g in cart_view.groups}
     checkout = Checkout(

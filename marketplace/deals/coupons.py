@@ -387,11 +387,12 @@ def _uses_of_checkout(checkout: Checkout) -> list[CouponUse]:
 
 
 def release(checkout: Checkout) -> None:
-    """The checkout ended unpaid: its reservations no longer count."""
+    """The checkout ended unpaid, or a newer checkout of the same cart replaces it: its
+    reservations no longer count."""
     for use in _uses_of_checkout(checkout):
         if use.status == CouponUseStatus.RESERVED:
             use.status = CouponUseStatus.RELEASED
-            use.updated_at = utcnow()
+            use.updated_at = use.released_at = utcnow()
 
 
 def mark_used(checkout: Checkout) -> None:

@@ -108,6 +108,10 @@ class CouponUse(Model):
     discount_minor: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
     updated_at: Mapped[datetime] = mapped_column(default=lambda: utcnow())
+    # When the reservation was given back (the checkout ended, or a newer one of the same
+    # cart replaced it). A use paid after that (the payment crossed our close) keeps its
+    # price: it is the one use that may take a coupon past its cap.
+    released_at: Mapped[datetime | None]
 
     coupon: Mapped[Coupon] = relationship()
 

@@ -89,6 +89,7 @@ def upgrade():
         sa.Column("discount_minor", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["coupon_id"],
             ["coupons.id"],

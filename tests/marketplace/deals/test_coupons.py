@@ -239,3 +239,30 @@ def test_a_code_entered_as_a_guest_comes_along_at_log_in(client):
     assert "Coupon GUEST applied." in _cart(client)
     login(client, UserFactory())
     assert "Coupon GUEST applied." in _cart(client)
+
+
+def test_a_newer_checkout_of_the_cart_gives_the_older_ones_coupon_back(app, client, emulator):
+    """Two starts of a changed cart (the older checkout not closed yet, as when its close
+    fails): the coupon is held once, by the newer checkout."""
+    from app.uow import unit_of_work
+    from marketplace import cart as carts
+    from marketplace import checkout as checkouts
+    from tests.marketplace.shopping import ADDRESS
+
+    shop, bowl = _shop_and_product()
+    CouponFactory(shop_id=shop.id, code="ONE", max_uses=1)
+    buyer = UserFactory()
+    login(client, buyer)
+    add(client, bowl)
+    _apply(client, shop, "one")
+    with unit_of_work():
+        first = checkouts.start(buyer, ADDRESS).checkout.id
+    with unit_of_work():
+        carts.add(buyer, bowl.variants[0].id, 1)
+    with unit_of_work():
+        second = checkouts.start(buyer, ADDRESS).checkout.id
+    assert first != second
+    held = db.session.scalars(
+        select(CouponUse.checkout_id).where(CouponUse.status.in_(("reserved", "used")))
+    ).all()
+    assert held == [second]
