@@ -1,7 +1,7 @@
 """a shop's bundle discount and coupons; discounted lines
 
-Revision ID: 0024_shop_coupons_bundles
-Revises: 0023_returns
+Revision ID: 0025_shop_coupons_bundles
+Revises: 0024_search_facets
 Create Date: 2026-12-08 01:00:00.000000
 
 A shop can set "N % off K or more items" (shop_bundles) and coupons (coupons), whose uses are
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0024_shop_coupons_bundles"
-down_revision = "0023_returns"
+revision = "0025_shop_coupons_bundles"
+down_revision = "0024_search_facets"
 branch_labels = None
 depends_on = None
 
