@@ -59,6 +59,8 @@ SCHEDULE: dict[str, float | crontab] = {
     "marketplace.complete_orders": 3600.0,
     # Returns whose seller did not answer, or did not mark received, in the days they had.
     "marketplace.settle_returns": 3600.0,
+    # Polls that opened or closed are told in the followers' feeds within five minutes.
+    "polls.announce": 300.0,
 }
 
 # Long enough for a payout run over many payees; below the broker's visibility timeout, or

@@ -116,6 +116,7 @@ def init_app(app: Flask) -> None:
         timeline,
         views,
     )
+    from social.polls import wiring as polls_wiring
     from social.seed import seed_social
 
     app.config.setdefault("ATTRIBUTION_WINDOW_DAYS", 7)
@@ -166,6 +167,7 @@ def init_app(app: Flask) -> None:
     timeline.init_app(app)
     saved.init_app(app)
     saved_api.register()
+    polls_wiring.init_app(app)
     account_signals.logged_in.connect(_suspended_at_login, app)
     app.before_request(_keep_suspended_out)
     app.before_request(_hide_suspended_profiles)

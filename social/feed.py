@@ -52,6 +52,7 @@ from marketplace.models import Product, Shop
 from social import timeline
 from social.idea_models import Idea, IdeaStatus
 from social.models import Collection, EventKind, FeedEvent, Follow, Pick, ShareLink
+from social.polls.models import Poll
 from social.rules import not_suspended
 from social.timeline import EVENTS, PRODUCTS
 from social.timeline import micros as _micros
@@ -76,6 +77,7 @@ class FeedItem:
     product: Product | None = None
     share_link: ShareLink | None = None
     idea: Idea | None = None
+    poll: Poll | None = None
     source: int = EVENTS
     row_id: int = 0
 
@@ -378,6 +380,7 @@ def _load_events(viewer: User, ids: list[int], visible_only: bool) -> list[FeedI
             product=event.product,
             share_link=event.share_link,
             idea=event.idea,
+            poll=event.poll,
             source=EVENTS,
             row_id=event.id,
         )
@@ -418,6 +421,8 @@ def _events_statement(visible_only: bool, as_array: bool) -> Select[Any]:
         joinedload(FeedEvent.collection),
         joinedload(FeedEvent.product).joinedload(Product.shop),
         joinedload(FeedEvent.idea).joinedload(Idea.shop),
+        joinedload(FeedEvent.poll).joinedload(Poll.shop),
+        joinedload(FeedEvent.poll).selectinload(Poll.options),
     )
 
 

@@ -25,6 +25,7 @@ from app.extensions import Model
 from app.models import utcnow
 from marketplace.models import Product
 from social.idea_models import Idea
+from social.polls.models import Poll
 
 NOTE_MAX = 1_000
 COMMENT_MAX = 2_000
@@ -61,6 +62,9 @@ class EventKind:
     IDEA_VOTE = "idea_vote"
     # New products of a followed person's shop come straight from the products table.
     PRODUCT = "product"
+    # A shop asks its community to choose, and later tells what won.
+    POLL = "poll"
+    POLL_RESULT = "poll_result"
 
 
 class Follow(Model):
@@ -249,6 +253,9 @@ class FeedEvent(Model):
     idea_id: Mapped[int | None] = mapped_column(
         ForeignKey("ideas.id", ondelete="CASCADE"), index=True
     )
+    poll_id: Mapped[int | None] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), index=True
+    )
     # Where the event's product link goes: the pick's or collection's link, or the buyer's.
     share_link_id: Mapped[int | None] = mapped_column(
         ForeignKey("share_links.id", ondelete="SET NULL")
@@ -261,6 +268,7 @@ class FeedEvent(Model):
     product: Mapped[Product | None] = relationship()
     share_link: Mapped[ShareLink | None] = relationship()
     idea: Mapped[Idea | None] = relationship()
+    poll: Mapped[Poll | None] = relationship()
 
 
 class ShareClick(Model):

@@ -364,3 +364,55 @@ class CouponFactory(BaseFactory):
     max_uses = None
     once_per_buyer = False
     status = "active"
+# --- social: polls -------------------------------------------------------------------------------
+
+import io as _io  # noqa: E402
+
+from PIL import Image as _Image  # noqa: E402
+
+from social.polls import services as poll_services  # noqa: E402
+from social.polls.models import Poll  # noqa: E402
+
+
+def picture_bytes(colour: tuple[int, int, int] = (180, 120, 60)) -> bytes:
+    """A small PNG, as a person would upload a picture."""
+    out = _io.BytesIO()
+    _Image.new("RGB", (64, 48), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+class PollFactory(factory.Factory):
+    """An open poll of a shop (through the service, as the shop would open it)."""
+
+    class Meta:
+        model = Poll
+
+    shop = factory.SubFactory(ShopFactory)
+    question = factory.Sequence(lambda n: f"Which glaze, round {n}?")
+    labels = ("Sage", "Ochre", "Cobalt")
+    days = 3
+    results_shown = "live"
+    idea_id = None
+    call_id = None
+
+    @classmethod
+    def _create(cls, model_class, shop, question, labels, days, results_shown, idea_id, call_id):
+        now = utcnow()
+        poll = poll_services.open_poll(
+            shop.owner,
+            shop,
+            poll_services.PollInput(
+                question=question,
+                opens_at=now,
+                closes_at=now + timedelta(days=days),
+                results_shown=results_shown,
+                idea_id=idea_id,
+                call_id=call_id,
+                options=[
+                    poll_services.OptionInput(label, picture_bytes((40 * n, 90, 120)))
+                    for n, label in enumerate(labels)
+                ],
+            ),
+        )
+        db.session.commit()
+        return poll

@@ -158,6 +158,12 @@ EXPECTATIONS: list[Expect] = [
     # Your shop's co-creation page: the admin has none (404).
     Expect("ideas.manage ideas.new_call ideas.add_member ideas.remove_member", "*",
            OWNER.but(admin="any")),
+    # --- polls: anyone reads; signed-in people vote (the shop may not: refused); the shop
+    # closes or deletes its own, and has its own polls page (the admin has no shop: 404).
+    Expect("polls.show polls.of_shop polls_api.PollItem polls_api.ShopPolls", "GET", PUBLIC),
+    Expect("polls.vote polls_api.PollVote", "*", SIGNED_IN.but(owner="any")),
+    Expect("polls.close polls.delete polls_api.PollClose", "*", OWNER),
+    Expect("polls.manage polls.new", "*", OWNER.but(admin="any")),
     # --- payouts
     Expect("payouts.setup payouts.start payouts.returned payouts.earnings payouts.earnings_csv",
            "*", OWNER),
@@ -247,6 +253,7 @@ OWNED = {
     "escalated_return_id",
     "reward_id",
     "coupon_id",
+    "poll_id",
 }
 
 
@@ -353,6 +360,9 @@ BODIES: dict[str, Body] = {
     "ideas.edit_call POST": lambda o: {"title": "Renamed"},
     "ideas.add_member POST": lambda o: {"handle": "mallory", "weight": "1"},
     "ideas_api.ShopIdeas POST": lambda o: {"title": "An idea", "description": "Details."},
+    "polls.vote POST": lambda o: {"option_id": o["poll_option_id"]},
+    "polls_api.PollVote POST": lambda o: {"option_id": o["poll_option_id"]},
+    "polls.new POST": lambda o: {"question": "Which one?", "opens_on": "2026-12-08"},
     "ideas_api.IdeaItem PATCH": lambda o: {"title": "Edited idea", "description": "More."},
     "ideas_api.IdeaImages POST": lambda o: {"image": png()},
     "ideas_api.IdeaDecline POST": lambda o: {"reason": "Not for us."},

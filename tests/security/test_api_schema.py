@@ -75,6 +75,7 @@ from tests.factories import (
     IdeaFactory,
     MemberFactory,
     PickFactory,
+    PollFactory,
     ProductFactory,
     ShopFactory,
     UserFactory,
@@ -205,6 +206,7 @@ def build_world() -> World:
     their_call = CallFactory(shop=their_shop)
     own_idea = IdeaFactory(call=their_call, author=owner)
     votable_idea = IdeaFactory(call=their_call, author=MemberFactory())
+    own_poll, their_poll = PollFactory(shop=shop), PollFactory(shop=their_shop)
     _token, secret = accounts.create_token(owner, "schemathesis", ["read", "write", "payouts"])
     onboard(owner, emulator())  # the owner's payout account, for the Express dashboard link
     spare_token, _spare = accounts.create_token(owner, "spare")  # to revoke, not the one used
@@ -225,6 +227,9 @@ def build_world() -> World:
             "call_id": [call.id, their_call.id],
             "idea_id": [pending_idea.id, own_idea.id, votable_idea.id, rewarded_idea.id],
             "reward_id": [reward.id for reward in rewards],
+            # The neighbour's poll first: the owner votes in it (not in her own shop's).
+            "poll_id": [their_poll.id, own_poll.id],
+            "option_id": [their_poll.options[0].id, own_poll.options[0].id],
             "token_id": [spare_token.id],
             "coupon_id": [coupon.id],
             "target_id": [pick.id, collection.id, pending_idea.id, product.id, comment.id],

@@ -160,6 +160,31 @@ def _mint_report(world: World, _o: Objects) -> dict[str, Any]:
     return {"report_id": report.id}
 
 
+def _open_poll(world: World) -> Any:
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from social.polls import services as polls
+
+    now = utcnow()
+    return polls.open_poll(
+        world.owner,
+        world.owner_shop,
+        polls.PollInput(
+            question="Which colour next?",
+            opens_at=now,
+            closes_at=now + timedelta(days=3),
+            options=[polls.OptionInput("Red", png()), polls.OptionInput("Blue", png())],
+        ),
+    )
+
+
+def _mint_poll(world: World, _o: Objects) -> dict[str, Any]:
+    poll = _open_poll(world)
+    db.session.flush()
+    return {"poll_id": poll.id, "poll_option_id": poll.options[0].id}
+
+
 MINTERS: dict[str, Minter] = {}
 for _minter, _names in (
     (_mint_product, ("product_id", "product_slug", "variant_id", "image_id")),
@@ -170,6 +195,7 @@ for _minter, _names in (
     (_mint_login_session, ("session_id",)),
     (_mint_cart_line, ("line_id",)),
     (_mint_report, ("report_id",)),
+    (_mint_poll, ("poll_id", "poll_option_id")),
 ):
     for _name in _names:
         MINTERS[_name] = _minter
@@ -301,6 +327,8 @@ def _owned_rows(world: World) -> list[tuple[Table, Any]]:
         (t("shop_bundles"), t("shop_bundles").c.shop_id == shop_id),
         (t("coupons"), t("coupons").c.shop_id == shop_id),
         (t("cart_coupons"), t("cart_coupons").c.cart_id.in_(carts_)),
+        (t("polls"), t("polls").c.shop_id == shop_id),
+        (t("poll_votes"), t("poll_votes").c.user_id == owner_id),
         # Only moderators and admins may change these, whoever they concern.
         (t("suspensions"), t("suspensions").c.user_id.isnot(None)),
         (t("platform_settings"), t("platform_settings").c.id.isnot(None)),
@@ -394,6 +422,7 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
     # The world's people may vote (new accounts may not, by default).
     app.config["IDEA_VOTE_MIN_ACCOUNT_AGE_HOURS"] = 0
     line = carts.add(owner, ProductFactory(shop=world.seller_shop).variants[0].id, 1)
+    poll = _open_poll(world)
     db.session.flush()
     world.shared.update(
         {
@@ -421,6 +450,8 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
             "line_id": line.id,
             "handle": owner.handle,
             "media_key": listed.images[0].image_key,
+            "poll_id": poll.id,
+            "poll_option_id": poll.options[0].id,
         }
     )
     _commit()
