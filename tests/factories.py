@@ -364,6 +364,8 @@ class CouponFactory(BaseFactory):
     max_uses = None
     once_per_buyer = False
     status = "active"
+
+
 # --- social: polls -------------------------------------------------------------------------------
 
 import io as _io  # noqa: E402

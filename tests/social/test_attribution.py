@@ -252,6 +252,7 @@ def test_checkout_started_checks_the_buyer_and_the_shop_again(app, client, sende
                     shop_id=pick.product.shop_id,
                     unit_price_minor=2500,
                     quantity=1,
+                    gross_minor=2500,  # what the buyer pays for the line, after any discount
                 )
             ],
         )
