@@ -61,6 +61,8 @@ SCHEDULE: dict[str, float | crontab] = {
     "marketplace.settle_returns": 3600.0,
     # Polls that opened or closed are told in the followers' feeds within five minutes.
     "polls.announce": 300.0,
+    # The batched e-mails of new messages, once their window (15 minutes) has passed.
+    "messages.send_digests": 60.0,
 }
 
 # Long enough for a payout run over many payees; below the broker's visibility timeout, or

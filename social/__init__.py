@@ -108,6 +108,7 @@ def init_app(app: Flask) -> None:
         idea_api,
         idea_views,
         ideas,
+        messages,
         models,
         return_news,
         rules,
@@ -172,3 +173,4 @@ def init_app(app: Flask) -> None:
     app.before_request(_keep_suspended_out)
     app.before_request(_hide_suspended_profiles)
     app_hooks.add_seeder(app, 30, "follows, picks and collections", seed_social)
+    messages.init_app(app)

@@ -93,6 +93,9 @@ class SettingsForm(FlaskForm):
     email_saved = BooleanField(
         _l("Email me when something I saved gets cheaper or is back in stock")
     )
+    email_messages = BooleanField(
+        _l("Email me about new messages (gathered, never one email per message)")
+    )
 
 
 class ModerationForm(FlaskForm):

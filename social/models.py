@@ -342,6 +342,9 @@ class NotificationKind:
     BACK_IN_STOCK = "back_in_stock"
     # A return on an order one bought or sold moved a step (e-mailed by the marketplace).
     RETURN = "return"
+    # A new message in a conversation (one unread notification per conversation; its e-mail
+    # is batched by social.messages.digests, not sent here).
+    MESSAGE = "message"
 
 
 class Notification(Model):
@@ -380,6 +383,8 @@ class SocialSettings(Model):
     email_sales: Mapped[bool] = mapped_column(default=True)
     # Price drops and restocks of what they saved.
     email_saved: Mapped[bool] = mapped_column(default=True)
+    # New messages, batched (at most one e-mail per conversation per window).
+    email_messages: Mapped[bool] = mapped_column(default=True)
 
 
 class Suspension(Model):

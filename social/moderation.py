@@ -6,10 +6,12 @@ on suspensions), but stays in the database so a moderator can restore it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
@@ -42,6 +44,33 @@ HIDEABLE: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class ReportableKind:
+    """A kind of thing a feature lets people report besides social's own (a message): its
+    model (with `id` and `hidden_at`), the column naming its author, whether a person may see
+    it at all (someone who may not is told there is nothing there), and what the moderators'
+    queue shows of a report of it: (label, endpoint, values)."""
+
+    model: Any
+    author_column: Any
+    may_see: Callable[[User, int], bool]
+    describe: Callable[[Report, Any], tuple[str, str | None, dict[str, Any]]]
+
+
+def register_kind(app: Flask, target_type: str, kind: ReportableKind) -> None:
+    app.extensions.setdefault("kindred_reportable_kinds", {})[target_type] = kind
+
+
+def _kinds() -> dict[str, ReportableKind]:
+    found: dict[str, ReportableKind] = current_app.extensions.get("kindred_reportable_kinds", {})
+    return found
+
+
+def _hideable(target_type: str) -> Any:
+    kind = _kinds().get(target_type)
+    return kind.model if kind is not None else HIDEABLE.get(target_type)
+
+
 def _check_moderator(actor: User) -> None:
     if not is_moderator(actor):
         raise Forbidden(_("Only moderators can do that."))
@@ -51,6 +80,9 @@ def _author_id(target_type: str, target_id: int) -> int | None:
     """Who wrote it (for a person, themselves); None when it does not exist."""
     if target_type == Target.USER:
         return target_id if db.session.get(User, target_id) is not None else None
+    kind = _kinds().get(target_type)
+    if kind is not None:
+        return db.session.scalar(select(kind.author_column).where(kind.model.id == target_id))
     model = HIDEABLE.get(target_type)
     if model is None:
         return None
@@ -61,7 +93,11 @@ def _author_id(target_type: str, target_id: int) -> int | None:
 
 def check_reportable(actor: User, target_type: str, target_id: int) -> None:
     """Something a person may report: it exists, and someone else wrote it."""
-    author_id = _author_id(target_type, target_id) if target_type in Target.REPORTABLE else None
+    kind = _kinds().get(target_type)
+    known = target_type in Target.REPORTABLE or kind is not None
+    author_id = _author_id(target_type, target_id) if known else None
+    if kind is not None and author_id is not None and not kind.may_see(actor, target_id):
+        author_id = None  # what they cannot see is not there for them
     if author_id is None:
         raise NotFound(_("There is nothing to report there."))
     if author_id == actor.id:
@@ -131,9 +167,15 @@ def _describe(found: Report) -> QueueEntry:
             "profiles.show" if person else None,
             {"handle": person.handle} if person else {},
         )
-    row = db.session.get(HIDEABLE[found.target_type], target_id)
+    kind = _kinds().get(found.target_type)
+    model = kind.model if kind is not None else HIDEABLE.get(found.target_type)
+    row = db.session.get(model, target_id) if model is not None else None
     if row is None:
         return QueueEntry(found, _("(removed)"), None, False, None, {})
+    if kind is not None:
+        label, endpoint, values = kind.describe(found, row)
+        author = db.session.get(User, _author_id(found.target_type, target_id) or 0)
+        return QueueEntry(found, label, author, row.hidden_at is not None, endpoint, values)
     if isinstance(row, Pick):
         return QueueEntry(
             found,
@@ -174,7 +216,7 @@ def _resolve(actor: User, target_type: str, target_id: int, resolution: str) -> 
 
 def hide(actor: User, target_type: str, target_id: int) -> None:
     _check_moderator(actor)
-    model = HIDEABLE.get(target_type)
+    model = _hideable(target_type)
     row = db.session.get(model, target_id) if model is not None else None
     if row is None:
         raise NotFound(_("There is nothing to hide there."))
@@ -185,7 +227,7 @@ def hide(actor: User, target_type: str, target_id: int) -> None:
 
 def unhide(actor: User, target_type: str, target_id: int) -> None:
     _check_moderator(actor)
-    model = HIDEABLE.get(target_type)
+    model = _hideable(target_type)
     row = db.session.get(model, target_id) if model is not None else None
     if row is None:
         raise NotFound(_("There is nothing to hide there."))
@@ -231,6 +273,8 @@ def dismiss(actor: User, report_id: int) -> None:
 def author_of(target_type: str, target_id: int) -> User | None:
     if target_type == Target.USER:
         return db.session.get(User, target_id)
+    if target_type in _kinds():
+        return db.session.get(User, _author_id(target_type, target_id) or 0)
     row = db.session.get(HIDEABLE[target_type], target_id) if target_type in HIDEABLE else None
     if row is None:
         return None
@@ -261,6 +305,10 @@ def taken_down(
         hidden.append(Restorable("collection", row.id, row.title, _since(row.hidden_at)))
     for row in _hidden(Comment, limit):
         hidden.append(Restorable("comment", row.id, row.body[:80], _since(row.hidden_at)))
+    for target_type, kind in _kinds().items():
+        for row in _hidden(kind.model, limit):
+            label = str(getattr(row, "body", "") or f"#{row.id}")[:80]
+            hidden.append(Restorable(target_type, row.id, label, _since(row.hidden_at)))
     hidden.sort(key=lambda item: item.since, reverse=True)
     rows = db.session.execute(
         select(User, Suspension)

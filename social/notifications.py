@@ -55,6 +55,7 @@ def settings_for(user_id: int) -> SocialSettings:
         email_reactions=True,
         email_sales=True,
         email_saved=True,
+        email_messages=True,
     )
 
 
@@ -70,6 +71,7 @@ def update_settings(user: User, **choices: bool) -> SocialSettings:
             "email_reactions",
             "email_sales",
             "email_saved",
+            "email_messages",
         ):
             setattr(found, name, bool(value))
     db.session.flush()

@@ -346,6 +346,7 @@ class SettingsSchema(Schema):
     email_reactions = fields.Boolean(metadata={"example": False})
     email_sales = fields.Boolean(metadata={"example": True})
     email_saved = fields.Boolean(metadata={"example": True})
+    email_messages = fields.Boolean(metadata={"example": True})
 
 
 class ReportSchema(Schema):

@@ -627,6 +627,8 @@ def notification_link(notification: Any) -> str:
         return url_for("social.collection", collection_id=notification.target_id)
     if notification.target_type == Target.IDEA and notification.target_id:
         return url_for("ideas.show", idea_id=notification.target_id)
+    if notification.target_type == "conversation" and notification.target_id:
+        return url_for("messages.conversation", conversation_id=notification.target_id)
     if notification.target_type == Target.PRODUCT and notification.target_id:
         return url_for("catalogue.product", product_id=notification.target_id)
     return url_for("social.notifications")
@@ -672,6 +674,7 @@ def settings() -> Any:
             email_reactions=bool(form.email_reactions.data),
             email_sales=bool(form.email_sales.data),
             email_saved=bool(form.email_saved.data),
+            email_messages=bool(form.email_messages.data),
         )
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("social.settings"))

@@ -84,6 +84,8 @@ def _base_config(url: str, root: Path) -> dict[str, Any]:
         "RATELIMIT_LOGIN": "1000 per minute",
         "RATELIMIT_SIGNUP": "1000 per minute",
         "RATELIMIT_RESET": "1000 per minute",
+        "RATELIMIT_NEW_CONVERSATIONS": "1000 per minute",
+        "RATELIMIT_MESSAGES": "1000 per minute",
     }
 
 

@@ -418,3 +418,34 @@ class PollFactory(factory.Factory):
         )
         db.session.commit()
         return poll
+
+
+# --- messages: conversations between a buyer and a shop -----------------------------------------
+# Conversations are started through the messages service, so their unread counts, read state,
+# notification and pending e-mail are what real use produces.
+
+from social.messages import conversations as message_services  # noqa: E402
+from social.messages.models import Conversation  # noqa: E402
+
+
+class ConversationFactory(factory.Factory):
+    """A buyer's conversation with a shop (about `product`, if given), with its first message."""
+
+    class Meta:
+        model = Conversation
+
+    buyer = factory.SubFactory(UserFactory)
+    shop = factory.SubFactory(ShopFactory)
+    product = None
+    body = "Hello, is this still available?"
+
+    @classmethod
+    def _create(cls, model_class, buyer, shop, product=None, body=""):
+        conversation, _message = message_services.start(
+            buyer,
+            shop,
+            message_services.Draft(body),
+            product_id=product.id if product is not None else None,
+        )
+        db.session.commit()
+        return conversation

@@ -139,6 +139,18 @@ EXPECTATIONS: list[Expect] = [
     Expect("social_api.CommentResource social_api.PickItem social_api.CollectionResource",
            "DELETE", OWNER_OR_MOD),
     Expect("social.admin_reports social.moderate social.dismiss_report", "*", ADMIN),
+    # --- messages: one's own inboxes; a conversation is its two sides' alone (a moderator
+    # included: 404), who sees a reported message through its report only.
+    Expect("messages.inbox messages.shop_inbox messages_api.Conversations", "*", SIGNED_IN),
+    Expect("messages.block", "*", OWNER, ids={"action": Fixed("block")}),
+    Expect("messages.conversation messages.picture messages.report "
+           "messages_api.ConversationItem messages_api.ConversationMessages "
+           "messages_api.ConversationRead messages_api.ConversationBlock "
+           "messages_api.MessageReport", "*", OWNER),
+    # Anyone signed in writes to a shop; its owner is refused (not to her own shop).
+    Expect("messages.contact messages_api.Conversations", "POST", SIGNED_IN.but(owner="refused")),
+    Expect("messages.contact", "GET", SIGNED_IN.but(owner="refused")),
+    Expect("messages.reported", "GET", ADMIN, ids={"report_id": "message_report_id"}),
     # --- co-creation: anyone reads; signed-in people submit and vote; the author changes her
     # idea; the shop reviews ideas given to it, runs its calls, terms and collective.
     Expect("ideas.index ideas.board ideas.call ideas.show ideas_api.Ideas ideas_api.IdeaItem "
@@ -225,6 +237,7 @@ PARAMS: dict[str, Param] = {
     "target_id": _target,
     "token": Fixed("not-a-reset-token"),
     "action": Fixed("hide"),
+    "size": Fixed("thumb"),
 }
 # The objects keys that are the owner's own (the rest, like her handle, are public names).
 OWNED = {
@@ -254,6 +267,10 @@ OWNED = {
     "reward_id",
     "coupon_id",
     "poll_id",
+    "conversation_id",
+    "message_id",
+    "picture_id",
+    "message_report_id",
 }
 
 
@@ -371,6 +388,14 @@ BODIES: dict[str, Body] = {
     "ideas_api.CallItem PUT": lambda o: {"title": "Renamed"},
     "ideas_api.Terms PUT": lambda o: {"accepts_ideas": True},
     "ideas_api.CollectiveMember PUT": lambda o: {"weight": 1},
+    "messages.contact GET": lambda o: {"product_id": o["product_id"]},
+    "messages.contact POST": lambda o: {"product_id": o["product_id"], "body": "Hello"},
+    "messages.conversation POST": lambda o: {"body": "Hello"},
+    "messages.report POST": lambda o: {"reason": "spam"},
+    "messages_api.Conversations POST": lambda o: {"shop_id": o["shop_id"], "body": "Hello"},
+    "messages_api.ConversationMessages POST": lambda o: {"body": "Hello"},
+    "messages_api.ConversationRead POST": lambda o: {},
+    "messages_api.MessageReport POST": lambda o: {"reason": "spam"},
 }
 
 

@@ -65,6 +65,7 @@ from marketplace.returns.models import ReturnStatus
 from payouts.runtime import emulator
 from social import follows, reactions
 from social import ideas as idea_services
+from social.messages import conversations as message_services
 from social.models import Target
 from tests.conftest import KindredClient, _base_config, _empty_tables
 from tests.factories import (
@@ -207,6 +208,9 @@ def build_world() -> World:
     own_idea = IdeaFactory(call=their_call, author=owner)
     votable_idea = IdeaFactory(call=their_call, author=MemberFactory())
     own_poll, their_poll = PollFactory(shop=shop), PollFactory(shop=their_shop)
+    # The owner asked the neighbour's shop a question and was answered.
+    talk, _first = message_services.start(owner, their_shop, message_services.Draft("Hello"))
+    answer = message_services.send(neighbour, talk, message_services.Draft("Hi there"))
     _token, secret = accounts.create_token(owner, "schemathesis", ["read", "write", "payouts"])
     onboard(owner, emulator())  # the owner's payout account, for the Express dashboard link
     spare_token, _spare = accounts.create_token(owner, "spare")  # to revoke, not the one used
@@ -232,6 +236,8 @@ def build_world() -> World:
             "option_id": [their_poll.options[0].id, own_poll.options[0].id],
             "token_id": [spare_token.id],
             "coupon_id": [coupon.id],
+            "conversation_id": [talk.id],
+            "message_id": [answer.id],
             "target_id": [pick.id, collection.id, pending_idea.id, product.id, comment.id],
         }
     )

@@ -40,6 +40,10 @@ from payouts.models import HeldRefund
 from social import ideas as idea_services
 from social import moderation, reactions
 from social.idea_models import IdeaReward
+from social.messages import blocks as message_blocks
+from social.messages import conversations as message_services
+from social.messages import reporting as message_reporting
+from social.messages.conversations import Draft
 from social.models import Target
 from tests.conftest import KindredClient, login
 from tests.factories import (
@@ -185,6 +189,20 @@ def _mint_poll(world: World, _o: Objects) -> dict[str, Any]:
     return {"poll_id": poll.id, "poll_option_id": poll.options[0].id}
 
 
+def _mint_conversation(world: World, _o: Objects) -> dict[str, Any]:
+    # The owner asks Sam's shop; Sam answers (a message of his she may report), with a picture.
+    # A fresh one: a block an earlier request made is lifted first.
+    message_blocks.unblock(world.owner, world.seller_shop.owner)
+    conversation, _first = message_services.start(world.owner, world.seller_shop, Draft("Hi"))
+    answer = message_services.send(world.seller_shop.owner, conversation, Draft("Hello!", [png()]))
+    db.session.flush()
+    return {
+        "conversation_id": conversation.id,
+        "message_id": answer.id,
+        "picture_id": answer.pictures[0].id,
+    }
+
+
 MINTERS: dict[str, Minter] = {}
 for _minter, _names in (
     (_mint_product, ("product_id", "product_slug", "variant_id", "image_id")),
@@ -196,6 +214,7 @@ for _minter, _names in (
     (_mint_cart_line, ("line_id",)),
     (_mint_report, ("report_id",)),
     (_mint_poll, ("poll_id", "poll_option_id")),
+    (_mint_conversation, ("conversation_id", "message_id", "picture_id")),
 ):
     for _name in _names:
         MINTERS[_name] = _minter
@@ -313,6 +332,12 @@ def _owned_rows(world: World) -> list[tuple[Table, Any]]:
         (t("follows"), t("follows").c.follower_id == owner_id),
         (t("likes"), t("likes").c.user_id == owner_id),
         (t("reports"), t("reports").c.reporter_id == owner_id),
+        (
+            t("conversations"),
+            (t("conversations").c.buyer_id == owner_id) | (t("conversations").c.shop_id == shop_id),
+        ),
+        (t("conversation_messages"), t("conversation_messages").c.sender_id == owner_id),
+        (t("person_blocks"), t("person_blocks").c.blocker_id == owner_id),
         (t("notifications"), t("notifications").c.recipient_id == owner_id),
         (t("payees"), t("payees").c.user_id == owner_id),
         (t("cocreation_terms"), t("cocreation_terms").c.shop_id == shop_id),
@@ -335,8 +360,9 @@ def _owned_rows(world: World) -> list[tuple[Table, Any]]:
     ]
 
 
-# Rows others' legitimate actions add for the owner (someone liked her pick).
-NEW_ROWS_ALLOWED = {"notifications"}
+# Rows others' legitimate actions add for the owner (someone liked her pick, or wrote to her
+# shop: a conversation she is part of).
+NEW_ROWS_ALLOWED = {"notifications", "conversations"}
 
 
 def changes(before: dict, after: dict) -> list[str]:
@@ -410,6 +436,14 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
     token, _secret = accounts.create_token(owner, "laptop")
     login_session = login_sessions.open_session(owner)
     report = moderation.report(owner, Target.USER, other.id, "spam")
+    talk = _mint_conversation(world, Objects(world, {}))
+    # Someone reported a message of Sam's: what a moderator sees of it.
+    reported = message_reporting.report(
+        owner,
+        message_services.conversation_for(owner, talk["conversation_id"]),
+        talk["message_id"],
+        "spam",
+    )
     # Co-creation: a call of her shop with someone's idea, and her own idea for Sam's shop.
     call = CallFactory(shop=world.owner_shop)
     idea = IdeaFactory(call=call)
@@ -438,6 +472,8 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
             "token_id": token.id,
             "session_id": login_session.id,
             "report_id": report.id,
+            **talk,
+            "message_report_id": reported.id,
             "call_id": call.id,
             "idea_id": idea.id,
             "own_idea_id": own_idea.id,
@@ -461,6 +497,7 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
     mine = ProductFactory(shop=other_shop)
     product_services.add_images(other, mine, [product_services.ImageUpload(png())])
     other_collection = CollectionFactory(owner=other, products=[mine])
+    others_talk, _first = message_services.start(other, world.seller_shop, Draft("Hello"))
     _commit()
     world.others = {
         "product_id": mine.id,
@@ -470,5 +507,6 @@ def build_world(app: Flask, *, purchases: bool = True) -> World:
         "shop_id": other_shop.id,
         "coupon_id": CouponFactory(shop_id=other_shop.id, code="MALLORY10").id,
         "handle": other.handle,
+        "conversation_id": others_talk.id,
     }
     return world

@@ -36,6 +36,7 @@ def test_email_follows_the_settings(app, client, outbox):
         "email_reactions": True,
         "email_sales": True,
         "email_saved": False,
+        "email_messages": False,
     }
     client.post_form("/logout")
     as_user(client, UserFactory())
