@@ -132,6 +132,12 @@ def from_environment(instance_path: Path) -> dict[str, Any]:
         "TWO_STEP_PENDING_SECONDS": _int(env("TWO_STEP_PENDING_SECONDS"), 300),
         # Co-creation: accounts younger than this cannot vote for ideas (vote-stuffing).
         "IDEA_VOTE_MIN_ACCOUNT_AGE_HOURS": _int(env("IDEA_VOTE_MIN_ACCOUNT_AGE_HOURS"), 72),
+        # Messages: at most one e-mail of new messages per conversation per person in this
+        # many minutes; how many conversations a person may start, and messages send.
+        "MESSAGE_EMAIL_WINDOW_MINUTES": _int(env("MESSAGE_EMAIL_WINDOW_MINUTES"), 15),
+        "RATELIMIT_NEW_CONVERSATIONS": env("RATELIMIT_NEW_CONVERSATIONS")
+        or "5 per 10 minutes;30 per day",
+        "RATELIMIT_MESSAGES": env("RATELIMIT_MESSAGES") or "30 per minute;600 per day",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env("SESSION_COOKIE_SECURE"), False),

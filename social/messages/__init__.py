@@ -53,9 +53,10 @@ def init_app(app: Flask) -> None:
     from social.messages.conversations import DIGEST_JOB
     from social.messages.seed import seed_messages
 
+    # (app.config reads them from the environment; these are for an app built without it.)
     app.config.setdefault("MESSAGE_EMAIL_WINDOW_MINUTES", 15)
-    app.config.setdefault("RATELIMIT_NEW_CONVERSATIONS", "5 per 10 minutes; 30 per day")
-    app.config.setdefault("RATELIMIT_MESSAGES", "30 per minute; 600 per day")
+    app.config.setdefault("RATELIMIT_NEW_CONVERSATIONS", "5 per 10 minutes;30 per day")
+    app.config.setdefault("RATELIMIT_MESSAGES", "30 per minute;600 per day")
     app.register_blueprint(views.blueprint)
     api.register()
     reporting.init_app(app)

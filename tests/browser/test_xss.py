@@ -26,6 +26,8 @@ from app.uow import unit_of_work
 from marketplace import products, shops
 from marketplace.order_models import Order
 from social import follows, ideas, moderation, posts, reactions, share_links
+from social.messages import conversations as message_services
+from social.messages import reporting as message_reporting
 from social.models import Target
 from tests.browser import two_step
 from tests.browser.conftest import LAPTOP, png
@@ -328,6 +330,16 @@ def build_world(client: Any) -> dict[str, Any]:
     again = start_checkout(client, address)
     assert again.status_code == 303
     db.session.commit()
+    # A conversation about the order: the buyer's question and the seller's answer, both
+    # payloads, one of them reported (what the moderator's view of it shows).
+    with unit_of_work():
+        shop_row = db.session.get(products.Product, product_id).shop
+        talk, _first = message_services.start(
+            buyer, shop_row, message_services.Draft(fit(2000, 1), [png()]), order_id=order.id
+        )
+        answer = message_services.send(seller, talk, message_services.Draft(fit(2000, 8)))
+        flagged = message_reporting.report(buyer, talk, answer.id, "abuse", fit(1000, 4))
+        talk_id, flagged_id = talk.id, flagged.id
     return {
         "seller": seller,
         "curator": curator,
@@ -336,6 +348,8 @@ def build_world(client: Any) -> dict[str, Any]:
         "product": product_id,
         "order": order.id,
         "hosted_page": again.headers["Location"],
+        "conversation": talk_id,
+        "message_report": flagged_id,
         **ids,
     }
 
@@ -406,6 +420,8 @@ def test_payloads_in_every_field_never_run(app, client, live_server, open_as):
     ]:
         seller.check(path)
     seller.check("/account/shop/orders/", shows_payload=False)  # shows the buyer's handle
+    seller.check("/messages/selling")
+    seller.check(f"/messages/{world['conversation']}")
     # The seller signed in once more from a browser that calls itself by a payload: the
     # security page names each session's device, and lists the tokens by name.
     open_as(world["seller"], user_agent=PAYLOADS[3])
@@ -460,6 +476,9 @@ def test_payloads_in_every_field_never_run(app, client, live_server, open_as):
         "/ideas/mine",
         f"/ideas/{world['waiting']}/edit",
         f"/shops/xss-shop/ideas/new?call={world['call']}",
+        "/messages",
+        f"/messages/{world['conversation']}",
+        "/messages?q=svg",
     ]:
         buyer.check(path)
     # The report form, about the curator's pick (one's own is not reported).
@@ -471,6 +490,7 @@ def test_payloads_in_every_field_never_run(app, client, live_server, open_as):
 
     admin = Inspector(open_as(world["admin"], bypass_csp=True), live_server)
     admin.check("/admin/reports")
+    admin.check(f"/admin/reports/{world['message_report']}/message")
     admin.check("/@troll")
     admin.check("/admin/payouts/", shows_payload=False)
 

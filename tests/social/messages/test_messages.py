@@ -435,3 +435,31 @@ def test_the_api_starts_reads_sends_blocks_and_reports(app, client):
         "/api/v1/conversations", json={"shop_id": shop.id, "body": ""}, headers=bearer(token)
     )
     assert bad.status_code == 422 and "body" in bad.get_json()["errors"]
+
+
+# --- what it costs ---------------------------------------------------------------------------
+
+
+def test_the_header_reads_the_unread_count_with_its_other_badges(app, client):
+    from tests.app.test_request_costs import queries
+
+    conversation = ConversationFactory()
+    as_user(client, conversation.shop.owner)
+    client.get("/")
+    count, html = queries(client, "/categories")
+    # The person with whether they are suspended; every badge (messages among them) at once.
+    assert count == 2, count
+    assert re.search(r'href="/messages"[^>]*>Messages <span class="badge"[^>]*>1</span>', html)
+
+
+def test_a_message_leaves_the_shared_page_cache_as_it_was(app, client):
+    from app import page_cache
+
+    conversation = ConversationFactory()
+    before = page_cache.current_version()
+    as_user(client, conversation.buyer)
+    assert client.post_form(f"/messages/{conversation.id}", {"body": "Hi"}).status_code == 302
+    client.get(f"/messages/{conversation.id}")
+    login(client, conversation.shop.owner)
+    client.post_form(f"/messages/{conversation.id}/block")
+    assert page_cache.current_version() == before
