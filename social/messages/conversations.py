@@ -223,7 +223,7 @@ def _tell(recipient_id: int, sender: User, conversation: Conversation, message: 
     jobs.enqueue(DIGEST_JOB)
 
 
-def _about(
+def about_what(
     buyer: User, shop: Shop, product_id: int | None, order_id: int | None
 ) -> tuple[Product | None, Order | None]:
     product = order = None
@@ -278,7 +278,7 @@ def start(
     """Write to a shop, about a product, an order or nothing; a second message about the
     same thing goes on in the same conversation."""
     check_can_start(buyer, shop)
-    product, order = _about(buyer, shop, product_id, order_id)
+    product, order = about_what(buyer, shop, product_id, order_id)
     conversation = existing(buyer, shop, product_id, order_id)
     if conversation is None:
         subject = ""
@@ -339,12 +339,13 @@ def mark_read(reader: User, conversation: Conversation, through: int | None = No
     side = side_of(reader, conversation)
     if side is None:
         raise _not_found()
-    if through is None:
-        through = db.session.scalar(
-            select(func.max(Message.id)).where(Message.conversation_id == conversation.id)
-        )
-    if through is None:
+    latest = db.session.scalar(
+        select(func.max(Message.id)).where(Message.conversation_id == conversation.id)
+    )
+    if latest is None:
         return
+    # Nobody has seen what is not written yet: a later id is the latest message.
+    through = latest if through is None else min(through, latest)
     later = (
         select(func.count(Message.id))
         .where(

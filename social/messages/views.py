@@ -175,7 +175,7 @@ def contact(slug: str) -> Any:
         if found is not None:
             return redirect(url_for("messages.conversation", conversation_id=found.id) + "#reply")
     try:
-        product, order = conversations._about(user, shop, product_id, order_id)
+        product, order = conversations.about_what(user, shop, product_id, order_id)
     except RuleViolation:
         product = order = None
         product_id = order_id = None

@@ -57,9 +57,9 @@ def test_a_question_from_a_product_page_is_answered_and_the_badge_clears(
     seller.get_by_role("button", name="Send").click()
     seller.wait_for_load_state()
     assert seller.get_by_text("Yes, glazed inside and out.").is_visible()
-    assert messages_badge(seller) is None
     assert overflow(seller) == 0
     screenshot(seller, "messages-answered")
+    assert messages_badge(seller) is None
 
     asking.goto(f"{live_server}/")
     assert messages_badge(asking) == "1"
@@ -68,8 +68,8 @@ def test_a_question_from_a_product_page_is_answered_and_the_badge_clears(
     asking.locator(".conversation-row a").first.click()
     asking.wait_for_load_state()
     assert asking.get_by_text("Yes, glazed inside and out.").is_visible()
-    assert messages_badge(asking) is None
     screenshot(asking, "messages-read")
+    assert messages_badge(asking) is None
 
     seller.reload()
     assert seller.locator(".message-seen").is_visible()

@@ -463,3 +463,42 @@ def test_a_message_leaves_the_shared_page_cache_as_it_was(app, client):
     login(client, conversation.shop.owner)
     client.post_form(f"/messages/{conversation.id}/block")
     assert page_cache.current_version() == before
+
+
+def test_nobody_can_claim_to_have_seen_what_is_not_written_yet(app, client):
+    conversation = ConversationFactory()
+    seller = conversation.shop.owner
+    token = make_token(client, seller)
+    read = client.post(
+        f"/api/v1/conversations/{conversation.id}/read",
+        json={"through": 2_000_000_000},
+        headers=bearer(token),
+    )
+    assert read.status_code == 200, read.get_json()
+    latest = db.session.scalar(select(Message.id).order_by(Message.id.desc()))
+    assert fresh(conversation).seller_seen_id == latest
+    later = conversations.send(conversation.buyer, conversation, Draft("One more"))
+    db.session.commit()
+    assert fresh(conversation).seller_seen_id < later.id and conversation.seller_unread == 1
+
+
+def test_messages_share_one_budget_across_pages_and_api(app, client):
+    app.config["RATELIMIT_MESSAGES"] = "2 per minute"
+    conversation = ConversationFactory()
+    token = make_token(app.test_client(), conversation.buyer)
+    as_user(client, conversation.buyer)
+    assert client.post_form(f"/messages/{conversation.id}", {"body": "1"}).status_code == 302
+    by_api = client.post(
+        f"/api/v1/conversations/{conversation.id}/messages",
+        data={"body": "2"},
+        headers=bearer(token),
+    )
+    assert by_api.status_code == 201
+    refused = client.post(
+        f"/api/v1/conversations/{conversation.id}/messages",
+        data={"body": "3"},
+        headers=bearer(token),
+    )
+    assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+    assert refused.headers.get("Retry-After")
+    assert client.post_form(f"/messages/{conversation.id}", {"body": "4"}).status_code == 429
