@@ -215,7 +215,7 @@ class RefundRequest:
 
 
 def full_refund_request(order: Order, *, restock: bool, reason: str) -> RefundRequest:
-    pending = _pending_by_line(order)
+    pending = pending_by_line(order)
     return RefundRequest(
         lines={line.id: line.refundable_minor - pending.get(line.id, 0) for line in order.lines},
         shipping_minor=order.shipping_minor
@@ -226,7 +226,8 @@ def full_refund_request(order: Order, *, restock: bool, reason: str) -> RefundRe
     )
 
 
-def _pending_by_line(order: Order) -> dict[int, int]:
+def pending_by_line(order: Order) -> dict[int, int]:
+    """What the order's pending refunds take from each line, by line id (minor units)."""
     pending: dict[int, int] = {}
     for refund in order.refunds:
         if refund.status == RefundStatus.PENDING:
@@ -251,7 +252,7 @@ def request_refund(seller: User | None, order: Order, request: RefundRequest) ->
     if order.status == OrderStatus.CANCELLED and order.is_fully_refunded:
         raise Conflict(_("This order is cancelled and fully refunded."))
     lines_by_id = {line.id: line for line in order.lines}
-    pending = _pending_by_line(order)
+    pending = pending_by_line(order)
     errors: dict[str, list[str]] = {}
     refund_lines: list[RefundLine] = []
     for line_id, amount in request.lines.items():

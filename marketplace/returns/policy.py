@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import utcnow
-from marketplace.order_models import Order, OrderLine, OrderStatus, RefundStatus
+from marketplace import orders
+from marketplace.order_models import Order, OrderLine, OrderStatus
 from marketplace.returns.models import ReturnLine, ReturnRequest, ReturnStatus
 
 RETURNABLE_STATES = (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED)
@@ -65,18 +66,9 @@ def window(order: Order) -> Window:
     return Window(days, counted_from, start, end)
 
 
-def _pending_refunded(order: Order) -> dict[int, int]:
-    pending: dict[int, int] = {}
-    for refund in order.refunds:
-        if refund.status == RefundStatus.PENDING:
-            for line in refund.lines:
-                pending[line.order_line_id] = pending.get(line.order_line_id, 0) + line.amount_minor
-    return pending
-
-
 def left_to_refund(order: Order) -> dict[int, int]:
     """Per line, what is left to refund, pending refunds counted as spent."""
-    pending = _pending_refunded(order)
+    pending = orders.pending_by_line(order)
     return {line.id: line.refundable_minor - pending.get(line.id, 0) for line in order.lines}
 
 
