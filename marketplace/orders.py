@@ -483,6 +483,22 @@ def shop_rating(shop_id: int) -> Rating:
     return Rating(round(float(average or 0), 1), int(count or 0))
 
 
+def shop_reviews(shop_id: int, limit: int = 5) -> tuple[Rating, list[Review]]:
+    """The shop's rating and its newest reviews in one query: each row carries the shop's
+    average and count (window functions run before the limit, so they cover every review)."""
+    rows = db.session.execute(
+        select(Review, func.avg(Review.rating).over(), func.count(Review.id).over())
+        .where(Review.shop_id == shop_id)
+        .options(joinedload(Review.buyer), joinedload(Review.product))
+        .order_by(Review.created_at.desc(), Review.id.desc())
+        .limit(limit)
+    ).all()
+    if not rows:
+        return Rating(0.0, 0), []
+    _first, average, count = rows[0]
+    return Rating(round(float(average or 0), 1), int(count or 0)), [row[0] for row in rows]
+
+
 def product_rating(product_id: int) -> Rating:
     average, count = db.session.execute(
         select(func.avg(Review.rating), func.count(Review.id)).where(

@@ -147,14 +147,15 @@ def shop(slug: str) -> str:
     found = shops.shop_by_slug(slug, viewer())
     personal_to(found.owner_id)  # the owner's page offers to edit it
     page = browse.of_shop(found, int_arg("page", 1, min=1), per_page())
+    rating, reviews = orders.shop_reviews(found.id, limit=5)  # one round trip for both
     return render_template(
         "marketplace/shop.html",
         shop=found,
         page=page,
         badges=card_badges(list(page.items)),
         bounds=shops.commission_bounds(),
-        rating=orders.shop_rating(found.id),
-        reviews=orders.reviews_of_shop(found.id, per_page=5).items,
+        rating=rating,
+        reviews=reviews,
         sections=[s for s in (section(found) for section in catalogue_hooks().shop_sections) if s],
     )
 
