@@ -6,6 +6,7 @@ picture it ended on. Without JavaScript the thumbnails still bring their picture
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -158,6 +159,8 @@ def test_on_a_phone_a_tap_opens_a_swipe_moves_and_a_tap_zooms(browser, live_serv
         assert zoomed is not None and zoomed["width"] >= 900  # the whole picture, to pan around
         swipe(page, page.locator(".gallery-viewport"), -200)  # pans; does not change picture
         assert big.get_attribute("alt") == ALTS[0]
+        # A tap while the pan still glides only stops it (as on any phone): wait for it to rest.
+        at_rest(page, ".gallery-viewport")
         dialog.get_by_role("button", name="Close").tap()
         expect(dialog).to_be_hidden()
         expect(page.locator('.gallery-thumbs a[href="#picture-1"]')).to_be_focused()
@@ -167,6 +170,22 @@ def test_on_a_phone_a_tap_opens_a_swipe_moves_and_a_tap_zooms(browser, live_serv
         snap(page, "product-gallery")
     finally:
         context.close()
+
+
+def at_rest(page: Any, selector: str, timeout_s: float = 5.0) -> None:
+    """Wait until the element's scroll position stops moving (a fling has ended)."""
+    read = (
+        f"() => {{ const e = document.querySelector({selector!r}); "
+        "return [e.scrollLeft, e.scrollTop]; }"
+    )
+    last, deadline = page.evaluate(read), time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(150)
+        now = page.evaluate(read)
+        if now == last:
+            return
+        last = now
+    raise AssertionError(f"{selector} kept scrolling")
 
 
 def swipe(page: Any, target: Any, dx: int) -> None:
