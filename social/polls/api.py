@@ -39,7 +39,7 @@ class ShopPolls(MethodView):
             raise NotFound(_("There is no such shop."))  # a paused shop is its owner's alone
         page = polls.shop_polls(shop, int_arg("page", 1, min=1))
         return {
-            "items": [PollSeen.of(poll, who) for poll in page.items],
+            "items": PollSeen.all_of(page.items, who),
             "page": page.page,
             "has_next": page.has_next,
         }

@@ -10,7 +10,7 @@ or `result_announced_at` decides who tells it, so two sweeps at once tell it onc
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -32,10 +32,6 @@ class PollState:
     UPCOMING = "upcoming"
     OPEN = "open"
     CLOSED = "closed"
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class ResultsShown:
@@ -85,11 +81,10 @@ class Poll(Model):
     )
 
     def state(self, now: datetime) -> str:
-        """ "upcoming", "open" or "closed" at `now` (SQLite hands back naive UTC times)."""
-        opens, closes = _aware(self.opens_at), _aware(self.closes_at)
-        if now < opens:
+        """ "upcoming", "open" or "closed" at `now` (times come back aware: UTCDateTime)."""
+        if now < self.opens_at:
             return PollState.UPCOMING
-        return PollState.OPEN if now < closes else PollState.CLOSED
+        return PollState.OPEN if now < self.closes_at else PollState.CLOSED
 
     @property
     def leaders(self) -> list[PollOption]:

@@ -3,6 +3,7 @@ seen), its state, and what the person asking has voted."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,13 +25,21 @@ class PollSeen:
     poll: Poll
     viewer: User | None
     now: datetime
+    my_choice: int | None  # the option the viewer chose, read once
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.poll, name)
 
     @classmethod
     def of(cls, poll: Poll, viewer: User | None) -> PollSeen:
-        return cls(poll, viewer, utcnow())
+        return cls(poll, viewer, utcnow(), polls.choice_of(viewer, poll))
+
+    @classmethod
+    def all_of(cls, found: Sequence[Poll], viewer: User | None) -> list[PollSeen]:
+        """A page of polls, with the viewer's choices in them read in one query."""
+        chosen = polls.choices_of(viewer, [poll.id for poll in found])
+        now = utcnow()
+        return [cls(poll, viewer, now, chosen.get(poll.id)) for poll in found]
 
     @property
     def state(self) -> str:
@@ -39,10 +48,6 @@ class PollSeen:
     @property
     def results_visible(self) -> bool:
         return polls.results_shown_to(self.viewer, self.poll, self.now)
-
-    @property
-    def my_choice(self) -> int | None:
-        return polls.choice_of(self.viewer, self.poll)
 
     @property
     def may_vote(self) -> bool:

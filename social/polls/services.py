@@ -39,7 +39,6 @@ from social.polls.models import (
     PollState,
     PollVote,
     ResultsShown,
-    _aware,
 )
 from social.rules import check_length, ensure_can_post, plain_text
 
@@ -79,7 +78,7 @@ def _check(shop: Shop, data: PollInput, now: datetime) -> tuple[str, str]:
     check_length(details, "details", DETAILS_MAX)
     if data.results_shown not in ResultsShown.ALL:
         raise RuleViolation(_("Choose when the results show."), field="results_shown")
-    opens, closes = _aware(data.opens_at), _aware(data.closes_at)
+    opens, closes = data.opens_at, data.closes_at
     if closes <= max(opens, now):
         raise RuleViolation(_("The poll must close after it opens."), field="closes_at")
     if closes - opens > LONGEST:
@@ -141,8 +140,8 @@ def open_poll(actor: User, shop: Shop, data: PollInput) -> Poll:
         question=question,
         details=details,
         results_shown=data.results_shown,
-        opens_at=max(_aware(data.opens_at), now),
-        closes_at=_aware(data.closes_at),
+        opens_at=max(data.opens_at, now),
+        closes_at=data.closes_at,
         idea_id=data.idea_id,
         call_id=data.call_id,
     )
@@ -221,10 +220,10 @@ def vote_refusal(actor: User | None, poll: Poll, now: datetime | None = None) ->
         return _("The shop does not vote in its own polls.")
     state = poll.state(now)
     if state == PollState.UPCOMING:
-        return _("Voting opens on %(when)s.", when=format_datetime(_aware(poll.opens_at), "medium"))
+        return _("Voting opens on %(when)s.", when=format_datetime(poll.opens_at, "medium"))
     if state == PollState.CLOSED:
         return _("This poll has closed.")
-    if _aware(actor.created_at) + ideas.min_account_age() > now:
+    if actor.created_at + ideas.min_account_age() > now:
         hours = ideas.min_account_age() // timedelta(hours=1)
         return _("New accounts can vote after %(hours)d hours.", hours=hours)
     return None
@@ -237,6 +236,18 @@ def choice_of(user: User | None, poll: Poll) -> int | None:
     return db.session.scalar(
         select(PollVote.option_id).where(PollVote.poll_id == poll.id, PollVote.user_id == user.id)
     )
+
+
+def choices_of(user: User | None, poll_ids: list[int]) -> dict[int, int]:
+    """The option this person chose in each of these polls they voted in (one query)."""
+    if user is None or not poll_ids:
+        return {}
+    rows = db.session.execute(
+        select(PollVote.poll_id, PollVote.option_id).where(
+            PollVote.user_id == user.id, PollVote.poll_id.in_(poll_ids)
+        )
+    )
+    return {poll_id: option_id for poll_id, option_id in rows}
 
 
 def vote(actor: User, poll: Poll, option_id: int) -> bool:

@@ -312,4 +312,5 @@ def test_the_api_reads_a_poll_votes_and_refuses_with_problem_details(client):
     assert unknown.mimetype == "application/problem+json"
     listed = client.get(f"/api/v1/shops/{poll.shop.id}/polls").get_json()
     assert [p["id"] for p in listed["items"]] == [poll.id]
+    assert listed["items"][0]["my_choice"] == poll.options[1].id  # read with the page
     assert client.get("/api/v1/polls/999999").status_code == 404
